@@ -1,0 +1,30 @@
+"""What a member address may look like: E.164 digits (optional +) or a SIP URI.
+
+PHLO addresses members by these strings and we put them into URL paths, so anything
+else (spaces, slashes, dots-and-slashes, control characters) is refused at the door.
+"""
+
+import re
+
+from django.core.exceptions import ValidationError
+
+MAX_ADDRESS_LENGTH = 128
+E164 = re.compile(r"\+?[1-9][0-9]{6,14}")
+SIP_URI = re.compile(r"sip:[A-Za-z0-9_.!~*'()&=+$,;?-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*(?::[0-9]{1,5})?")
+ADDRESS_HELP = "E.164 digits with an optional leading + (e.g. +14155550100) or a SIP URI (sip:user@host)"
+
+
+def is_valid_address(value: object) -> bool:
+    if not isinstance(value, str) or len(value) > MAX_ADDRESS_LENGTH:
+        return False
+    return bool(E164.fullmatch(value) or SIP_URI.fullmatch(value))
+
+
+def validate_address(value: object) -> None:
+    if not is_valid_address(value):
+        raise ValidationError(f"Enter a phone number in E.164 digits or a SIP URI: {ADDRESS_HELP}.", code="invalid")
+
+
+def address_key(value: str) -> str:
+    """The form two addresses are compared in: a phone number with or without its + is one number."""
+    return value[1:] if value.startswith("+") else value.lower() if value.startswith("sip:") else value

@@ -1,0 +1,73 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+
+from agents.models import Agent
+
+
+class AgentAdminForm(forms.ModelForm):
+    """Create the login together with the agent; on edit, a new password is optional."""
+
+    username = forms.CharField(max_length=150)
+    password = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        help_text="Required for a new agent; leave empty to keep the current password.",
+    )
+
+    class Meta:
+        model = Agent
+        fields = ["username", "password", "name", "address", "is_supervisor", "status"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["username"].initial = self.instance.user.username
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        taken = get_user_model().objects.filter(username=username)
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.user_id)
+        if taken.exists():
+            raise forms.ValidationError("A user with that username already exists.")
+        return username
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.instance.pk and not password:
+            raise forms.ValidationError("A new agent needs a password.")
+        if password:
+            validate_password(password)
+        return password
+
+    def save(self, commit=True):
+        agent = super().save(commit=False)
+        user = agent.user if agent.user_id else get_user_model()()
+        user.username = self.cleaned_data["username"]
+        if self.cleaned_data["password"]:
+            user.set_password(self.cleaned_data["password"])
+        user.save()
+        agent.user = user
+        if commit:
+            agent.save()
+        return agent
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    form = AgentAdminForm
+    list_display = ["display_name", "username", "address", "status", "status_changed_at", "is_supervisor", "active"]
+    list_filter = ["status", "is_supervisor", "user__is_active"]
+    search_fields = ["name", "user__username", "address"]
+    list_select_related = ["user"]
+    readonly_fields = ["status_changed_at", "wrap_up_until"]
+
+    @admin.display(ordering="user__username")
+    def username(self, agent):
+        return agent.user.username
+
+    @admin.display(boolean=True, ordering="user__is_active")
+    def active(self, agent):
+        return agent.user.is_active

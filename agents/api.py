@@ -1,0 +1,101 @@
+"""The agent's own record and the agent directory (CONTRACT §4)."""
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agents.login_guard import client_address, login_blocked, login_failed, login_succeeded
+from agents.models import SELECTABLE_STATUSES, Agent
+from agents.services import StatusNotSelectable, agent_set_status
+from calls.api_schema import AgentSerializer, ErrorSerializer, MeSerializer
+from calls.selectors import agent_directory
+from calls.serialize import me_to_dict
+
+
+class TokenView(APIView):
+    """Exchange a username and password for an API token."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            400: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        username, remote = data.validated_data["username"], client_address(request)
+        if login_blocked(username, remote):
+            return Response(
+                {"detail": "Too many failed logins; try again in a few minutes."},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
+        user = authenticate(request, **data.validated_data)
+        if user is None or not user.is_active:
+            login_failed(username, remote)
+            raise serializers.ValidationError({"non_field_errors": ["Unable to log in with these credentials."]})
+        login_succeeded(username, remote)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+def _own_agent(request) -> Agent:
+    agent = Agent.objects.select_related("user").filter(user=request.user).first()
+    if agent is None:
+        raise NotFound("This user has no agent record; an operator can add one in the admin.")
+    return agent
+
+
+class MeView(APIView):
+    """The caller's own agent record; agents set their own status here."""
+
+    class InputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=[s.value for s in SELECTABLE_STATUSES])
+
+    @extend_schema(responses={200: MeSerializer, 401: ErrorSerializer, 404: ErrorSerializer})
+    def get(self, request):
+        return Response(me_to_dict(_own_agent(request)))
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: MeSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def patch(self, request):
+        agent = _own_agent(request)
+        data = self.InputSerializer(data=request.data)
+        if not data.is_valid():
+            chosen = request.data.get("status") if isinstance(request.data, dict) else None
+            if chosen in ("busy", "wrap_up"):
+                return Response(
+                    {"detail": f"'{chosen}' is set by the system; choose available, away or offline.",
+                     "status": [f"'{chosen}' cannot be set by hand."]},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+            data.is_valid(raise_exception=True)
+        try:
+            agent_set_status(agent=agent, status=data.validated_data["status"])
+        except StatusNotSelectable as exc:  # pragma: no cover - the serializer already refuses these
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(me_to_dict(agent))
+
+
+class AgentDirectoryView(APIView):
+    """Every active agent, available ones first: the transfer targets."""
+
+    @extend_schema(responses={200: AgentSerializer(many=True), 401: ErrorSerializer})
+    def get(self, request):
+        return Response(agent_directory())

@@ -1,0 +1,104 @@
+"""`/callbacks/plivo/{phlo_id}/`: Plivo's callbacks in (CONTRACT §5, DESIGN "Callback").
+
+Order of refusals: unknown PHLO app (404) → unparseable (400) → bad signature (403) →
+unrecognised event (400). Nothing of a refused request is stored. An accepted one is stored,
+deduplicated and applied in one transaction, answered 200, and its change published.
+"""
+
+import json
+import logging
+from urllib.parse import parse_qsl
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.http import HttpResponseNotAllowed, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from calls.intake import callback_store_and_apply
+from calls.live import publish
+from calls.models import PhloApp
+from calls.normalize import Unrecognised, flatten, normalise
+from calls.signatures import signature_valid
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _reply(status: int, detail: str, **extra) -> JsonResponse:
+    return JsonResponse({"detail": detail, **extra}, status=status)
+
+
+def parse_params(request) -> dict:
+    """The callback's parameters as sent (and signed): the query string (GET), or the form or
+    JSON body (POST). `flatten` checks their shape after the signature is checked."""
+    if request.method == "GET":
+        return _pairs(request.META.get("QUERY_STRING", ""))
+    body = request.body
+    if len(body) > MAX_BODY_BYTES:
+        raise Unrecognised("The callback body is too large.")
+    content_type = request.content_type or ""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unrecognised("The body is not UTF-8.") from None
+    if content_type == "application/json":
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            raise Unrecognised("The JSON body cannot be parsed.") from None
+        if not isinstance(parsed, dict):
+            raise Unrecognised("The JSON body must be an object of parameters.")
+        return parsed
+    if content_type in ("application/x-www-form-urlencoded", ""):
+        return _pairs(text)
+    raise Unrecognised(f"Unsupported content type {content_type!r}; send form fields or JSON.")
+
+
+def _pairs(raw: str) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=bool(raw), max_num_fields=500)
+    except ValueError:
+        raise Unrecognised("The parameters cannot be parsed.") from None
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if key in params and params[key] != value:
+            raise Unrecognised(f"Parameter {key} is given twice with different values.")
+        params[key] = value
+    return params
+
+
+@database_sync_to_async
+def _find_app(phlo_id: str) -> PhloApp | None:
+    return PhloApp.objects.filter(phlo_id=phlo_id).first()
+
+
+def _signed(request, app: PhloApp, params: dict) -> bool:
+    try:
+        return signature_valid(request, auth_token=app.auth_token, params=params)
+    except (TypeError, ValueError, UnicodeError):  # parameters the SDK cannot canonicalise
+        return False
+
+
+@csrf_exempt
+async def plivo_callback(request, phlo_id: str):
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    app = await _find_app(phlo_id)
+    if app is None:
+        return _reply(404, "Unknown PHLO app.")
+    try:
+        raw_params = parse_params(request)
+    except Unrecognised as exc:
+        return _reply(400, str(exc))
+    if settings.PLIVO_VERIFY_SIGNATURES and not _signed(request, app, raw_params):
+        logger.warning("callback for %s refused: signature does not match", phlo_id)
+        return _reply(403, "Signature does not match.")
+    try:
+        params = flatten(raw_params)
+        event = normalise(params)
+    except Unrecognised as exc:
+        return _reply(400, str(exc))
+    result = await database_sync_to_async(callback_store_and_apply)(app=app, params=params, event=event)
+    await publish(result.messages)
+    return _reply(200, "ok", outcome=result.outcome)

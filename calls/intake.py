@@ -1,0 +1,131 @@
+"""Store and apply one accepted Plivo callback, in one transaction (DESIGN "Callback").
+
+Exactly once: the raw event is stored under a unique dedupe key in the same transaction that
+applies it, so a repeated delivery finds its twin and changes nothing, and a crash before
+commit leaves nothing half-done (Plivo retries it).
+"""
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from agents.addresses import address_key
+from calls.call_state import load_call, save_call_state, snapshot
+from calls.models import Call, CallEvent, CallStatus, Member, PhloApp
+from calls.normalize import Event
+from calls.state_machine import apply_event
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: str  # applied | stale | no_change | unmatched | duplicate
+    call_id: int | None
+    messages: list[dict]
+
+
+def dedupe_key(app: PhloApp, params: dict[str, str]) -> str:
+    """A multiparty-call event is identified by its call, member, name and sequence (or time);
+    anything else by its whole parameter set."""
+    if params.get("MPCUUID") and params.get("EventName") and (params.get("SequenceNumber") or params.get("EventTimestamp")):
+        identity = [params["MPCUUID"], params.get("MemberID", ""), params["EventName"],
+                    params.get("SequenceNumber", ""), params.get("EventTimestamp", "")]
+    else:
+        identity = sorted(params.items())
+    raw = json.dumps([app.phlo_id, identity], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def callback_store_and_apply(*, app: PhloApp, params: dict[str, str], event: Event) -> IntakeResult:
+    key = dedupe_key(app, params)
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return _store_and_apply(app, params, event, key)
+        except IntegrityError:
+            # A twin committed first (the dedupe key), or two first callbacks of one new MPC raced
+            # (its UUID): look again, now seeing the winner's row.
+            if CallEvent.objects.filter(dedupe_key=key).exists():
+                return IntakeResult("duplicate", None, [])
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: str) -> IntakeResult:
+    if CallEvent.objects.filter(dedupe_key=key).exists():
+        return IntakeResult("duplicate", None, [])
+    now = timezone.now()
+    call_id = _find_call_id(app, event, now)
+    stored = CallEvent(
+        phlo_app=app, event_name=event.name, params=params, sequence=event.sequence,
+        event_timestamp=event.timestamp, dedupe_key=key, received_at=now,
+    )
+    if call_id is None:
+        stored.outcome = CallEvent.Outcome.UNMATCHED
+        stored.save()
+        return IntakeResult("unmatched", None, [])
+    call, members = load_call(call_id, lock=True)
+    before = snapshot(call, members)
+    result = apply_event(before, event)
+    visible = result.outcome == "applied"
+    if event.mpc_uuid and not call.mpc_uuid:
+        call.mpc_uuid = event.mpc_uuid  # a call we started by running the PHLO meets its MPC
+        call.save(update_fields=["mpc_uuid"])
+    by_key, messages = save_call_state(call, members, before, result.call, visible_change=visible, at=now)
+    stored.call = call
+    stored.member = by_key.get(result.member_key) if result.member_key else None
+    stored.outcome = result.outcome
+    stored.save()
+    return IntakeResult(result.outcome, call.pk, messages)
+
+
+def _find_call_id(app: PhloApp, event: Event, now) -> int | None:
+    if event.mpc_uuid:
+        found = Call.objects.filter(mpc_uuid=event.mpc_uuid).values_list("pk", flat=True).first()
+        if found:
+            return found
+        pending = _pending_run_call(app, event, now)
+        if pending:
+            return pending
+        call = Call.objects.create(
+            phlo_app=app, mpc_uuid=event.mpc_uuid, mpc_name=event.mpc_name, started_at=event.timestamp or now,
+            status=CallStatus.RINGING,
+        )
+        return call.pk
+    if event.call_uuid:
+        return (
+            Member.objects.filter(call_uuid=event.call_uuid, call__phlo_app=app)
+            .order_by("-created_at").values_list("call_id", flat=True).first()
+        )
+    return None
+
+
+PENDING_RUN_SECONDS = 120
+
+
+def _pending_run_call(app: PhloApp, event: Event, now) -> int | None:
+    """A call we created by running the PHLO has no MPC UUID until its first callback. Claim it
+    by the PHLO run ID when the callback carries one; else when the callback's participant is a
+    member we dialled; else, for a call-level event, when exactly one such call is waiting."""
+    pending = Call.objects.filter(
+        phlo_app=app, mpc_uuid__isnull=True, status__in=("ringing", "active"),
+        started_at__gte=now - timedelta(seconds=PENDING_RUN_SECONDS),
+    )
+    if event.run_id:
+        return pending.filter(run_id=event.run_id).values_list("pk", flat=True).first()
+    if event.address:
+        wanted = address_key(event.address)
+        candidates = (
+            Member.objects.filter(call__in=pending).exclude(state="left")
+            .order_by("-created_at").values_list("call_id", "address")
+        )
+        return next((call_id for call_id, address in candidates if address_key(address) == wanted), None)
+    only = list(pending.values_list("pk", flat=True)[:2])
+    return only[0] if len(only) == 1 else None

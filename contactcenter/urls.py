@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from agents.api import AgentDirectoryView, MeView, TokenView
+from contactcenter.health import healthz
+
+api_patterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("me/", MeView.as_view(), name="api-me"),
+    path("agents/", AgentDirectoryView.as_view(), name="api-agents"),
+    path("", include("calls.api_urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    path("callbacks/", include("calls.callback_urls")),
+    path("healthz", healthz, name="healthz"),
+    path("", include("desk.urls")),
+]
