@@ -62,7 +62,7 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
     if CallEvent.objects.filter(dedupe_key=key).exists():
         return IntakeResult("duplicate", None, [])
     now = timezone.now()
-    call_id = _find_call_id(app, event, now)
+    call_id, created = _find_call_id(app, event, now)
     stored = CallEvent(
         phlo_app=app, event_name=event.name, params=params, sequence=event.sequence,
         event_timestamp=event.timestamp, dedupe_key=key, received_at=now,
@@ -74,37 +74,39 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
     call, members = load_call(call_id, lock=True)
     before = snapshot(call, members)
     result = apply_event(before, event)
-    visible = result.outcome == "applied"
+    visible = created or result.outcome == "applied"
     if event.mpc_uuid and not call.mpc_uuid:
         call.mpc_uuid = event.mpc_uuid  # a call we started by running the PHLO meets its MPC
         call.save(update_fields=["mpc_uuid"])
     by_key, messages = save_call_state(call, members, before, result.call, visible_change=visible, at=now)
     stored.call = call
     stored.member = by_key.get(result.member_key) if result.member_key else None
-    stored.outcome = result.outcome
+    stored.outcome = "applied" if created else result.outcome
     stored.save()
-    return IntakeResult(result.outcome, call.pk, messages)
+    return IntakeResult(stored.outcome, call.pk, messages)
 
 
-def _find_call_id(app: PhloApp, event: Event, now) -> int | None:
+def _find_call_id(app: PhloApp, event: Event, now) -> tuple[int | None, bool]:
+    """The call an event belongs to, and whether it was created just now."""
     if event.mpc_uuid:
         found = Call.objects.filter(mpc_uuid=event.mpc_uuid).values_list("pk", flat=True).first()
         if found:
-            return found
+            return found, False
         pending = _pending_run_call(app, event, now)
         if pending:
-            return pending
+            return pending, False
         call = Call.objects.create(
             phlo_app=app, mpc_uuid=event.mpc_uuid, mpc_name=event.mpc_name, started_at=event.timestamp or now,
             status=CallStatus.RINGING,
         )
-        return call.pk
+        return call.pk, True
     if event.call_uuid:
-        return (
+        found = (
             Member.objects.filter(call_uuid=event.call_uuid, call__phlo_app=app)
             .order_by("-created_at").values_list("call_id", flat=True).first()
         )
-    return None
+        return found, False
+    return None, False
 
 
 PENDING_RUN_SECONDS = 120

@@ -1,0 +1,163 @@
+"""Real servers for tests: redis-server and Daphne (and its database) on loopback, stopped after."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+DAPHNE = str(Path(sys.executable).with_name("daphne"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def wait_for_http(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer after {timeout}s")
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class RedisServer:
+    """A throwaway redis-server on a free loopback port, no persistence."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, process=self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process:
+            stop(self.process)
+
+    def restart(self, down_for: float = 0.0) -> None:
+        self.stop()
+        time.sleep(down_for)
+        self.start()
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update({"DEBUG": "true", "SECRET_KEY": "test-secret-key", "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING"})
+    env.update(overrides)
+    return env
+
+
+class Stack:
+    """A database set up through the real management commands, and Daphne processes serving it.
+
+    `Stack(tmp_path).setup()` migrates a fresh SQLite file (or `database_url`), then
+    `manage(...)` runs commands against it and `start_daphne()` serves it on a free port.
+    """
+
+    def __init__(self, workdir: Path | None = None, *, database_url: str | None = None, **env: str):
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="cc-stack-"))
+        self.database_url = database_url or f"sqlite:///{self.workdir / 'db.sqlite3'}"
+        self.env = base_env(DATABASE_URL=self.database_url, **env)
+        self.processes: list[subprocess.Popen] = []
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=check,
+            timeout=120,
+        )
+
+    def setup(self) -> Stack:
+        self.manage("migrate", "--noinput", "-v0")
+        return self
+
+    def start_daphne(self, port: int | None = None, **env: str) -> Daphne:
+        port = port or free_port()
+        log = open(self.workdir / f"daphne-{port}.log", "ab")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            [DAPHNE, "-b", "127.0.0.1", "-p", str(port), "contactcenter.asgi:application"],
+            cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        wait_for_port(port, process=process, timeout=30)
+        return Daphne(port=port, process=process, log_path=self.workdir / f"daphne-{port}.log")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            stop(process)
+
+
+class Daphne:
+    def __init__(self, *, port: int, process: subprocess.Popen, log_path: Path):
+        self.port, self.process, self.log_path = port, process, log_path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def running_stack(workdir: Path | None = None, **kwargs):
+    stack = Stack(workdir, **kwargs).setup()
+    try:
+        yield stack
+    finally:
+        stack.stop()
