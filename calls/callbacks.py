@@ -30,14 +30,19 @@ def _reply(status: int, detail: str, **extra) -> JsonResponse:
 
 
 def parse_params(request) -> dict:
-    """The callback's parameters as sent (and signed): the query string (GET), or the form or
-    JSON body (POST). `flatten` checks their shape after the signature is checked."""
+    """The callback's parameters as sent (and signed): the query string (GET), or the form
+    (urlencoded or multipart) or JSON body (POST). `flatten` checks their shape after the signature is checked."""
     if request.method == "GET":
         return _pairs(request.META.get("QUERY_STRING", ""))
     body = request.body
     if len(body) > MAX_BODY_BYTES:
         raise Unrecognised("The callback body is too large.")
     content_type = request.content_type or ""
+    if content_type == "multipart/form-data":
+        try:
+            return _single_values(request.POST.lists())
+        except Exception:  # Django's multipart parser raises several types for broken bodies
+            raise Unrecognised("The form body cannot be parsed.") from None
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -60,11 +65,17 @@ def _pairs(raw: str) -> dict[str, str]:
         pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=bool(raw), max_num_fields=500)
     except ValueError:
         raise Unrecognised("The parameters cannot be parsed.") from None
+    return _single_values((key, [value]) for key, value in pairs)
+
+
+def _single_values(lists) -> dict[str, str]:
+    """Plivo sends each parameter once; a parameter given twice with different values is refused."""
     params: dict[str, str] = {}
-    for key, value in pairs:
-        if key in params and params[key] != value:
-            raise Unrecognised(f"Parameter {key} is given twice with different values.")
-        params[key] = value
+    for key, values in lists:
+        for value in values:
+            if key in params and params[key] != value:
+                raise Unrecognised(f"Parameter {key} is given twice with different values.")
+            params[key] = value
     return params
 
 

@@ -33,7 +33,8 @@ class IntakeResult:
 def dedupe_key(app: PhloApp, params: dict[str, str]) -> str:
     """A multiparty-call event is identified by its call, member, name and sequence (or time);
     anything else by its whole parameter set."""
-    if params.get("MPCUUID") and params.get("EventName") and (params.get("SequenceNumber") or params.get("EventTimestamp")):
+    ordered = params.get("SequenceNumber") or params.get("EventTimestamp")
+    if params.get("MPCUUID") and params.get("EventName") and ordered:
         identity = [params["MPCUUID"], params.get("MemberID", ""), params["EventName"],
                     params.get("SequenceNumber", ""), params.get("EventTimestamp", "")]
     else:

@@ -20,10 +20,7 @@ def public_url(request) -> str:
 def sign(*, auth_token: str, url: str, method: str, params: dict | None, nonce: str) -> str:
     """The signature Plivo computes: used by the simulator to sign and by tests; verify uses it too."""
     params = dict(params or {})
-    if method.upper() == "GET":
-        base = construct_get_url(url, params)
-    else:
-        base = construct_post_url(url, params)
+    base = construct_get_url(url, params) if method.upper() == "GET" else construct_post_url(url, params)
     return get_signature_v3(auth_token.encode(), base.decode("utf-8"), nonce.encode()).decode()
 
 

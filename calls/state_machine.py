@@ -111,6 +111,14 @@ def find_member(call: CallSnap, event: Event) -> MemberSnap | None:
     return None
 
 
+FIRST_STATE = {
+    "member_dialing": "dialing",
+    "member_ringing": "ringing",
+    "member_held": "on_hold",
+    "member_left": "left",
+    "member_failed": "left",
+}
+
 # --- events -------------------------------------------------------------------------------------
 
 
@@ -159,7 +167,11 @@ def _apply_member_event(call: CallSnap, event: Event, new_key: str) -> Result:
             return Result(call, None, "unmatched")
         if not (event.member_id or event.address):
             return Result(call, None, "unmatched")
-        member = MemberSnap(key=new_key, address=event.address or event.member_id, role=event.role or "customer")
+        # An event about someone we have not seen says where they are now.
+        member = MemberSnap(
+            key=new_key, address=event.address or event.member_id, role=event.role or "customer",
+            state=FIRST_STATE.get(event.kind, "connected"),
+        )
         is_new = True
     else:
         is_new = False
@@ -175,6 +187,8 @@ def _apply_member_event(call: CallSnap, event: Event, new_key: str) -> Result:
     stale = _is_older(event, member.last_sequence, member.last_event_at)
     if event.kind == "member_joined" and member.joined_at is None:
         member = replace(member, joined_at=event.at)
+    if member.state == "left" and member.left_at is None:
+        member = replace(member, left_at=event.at)
     if not stale and call.status != "ended":
         member = _member_transition(member, event)
     elif call.status == "ended" and member.live:
@@ -192,9 +206,7 @@ def _member_transition(member: MemberSnap, event: Event) -> MemberSnap:
     if not member.live:
         return member  # left is final; a rejoin arrives as a new member
     state = member.state
-    if event.kind == "member_joined":
-        state = "connected" if member.state in ("dialing", "ringing") else member.state
-    elif event.kind == "member_present":
+    if event.kind == "member_joined" or event.kind == "member_present":
         state = "connected" if member.state in ("dialing", "ringing") else member.state
     elif event.kind == "member_ringing":
         state = "ringing" if member.state == "dialing" else member.state

@@ -30,7 +30,7 @@ class TokenAuthMiddleware(BaseMiddleware):
         return await super().__call__(scope, receive, send)
 
 
-def SessionOrTokenAuthStack(inner):  # noqa: N802 - named like Channels' own stacks
+def SessionOrTokenAuthStack(inner):
     return AuthMiddlewareStack(TokenAuthMiddleware(inner))
 
 

@@ -4,6 +4,6 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "insecure-test-only-secret-key")
 
-from contactcenter.settings import *  # noqa: E402, F403
+from contactcenter.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests

@@ -1,0 +1,192 @@
+"""The callback intake: signatures, refusals that store nothing, exactly-once application."""
+
+import json
+from random import Random
+
+import pytest
+
+from calls.models import Call, CallEvent, Member
+from tests.support.plivo import django_callback, mpc_event, participant, signed_headers
+
+pytestmark = pytest.mark.django_db
+
+CUSTOMER = "+12025550001"
+
+
+def join(mpc="mpc-1", member_id="m1", address=CUSTOMER, seq=None, **kw):
+    return participant("ParticipantJoin", mpc, member_id, address, seq=seq, **kw)
+
+
+def test_it_stores_and_applies_a_signed_form_callback(client, phlo_app):
+    response = django_callback(client, phlo_app, join(seq=1))
+    assert response.status_code == 200
+    stored = CallEvent.objects.get()
+    assert stored.params["MemberID"] == "m1" and stored.event_name == "ParticipantJoin"
+    member = Member.objects.get()
+    assert (member.address, member.state, member.role, member.call.mpc_uuid) == (CUSTOMER, "connected", "customer",
+                                                                                 "mpc-1")
+
+
+@pytest.mark.parametrize("variant", ["get", "json"])
+def test_it_accepts_get_and_json_callbacks(client, phlo_app, variant):
+    params = join(seq=1)
+    if variant == "get":
+        response = django_callback(client, phlo_app, params, method="GET")
+    else:
+        response = django_callback(client, phlo_app, params, body="json")
+    assert response.status_code == 200
+    assert Member.objects.get().state == "connected"
+
+
+def test_it_refuses_an_unknown_phlo_app(client, phlo_app):
+    response = client.post("/callbacks/plivo/nope/", data=join())
+    assert response.status_code == 404
+    assert not CallEvent.objects.exists()
+
+
+def test_it_refuses_a_signature_made_with_another_token(client, phlo_app):
+    response = django_callback(client, phlo_app, join(), sign_with="someone-elses-token")
+    assert response.status_code == 403
+    assert not CallEvent.objects.exists() and not Call.objects.exists()
+
+
+def test_it_refuses_a_missing_signature(client, phlo_app):
+    response = client.post(f"/callbacks/plivo/{phlo_app.phlo_id}/", data=join())
+    assert response.status_code == 403
+    assert not CallEvent.objects.exists()
+
+
+def test_it_refuses_a_signature_for_other_parameters(client, phlo_app):
+    """A captured signature replayed with altered parameters (a stale signature) does not verify."""
+    url = f"http://testserver/callbacks/plivo/{phlo_app.phlo_id}/"
+    headers = signed_headers(auth_token=phlo_app.auth_token, url=url, method="POST", params=join(seq=1))
+    tampered = {**join(seq=1), "ParticipantRole": "Agent"}
+    response = client.post(url, data=tampered, headers=headers)
+    assert response.status_code == 403
+    assert not CallEvent.objects.exists()
+
+
+def test_it_refuses_a_signature_for_another_url(client, phlo_app):
+    params = join()
+    headers = signed_headers(auth_token=phlo_app.auth_token, url="http://evil.example/callbacks/plivo/x/",
+                             method="POST", params=params)
+    response = client.post(f"/callbacks/plivo/{phlo_app.phlo_id}/", data=params, headers=headers)
+    assert response.status_code == 403
+
+
+def test_behind_a_proxy_it_checks_the_public_url(client, phlo_app, settings):
+    settings.PUBLIC_BASE_URL = "https://cc.example.com"
+    response = django_callback(client, phlo_app, join(), host="cc.example.com", headers={})
+    assert response.status_code == 403  # signed for http://cc.example.com, Plivo called https
+    params = join(seq=2)
+    url = f"https://cc.example.com/callbacks/plivo/{phlo_app.phlo_id}/"
+    headers = signed_headers(auth_token=phlo_app.auth_token, url=url, method="POST", params=params)
+    response = client.post(f"/callbacks/plivo/{phlo_app.phlo_id}/", data=params, headers=headers)
+    assert response.status_code == 200
+
+
+def test_unsigned_callbacks_pass_when_verification_is_off(client, phlo_app, settings):
+    settings.PLIVO_VERIFY_SIGNATURES = False
+    response = client.post(f"/callbacks/plivo/{phlo_app.phlo_id}/", data=join())
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [("{not json", "application/json"), ("[1, 2]", "application/json"), ("\xff\xfe", "application/json"),
+     ("<xml/>", "text/xml")],
+)
+def test_it_refuses_unparseable_bodies(client, phlo_app, body, content_type):
+    response = client.post(f"/callbacks/plivo/{phlo_app.phlo_id}/", data=body, content_type=content_type)
+    assert response.status_code == 400
+    assert "detail" in response.json()
+    assert not CallEvent.objects.exists()
+
+
+def test_it_refuses_a_signed_callback_it_does_not_recognise(client, phlo_app):
+    response = django_callback(client, phlo_app, {"Foo": "bar"})
+    assert response.status_code == 400
+    assert not CallEvent.objects.exists()
+
+
+def test_a_repeated_delivery_is_answered_and_changes_nothing(client, phlo_app):
+    params = join(seq=1)
+    assert django_callback(client, phlo_app, params).status_code == 200
+    version = Call.objects.get().version
+    response = django_callback(client, phlo_app, params)
+    assert response.status_code == 200 and response.json()["outcome"] == "duplicate"
+    assert CallEvent.objects.count() == 1
+    assert Call.objects.get().version == version
+
+
+def test_an_older_event_is_stored_but_does_not_roll_back(client, phlo_app):
+    django_callback(client, phlo_app, join(seq=1))
+    django_callback(client, phlo_app, participant("ParticipantHold", "mpc-1", "m1", CUSTOMER, seq=5))
+    response = django_callback(client, phlo_app, participant("ParticipantUnhold", "mpc-1", "m1", CUSTOMER, seq=3))
+    assert response.json()["outcome"] == "stale"
+    assert Member.objects.get().state == "on_hold"
+    assert CallEvent.objects.count() == 3
+
+
+def test_a_member_whose_address_is_an_agents_is_linked(client, phlo_app, agent):
+    params = join(member_id="a1", address="14155550101", role="Agent", direction="outbound")
+    django_callback(client, phlo_app, params)
+    member = Member.objects.get()
+    assert member.agent == agent and member.role == "agent"
+
+
+STORY = [
+    ("MPCInitialized", None, None),
+    ("ParticipantJoin", "m1", CUSTOMER),
+    ("MPCStart", None, None),
+    ("ParticipantJoin", "a1", "+14155550101"),
+    ("ParticipantHold", "m1", CUSTOMER),
+    ("ParticipantUnhold", "m1", CUSTOMER),
+    ("ParticipantExit", "a1", "+14155550101"),
+    ("ParticipantExit", "m1", CUSTOMER),
+    ("MPCEnd", None, None),
+]
+
+
+def story_params(mpc):
+    for seq, (name, member_id, address) in enumerate(STORY, start=1):
+        if member_id:
+            yield participant(name, mpc, member_id, address, seq=seq,
+                              role="Agent" if member_id.startswith("a") else "Customer")
+        else:
+            yield mpc_event(name, mpc, seq=seq)
+
+
+def final_state(mpc):
+    call = Call.objects.get(mpc_uuid=mpc)
+    return call.status, sorted(Member.objects.filter(call=call).values_list("member_id", "state"))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_shuffled_delivery_gives_the_same_final_state(client, phlo_app, seed):
+    ordered = list(story_params("mpc-ordered"))
+    shuffled = list(story_params(f"mpc-shuffled-{seed}"))
+    Random(seed).shuffle(shuffled)
+    for params in ordered + shuffled:
+        assert django_callback(client, phlo_app, params).status_code == 200
+    assert final_state(f"mpc-shuffled-{seed}") == final_state("mpc-ordered") == (
+        "ended", [("a1", "left"), ("m1", "left")])
+
+
+def test_call_status_callbacks_follow_a_member_by_call_uuid(client, phlo_app):
+    django_callback(client, phlo_app, join(seq=1))
+    response = django_callback(client, phlo_app, {"CallUUID": "call-m1", "CallStatus": "completed",
+                                                  "Direction": "inbound", "From": CUSTOMER, "To": "+14155550000"})
+    assert response.status_code == 200
+    assert Member.objects.get().state == "left"
+
+
+def test_a_call_status_callback_for_an_unknown_call_is_kept(client, phlo_app):
+    response = django_callback(client, phlo_app, {"CallUUID": "nobody", "CallStatus": "busy"})
+    assert response.status_code == 200 and response.json()["outcome"] == "unmatched"
+    assert CallEvent.objects.get().outcome == "unmatched"
+
+
+def test_the_response_is_json(client, phlo_app):
+    response = django_callback(client, phlo_app, join())
+    assert json.loads(response.content)["detail"] == "ok"

@@ -1,0 +1,103 @@
+"""Plivo parameters → normalised events, for each of the three callback families."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from calls.normalize import Unrecognised, flatten, normalise, participant_address
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("MPCInitialized", "call_initialized"),
+        ("MPCStart", "call_started"),
+        ("MPCEnd", "call_ended"),
+        ("ParticipantJoin", "member_joined"),
+        ("ParticipantExit", "member_left"),
+        ("ParticipantHold", "member_held"),
+        ("ParticipantUnhold", "member_unheld"),
+        ("ParticipantMute", "member_present"),
+        ("ParticipantUnmute", "member_present"),
+        ("ParticipantCoachModeStart", "member_present"),
+        ("ParticipantCoachModeStop", "member_present"),
+        ("AddParticipantByAPIActionInitiated", "member_dialing"),
+        ("MPCRecordingInitiated", "informational"),
+    ],
+)
+def test_multiparty_call_events(name, kind):
+    event = normalise({"EventName": name, "MPCUUID": "mpc-1", "MemberID": "7", "ParticipantCallTo": "+15550001111"})
+    assert event.kind == kind and event.mpc_uuid == "mpc-1"
+
+
+def test_add_participant_failure_is_a_failed_member():
+    params = {"EventName": "AddParticipantByAPIActionCompleted", "MPCUUID": "m", "MemberID": "3",
+              "ParticipantCallTo": "+15550001111", "ActionStatus": "busy"}
+    assert normalise(params).kind == "member_failed"
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [("ringing", "member_ringing"), ("in-progress", "member_joined"), ("completed", "member_left"),
+     ("busy", "member_failed"), ("no-answer", "member_failed"), ("failed", "member_failed"),
+     ("timeout", "member_failed"), ("cancel", "member_failed")],
+)
+def test_call_status_callbacks(status, kind):
+    event = normalise({"CallUUID": "c-1", "CallStatus": status, "Direction": "outbound", "To": "+15550001111"})
+    assert (event.kind, event.call_uuid, event.address) == (kind, "c-1", "+15550001111")
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [("completed", "member_left"), ("busy", "member_failed"), ("no-answer", "member_failed"),
+     ("failed", "member_failed"), ("timeout", "member_failed")],
+)
+def test_dial_status_callbacks(status, kind):
+    event = normalise({"DialStatus": status, "DialALegUUID": "a", "DialBLegUUID": "b"})
+    assert (event.kind, event.call_uuid) == (kind, "b")
+
+
+def test_the_address_is_member_address_else_from_inbound_else_to_outbound():
+    base = {"ParticipantCallFrom": "+1111111111", "ParticipantCallTo": "+2222222222"}
+    assert participant_address({**base, "ParticipantCallDirection": "inbound"}) == "+1111111111"
+    assert participant_address({**base, "ParticipantCallDirection": "outbound"}) == "+2222222222"
+    assert participant_address({**base, "MemberAddress": "sip:x@y.com"}) == "sip:x@y.com"
+
+
+def test_sequence_and_timestamp_are_read():
+    event = normalise({"EventName": "MPCStart", "MPCUUID": "m", "SequenceNumber": "12",
+                       "EventTimestamp": "2026-11-23 10:00:01.250000"})
+    assert event.sequence == 12
+    assert event.timestamp == datetime(2026, 11, 23, 10, 0, 1, 250000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"Hello": "world"},
+        {"EventName": "NoSuchEvent", "MPCUUID": "m"},
+        {"EventName": "MPCStart"},
+        {"EventName": "ParticipantJoin", "MPCUUID": "m"},
+        {"EventName": "MPCStart", "MPCUUID": "m", "SequenceNumber": "abc"},
+        {"EventName": "MPCStart", "MPCUUID": "m", "EventTimestamp": "yesterday"},
+        {"CallUUID": "c", "CallStatus": "exploded"},
+        {"DialStatus": "completed"},
+    ],
+)
+def test_unrecognisable_callbacks_are_refused(params):
+    with pytest.raises(Unrecognised):
+        normalise(params)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [{}, {"a": {"nested": "x"}}, {"a": ["1", "2"]}, {"": "x"}, {"a": "x" * 5000}, {"a": None},
+     {f"k{i}": "v" for i in range(300)}, {"a": "nul\x00byte"}],
+)
+def test_flatten_refuses_shapes_plivo_never_sends(raw):
+    with pytest.raises(Unrecognised):
+        flatten(raw)
+
+
+def test_flatten_turns_json_numbers_into_strings():
+    assert flatten({"SequenceNumber": 3, "Flag": True}) == {"SequenceNumber": "3", "Flag": "true"}
