@@ -1,0 +1,212 @@
+"""/ws/dashboard/ through the real ASGI app: auth, snapshot, visibility, seq, resync (CONTRACT §6).
+
+The same story runs on the in-memory layer and on a real redis-server.
+"""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import AsyncClient
+from rest_framework.authtoken.models import Token
+
+from contactcenter.asgi import application
+from tests.support.plivo import django_callback, mpc_event, participant
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CUSTOMER = "+12025550001"
+ALICE = "+14155550101"
+
+
+async def connect(agent=None, *, path="/ws/dashboard/", headers=None):
+    if agent is not None:
+        token = await database_sync_to_async(lambda: Token.objects.get_or_create(user=agent.user)[0])()
+        path = f"{path}?token={token.key}"
+    ws = WebsocketCommunicator(application, path, headers=headers or [])
+    connected, _ = await ws.connect()
+    assert connected
+    return ws
+
+
+async def close_all(*sockets):
+    await asyncio.gather(*(ws.disconnect() for ws in sockets), return_exceptions=True)
+
+
+async def drain(ws, timeout=0.3):
+    """Everything the socket sends until it has been quiet for `timeout` seconds.
+
+    (receive_nothing, because a receive that times out cancels the application under test.)"""
+    messages = []
+    while not await ws.receive_nothing(timeout=timeout):
+        messages.append(await ws.receive_json_from())
+    return messages
+
+
+async def test_anonymous_is_closed_with_4401(phlo_app):
+    ws = await connect()
+    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+    await ws.disconnect()
+
+
+async def test_a_bad_token_is_anonymous(phlo_app):
+    ws = await connect(path="/ws/dashboard/?token=not-a-token")
+    assert (await ws.receive_output(timeout=2))["code"] == 4401
+    await ws.disconnect()
+
+
+async def test_a_foreign_origin_is_refused(supervisor):
+    ws = WebsocketCommunicator(application, "/ws/dashboard/", headers=[(b"origin", b"http://evil.example")])
+    connected, _ = await ws.connect()
+    assert not connected
+    await ws.disconnect()
+
+
+async def test_the_snapshot_comes_first(supervisor, agent):
+    ws = await connect(supervisor)
+    snapshot = await ws.receive_json_from(timeout=2)
+    assert snapshot["type"] == "snapshot" and snapshot["seq"] == 1
+    assert snapshot["calls"] == []
+    assert {a["username"] for a in snapshot["agents"]} == {"sam", "alice"}
+    assert set(snapshot["agents"][0]) >= {"id", "username", "name", "address", "status"}
+    await ws.disconnect()
+
+
+async def send(params, app):
+    response = await django_callback(AsyncClient(), app, params)
+    assert response.status_code == 200, response.content
+    return response
+
+
+def inbound_call_story(mpc="mpc-story"):
+    """An inbound call: customer in, Alice answers, hold, unhold, warm transfer to Oscar, both leave."""
+    return [
+        mpc_event("MPCInitialized", mpc, seq=1),
+        participant("ParticipantJoin", mpc, "c1", CUSTOMER, seq=2),
+        mpc_event("MPCStart", mpc, seq=3),
+        participant("ParticipantJoin", mpc, "a1", ALICE, role="Agent", direction="outbound", seq=4),
+        participant("ParticipantHold", mpc, "c1", CUSTOMER, seq=5),
+        participant("ParticipantUnhold", mpc, "c1", CUSTOMER, seq=6),
+        participant("ParticipantHold", mpc, "c1", CUSTOMER, seq=7),  # warm transfer: customer held …
+        participant("ParticipantJoin", mpc, "a2", "+14155550102", role="Agent", direction="outbound", seq=8),
+        participant("ParticipantUnhold", mpc, "c1", CUSTOMER, seq=9),  # … and brought back
+        participant("ParticipantExit", mpc, "a1", ALICE, role="Agent", direction="outbound", seq=10),
+        participant("ParticipantExit", mpc, "c1", CUSTOMER, seq=11),
+        mpc_event("MPCEnd", mpc, seq=12),
+    ]
+
+
+EXPECTED_MEMBER_STATES = [
+    [],
+    [("c1", "connected")],
+    [("c1", "connected"), ("a1", "connected")],
+    [("c1", "on_hold"), ("a1", "connected")],
+    [("c1", "connected"), ("a1", "connected")],
+    [("c1", "on_hold"), ("a1", "connected")],
+    [("c1", "on_hold"), ("a1", "connected"), ("a2", "connected")],
+    [("c1", "connected"), ("a1", "connected"), ("a2", "connected")],
+    [("c1", "connected"), ("a1", "left"), ("a2", "connected")],
+    [("c1", "left"), ("a1", "left"), ("a2", "connected")],
+    [("c1", "left"), ("a1", "left"), ("a2", "left")],
+]
+
+
+async def run_story(phlo_app, supervisor, agent, other_agent, bystander):
+    sup_ws, alice_ws, by_ws = await connect(supervisor), await connect(agent), await connect(bystander)
+    try:
+        for ws in (sup_ws, alice_ws, by_ws):
+            assert (await ws.receive_json_from(timeout=2))["type"] == "snapshot"
+        for params in inbound_call_story():
+            await send(params, phlo_app)
+        sup, alice, by = await drain(sup_ws), await drain(alice_ws), await drain(by_ws)
+    finally:
+        await close_all(sup_ws, alice_ws, by_ws)
+
+    def member_states(messages):
+        return [
+            [(m["address"] and _member_name(m), m["state"]) for m in msg["call"]["members"]]
+            for msg in messages if msg["type"] == "call.updated"
+        ]
+
+    def _member_name(m):
+        return {CUSTOMER: "c1", ALICE: "a1", "+14155550102": "a2"}[m["address"]]
+
+    assert member_states(sup) == EXPECTED_MEMBER_STATES
+    # Alice sees her call from the moment she is a member until it ends, and nothing before.
+    assert member_states(alice) == EXPECTED_MEMBER_STATES[2:]
+    assert not [m for m in by if m["type"] == "call.updated"]
+    for messages in (sup, alice, by):
+        assert [m["seq"] for m in messages] == list(range(2, len(messages) + 2))
+    versions = [m["call"]["version"] for m in sup if m["type"] == "call.updated"]
+    assert versions == sorted(set(versions))
+    # Everyone sees agent status follow the call: Alice busy, then wrap-up.
+    alice_statuses = [m["agent"]["status"] for m in by if m["type"] == "agent.updated" and m["agent"]["id"] == agent.pk]
+    assert alice_statuses == ["busy", "wrap_up"]
+
+
+async def test_an_inbound_call_story_reaches_exactly_who_may_see_it(phlo_app, supervisor, agent, other_agent):
+    from tests.factories import AgentFactory
+
+    bystander = await database_sync_to_async(AgentFactory)(user__username="bea", address="+14155550177")
+    await run_story(phlo_app, supervisor, agent, other_agent, bystander)
+
+
+async def test_the_same_story_over_a_real_redis_server(redis_layer, phlo_app, supervisor, agent, other_agent):
+    from tests.factories import AgentFactory
+
+    bystander = await database_sync_to_async(AgentFactory)(user__username="bea", address="+14155550177")
+    await run_story(phlo_app, supervisor, agent, other_agent, bystander)
+
+
+async def test_a_duplicate_callback_sends_no_second_update(phlo_app, supervisor):
+    ws = await connect(supervisor)
+    await ws.receive_json_from(timeout=2)
+    params = participant("ParticipantJoin", "mpc-d", "c1", CUSTOMER, seq=1)
+    await send(params, phlo_app)
+    await send(params, phlo_app)
+    updates = [m for m in await drain(ws) if m["type"] == "call.updated"]
+    assert len(updates) == 1
+    await ws.disconnect()
+
+
+async def test_resync_sends_a_fresh_snapshot(phlo_app, supervisor):
+    ws = await connect(supervisor)
+    await ws.receive_json_from(timeout=2)
+    await send(participant("ParticipantJoin", "mpc-r", "c1", CUSTOMER, seq=1), phlo_app)
+    update = await ws.receive_json_from(timeout=2)
+    await ws.send_json_to({"type": "resync"})
+    snapshot = await ws.receive_json_from(timeout=2)
+    assert snapshot["type"] == "snapshot" and snapshot["seq"] == update["seq"] + 1
+    assert [c["version"] for c in snapshot["calls"]] == [update["call"]["version"]]
+    await ws.disconnect()
+
+
+async def test_unknown_client_messages_get_an_error_not_a_crash(supervisor):
+    ws = await connect(supervisor)
+    await ws.receive_json_from(timeout=2)
+    await ws.send_to(text_data="not json")
+    reply = await ws.receive_json_from(timeout=2)
+    assert reply["type"] == "error" and reply["seq"] == 2
+    await ws.disconnect()
+
+
+async def test_a_session_cookie_authenticates_the_socket(client, supervisor):
+    await database_sync_to_async(client.force_login)(supervisor.user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    ws = await connect(headers=[(b"cookie", cookie), (b"origin", b"http://localhost")])
+    assert (await ws.receive_json_from(timeout=2))["type"] == "snapshot"
+    await ws.disconnect()
+
+
+async def test_three_hundred_sockets_each_receive_one_change_exactly_once(phlo_app, supervisor):
+    sockets = list(await asyncio.gather(*(connect(supervisor) for _ in range(300))))
+    try:
+        await asyncio.gather(*(ws.receive_json_from(timeout=10) for ws in sockets))
+        await send(participant("ParticipantJoin", "mpc-300", "c1", CUSTOMER, seq=1), phlo_app)
+        first = await asyncio.gather(*(ws.receive_json_from(timeout=10) for ws in sockets))
+        assert {(m["type"], m["seq"]) for m in first} == {("call.updated", 2)}
+        extra = await asyncio.gather(*(drain(ws, timeout=0.5) for ws in sockets))
+        assert not any(extra)
+    finally:
+        await close_all(*sockets)
