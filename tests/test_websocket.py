@@ -210,3 +210,16 @@ async def test_three_hundred_sockets_each_receive_one_change_exactly_once(phlo_a
         assert not any(extra)
     finally:
         await close_all(*sockets)
+
+
+async def test_a_deactivated_user_is_disconnected(supervisor, agent):
+    ws = await connect(agent)
+    await ws.receive_json_from(timeout=2)
+
+    def deactivate():
+        agent.user.is_active = False
+        agent.user.save()
+
+    await database_sync_to_async(deactivate)()
+    assert await ws.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    await ws.disconnect()
