@@ -98,25 +98,30 @@ class Hub:
         self.tasks: list[asyncio.Task] = []
         self.heartbeat = _Heartbeat()
         self.ready = asyncio.Event()
+        self.lock = asyncio.Lock()
 
     async def add(self, socket: LiveSocket) -> None:
         self.sockets.add(socket)
-        if not self.tasks:
-            self.tasks = [
-                asyncio.ensure_future(self._receive_forever()),
-                asyncio.ensure_future(self._beat_forever()),
-                asyncio.ensure_future(self._housekeeping_forever()),
-            ]
+        async with self.lock:  # never start while a stop is half-way (a page reload: last out, first in)
+            if not self.tasks:
+                self.ready.clear()
+                self.tasks = [
+                    asyncio.ensure_future(self._receive_forever()),
+                    asyncio.ensure_future(self._beat_forever()),
+                    asyncio.ensure_future(self._housekeeping_forever()),
+                ]
         await self.ready.wait()
 
     async def remove(self, socket: LiveSocket) -> None:
+        """The last socket out stops the subscription, so an idle process holds nothing open."""
         self.sockets.discard(socket)
-        if not self.sockets and self.tasks:
+        async with self.lock:
+            if self.sockets or not self.tasks:
+                return
             tasks, self.tasks = self.tasks, []
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            self.ready.clear()
             if self.channel:
                 channel, self.channel = self.channel, None
                 try:

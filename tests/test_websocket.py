@@ -25,7 +25,7 @@ async def connect(agent=None, *, path="/ws/dashboard/", headers=None):
         token = await database_sync_to_async(lambda: Token.objects.get_or_create(user=agent.user)[0])()
         path = f"{path}?token={token.key}"
     ws = WebsocketCommunicator(application, path, headers=headers or [])
-    connected, _ = await ws.connect()
+    connected, _ = await ws.connect(timeout=20)
     assert connected
     return ws
 
@@ -223,3 +223,16 @@ async def test_a_deactivated_user_is_disconnected(supervisor, agent):
     await database_sync_to_async(deactivate)()
     assert await ws.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
     await ws.disconnect()
+
+
+async def test_a_page_reload_keeps_receiving(phlo_app, supervisor):
+    """The last socket leaving and a new one arriving at once must not leave the new one deaf."""
+    first = await connect(supervisor)
+    await first.receive_json_from(timeout=2)
+    second_connecting = asyncio.ensure_future(connect(supervisor))
+    await first.disconnect()
+    second = await second_connecting
+    await second.receive_json_from(timeout=2)
+    await send(participant("ParticipantJoin", "mpc-reload", "c1", CUSTOMER, seq=1), phlo_app)
+    assert (await second.receive_json_from(timeout=3))["type"] == "call.updated"
+    await second.disconnect()
