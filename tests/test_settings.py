@@ -11,7 +11,8 @@ PROBE = (
     "print(json.dumps({'layer': s.CHANNEL_LAYERS['default']['BACKEND'], "
     "'layer_config': s.CHANNEL_LAYERS['default'].get('CONFIG', {}), 'db': s.DATABASES['default'], "
     "'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS, 'phlo': s.PHLO_BASE_URL, 'timeout': s.PHLO_TIMEOUT, "
-    "'verify': s.PLIVO_VERIFY_SIGNATURES, 'apps': s.INSTALLED_APPS[:1]}, default=str))"
+    "'verify': s.PLIVO_VERIFY_SIGNATURES, 'apps': s.INSTALLED_APPS[:1], "
+    "'secure_cookies': [s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE]}, default=str))"
 )
 
 
