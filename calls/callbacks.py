@@ -9,7 +9,7 @@ import json
 import logging
 from urllib.parse import parse_qsl
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -79,7 +79,7 @@ def _single_values(lists) -> dict[str, str]:
     return params
 
 
-@database_sync_to_async
+@sync_to_async
 def _find_app(phlo_id: str) -> PhloApp | None:
     return PhloApp.objects.filter(phlo_id=phlo_id).first()
 
@@ -110,6 +110,8 @@ async def plivo_callback(request, phlo_id: str):
         event = normalise(params)
     except Unrecognised as exc:
         return _reply(400, str(exc))
-    result = await database_sync_to_async(callback_store_and_apply)(app=app, params=params, event=event)
+    # sync_to_async, not channels' database_sync_to_async: in a view Django's request signals open and
+    # close the connection, one per request, in the request's own thread.
+    result = await sync_to_async(callback_store_and_apply)(app=app, params=params, event=event)
     await publish(result.messages)
     return _reply(200, "ok", outcome=result.outcome)

@@ -16,6 +16,9 @@ CLOSE_DEACTIVATED = 4403
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
+    # No channel-layer channel per socket (an alias that names no layer): the process's hub is the
+    # one subscriber, so a socket costs no layer queue and, with Redis, no SUBSCRIBE of its own.
+    channel_layer_alias = "dashboard sockets use the hub"
     viewer: Viewer | None = None
 
     async def connect(self):

@@ -6,7 +6,7 @@ from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 
 from agents.models import Agent, AgentStatus
 from calls.models import Call, CallStatus, Member
-from calls.serialize import agent_to_dict, call_to_dict
+from calls.serialize import AGENT_ROW_FIELDS, agent_row_to_dict, call_to_dict
 
 LIVE_STATUSES = (CallStatus.RINGING, CallStatus.ACTIVE)
 
@@ -63,8 +63,8 @@ def agent_directory() -> list[dict]:
         )),
         output_field=IntegerField(),
     )
-    agents = Agent.objects.select_related("user").filter(user__is_active=True).annotate(rank=rank)
-    return [agent_to_dict(a) for a in agents.order_by("rank", "name", "id")]
+    agents = Agent.objects.filter(user__is_active=True).annotate(rank=rank).order_by("rank", "name", "id")
+    return [agent_row_to_dict(row) for row in agents.values_list(*AGENT_ROW_FIELDS)]
 
 
 def snapshot_for(viewer: Viewer) -> dict:

@@ -312,7 +312,12 @@ def apply_action(
 ) -> CallSnap:
     """The state an accepted action implies at once; Plivo's callbacks confirm or correct it."""
     if action in CALL_ACTIONS:
-        dialled = MemberSnap(key=new_key, address=to, role=role, state="dialing")
+        # Plivo's callbacks can beat PHLO's answer: then the dialled member is already here (PHLO
+        # refuses to dial someone who is on the call, so a live member at `to` is this dial).
+        already_here = next(
+            (m for m in reversed(call.members) if m.live and address_key(m.address) == address_key(to)), None
+        )
+        dialled = already_here or MemberSnap(key=new_key, address=to, role=role, state="dialing")
         if action == "add-member":
             return call.with_member(dialled)
         requester = call.member(requester_key)

@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from contactcenter.env import env_bool, env_float, env_list, env_str
+from contactcenter.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -82,9 +82,13 @@ def _database(url: str) -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     else:
-        # Async views run each sync step in a thread of their own; persistent connections would be
-        # opened per thread and never reused, so connect per request.
+        # Async views run each request's sync steps in a thread of its own, so persistent
+        # connections (CONN_MAX_AGE) would be one per thread, never reused. Instead each process
+        # keeps a pool: a request borrows a connection and gives it back when it ends, and under
+        # a burst requests queue for one instead of exceeding PostgreSQL's max_connections.
         config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = True  # a connection that died in the pool is not handed out
+        config.setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": env_int("DATABASE_POOL_SIZE", 10)}
     return config
 
 
@@ -148,6 +152,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AgentStatusEnum": "agents.models.AgentStatus",
+        "CallStatusEnum": "calls.models.CallStatus",
+        "SelectableStatusEnum": ["available", "away", "offline"],
+    },
 }
 
 # The product's own settings.
