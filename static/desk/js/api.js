@@ -20,9 +20,8 @@ function describe(status, body) {
   if (status === 401) return "Your session has ended. Sign in again to continue.";
   if (status === 502) {
     const upstream = body && body.error ? String(body.error).trim() : "";
-    const code = body && body.upstream_status ? ` (PHLO status ${body.upstream_status})` : "";
-    const base = detail || "Plivo refused the request.";
-    return upstream && !base.includes(upstream) ? `${base}${code}: ${upstream}` : `${base}${code}`;
+    const base = detail || "Plivo refused the request; nothing was changed.";
+    return upstream && !base.includes(upstream) ? `${base} Plivo said: ${upstream}` : base;
   }
   if (status === 504) return detail || "Plivo did not answer in time. Nothing was changed; try again.";
   if (detail) return detail;

@@ -41,6 +41,11 @@ const ICONS = {
   offline: "M8 2.5a5.5 5.5 0 1 0 0 11 5.5 5.5 0 0 0 0-11z",
   active: "M4 2.5h2.2l1 3-1.4 1a7 7 0 0 0 3.7 3.7l1-1.4 3 1v2.2a1.5 1.5 0 0 1-1.6 1.5A11 11 0 0 1 2.5 4.1 1.5 1.5 0 0 1 4 2.5z",
   ended: "M3 3l10 10M13 3L3 13",
+  hold: "M5 3v10M11 3v10",
+  unhold: "M5 3l8 5-8 5z",
+  hangup: "M1.8 9.6c3.4-3.1 9-3.1 12.4 0l-1.6 2.1-2.6-1V9a7.5 7.5 0 0 0-4 0v1.7l-2.6 1z",
+  voicemail: "M4.5 10.5a2.5 2.5 0 1 1 0-5 2.5 2.5 0 0 1 0 5zM11.5 10.5a2.5 2.5 0 1 1 0-5 2.5 2.5 0 0 1 0 5zM4.5 10.5h7",
+  person: "M8 8.2a2.8 2.8 0 1 0 0-5.6 2.8 2.8 0 0 0 0 5.6zM2.8 14a5.2 5.2 0 0 1 10.4 0",
 };
 
 export function icon(name) {
@@ -58,12 +63,6 @@ export function icon(name) {
 }
 
 // A badge: icon + words, with a class per value for colour.
-export function badge(kind, value, labels) {
-  const el = document.createElement("span");
-  setBadge(el, kind, value, labels);
-  return el;
-}
-
 export function setBadge(el, kind, value, labels) {
   if (el.dataset.value === value) return;
   el.className = `badge ${kind}-${value}`;

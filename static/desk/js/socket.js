@@ -20,7 +20,10 @@ export class LiveConnection {
     this.socket = null;
     this.timer = null;
     this.stopped = false;
-    window.addEventListener("online", () => this.reconnectNow());
+    window.addEventListener("online", () => {
+      if (this.socket && this.socket.readyState === WebSocket.OPEN && this.lastSeq !== null) this.setState("connected");
+      else this.reconnectNow();
+    });
     window.addEventListener("offline", () => this.setState("offline", { reason: "network" }));
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible" && !this.socket) this.reconnectNow();

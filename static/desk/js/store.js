@@ -1,18 +1,18 @@
 // What the page knows: live calls and the agent directory. A snapshot replaces everything;
 // a call update older than the copy we hold (by `version`) is dropped.
 
+const ENDED_KEPT = 2000; // a late copy of a call is seconds late, not thousands of calls late
+
 export class Store {
   constructor() {
     this.calls = new Map(); // live calls by id
     this.agents = new Map(); // the directory by id
     this.endedVersions = new Map(); // ended call id → version, so a late "active" copy cannot revive it
     this.listeners = new Set();
-    this.ready = false; // a snapshot has been applied
   }
 
   subscribe(listener) {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   emit(change) {
@@ -20,36 +20,31 @@ export class Store {
   }
 
   applySnapshot({ calls = [], agents = [] }) {
-    const before = new Set(this.calls.keys());
     this.calls = new Map(calls.filter((c) => c.status !== "ended").map((c) => [c.id, c]));
     for (const id of this.calls.keys()) this.endedVersions.delete(id);
     this.agents = new Map(agents.map((a) => [a.id, a]));
-    this.ready = true;
-    const gone = [...before].filter((id) => !this.calls.has(id));
-    this.emit({ type: "snapshot", gone });
+    this.emit({ type: "snapshot" });
   }
 
-  // Returns true when the update was newer than what we hold and so applied.
   applyCall(call) {
     const held = this.calls.get(call.id);
     const endedAt = this.endedVersions.get(call.id);
     if ((held && call.version <= held.version) || (endedAt !== undefined && call.version <= endedAt)) {
-      return false;
+      return;
     }
     if (call.status === "ended") {
       this.calls.delete(call.id);
       this.endedVersions.set(call.id, call.version);
+      if (this.endedVersions.size > ENDED_KEPT) this.endedVersions.delete(this.endedVersions.keys().next().value);
     } else {
       this.calls.set(call.id, call);
     }
     this.emit({ type: "call", call, previous: held || null });
-    return true;
   }
 
   applyAgent(agent) {
-    const previous = this.agents.get(agent.id) || null;
-    this.agents.set(agent.id, { ...(previous || {}), ...agent });
-    this.emit({ type: "agent", agent: this.agents.get(agent.id), previous });
+    this.agents.set(agent.id, { ...this.agents.get(agent.id), ...agent });
+    this.emit({ type: "agent", agent: this.agents.get(agent.id) });
   }
 
   // Socket messages (CONTRACT §6) into the store.

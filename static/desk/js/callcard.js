@@ -1,0 +1,396 @@
+// One call as a card: its members with state, timer and actions, the warm-transfer consult
+// and the transfer / add-member form. Shared by the desk and the wall; updated in place so a
+// live change never steals the keyboard focus.
+
+import { api } from "./api.js";
+import { h, reconcile, setAttr, setText, show } from "./dom.js";
+import {
+  AGENT_STATUSES,
+  CALL_STATUSES,
+  MEMBER_STATES,
+  ROLES,
+  STATUS_RANK,
+  clockTime,
+  icon,
+  initials,
+  isLive,
+  memberLabel,
+  memberName,
+  prettyAddress,
+  setBadge,
+} from "./format.js";
+
+const ON_THE_LINE = new Set(["connected", "on_hold", "in_transfer"]);
+
+/**
+ * ctx: {
+ *   store, me (agent id or null), isSupervisor,
+ *   pending: Set of call ids with an action in flight,
+ *   announce(text), transferOpen (bool: the form starts expanded)
+ * }
+ */
+export function renderCalls(container, calls, ctx) {
+  reconcile(container, calls.map((c) => c.id), "callId", (id) => buildCard(Number(id), ctx));
+  for (const call of calls) {
+    updateCard(container.querySelector(`[data-call-id="${call.id}"]`), call, ctx);
+  }
+}
+
+export function callTitle(call, agents) {
+  const customers = call.members.filter((m) => m.role === "customer");
+  const shown = customers.filter(isLive).length ? customers.filter(isLive) : customers;
+  if (!shown.length) return "Internal call";
+  return shown.map((m) => memberName(m, agents)).join(", ");
+}
+
+export function transferOf(call) {
+  const initiator = call.members.find((m) => m.transfer_role === "initiator" && isLive(m));
+  if (!initiator) return null;
+  const target = call.members.find((m) => m.transfer_role === "target" && isLive(m)) || null;
+  return { initiator, target };
+}
+
+function buildCard(id, ctx) {
+  const titleId = `call-${id}-title`;
+  const card = h("article", { class: "call-card", "aria-labelledby": titleId });
+  card.callId = id;
+  card.parts = {};
+  const p = card.parts;
+
+  p.title = h("h3", { class: "call-title", id: titleId });
+  p.status = h("span", { class: "badge" });
+  p.timer = h("span", { class: "timer call-timer", role: "timer", "aria-label": "Call duration" });
+  p.meta = h("p", { class: "call-meta" });
+  card.append(
+    h("header", { class: "call-head" },
+      h("div", { class: "call-head-main" }, p.title, p.meta),
+      h("div", { class: "call-head-side" }, p.status, p.timer)),
+  );
+
+  p.consultText = h("p", { class: "consult-text" });
+  p.complete = h("button", { type: "button", class: "btn btn-primary" }, "Complete transfer");
+  p.abort = h("button", { type: "button", class: "btn btn-quiet" }, "Abort transfer");
+  p.consult = h("section", { class: "consult", "aria-label": "Warm transfer in progress", hidden: true },
+    h("div", { class: "consult-icon", "aria-hidden": "true" }, icon("in_transfer")),
+    p.consultText,
+    h("div", { class: "consult-actions" }, p.complete, p.abort));
+  p.complete.addEventListener("click", () => consultAction(card, "resume-call", ctx));
+  p.abort.addEventListener("click", () => consultAction(card, "abort-transfer", ctx));
+  card.append(p.consult);
+
+  p.members = h("ul", { class: "members", "aria-label": "Members" });
+  card.append(p.members);
+
+  p.error = h("div", { class: "call-error", role: "alert", hidden: true });
+  card.append(p.error);
+
+  card.append(buildTransferForm(card, id, ctx));
+  return card;
+}
+
+function buildTransferForm(card, id, ctx) {
+  const p = card.parts;
+  const agentId = `call-${id}-agent`;
+  const addressId = `call-${id}-address`;
+  const roleId = `call-${id}-role`;
+  p.agentSelect = h("select", { id: agentId, class: "input" });
+  p.address = h("input", {
+    id: addressId, class: "input", type: "text", inputmode: "tel", autocomplete: "off", spellcheck: "false",
+    placeholder: "+14155550123 or sip:name@example.com",
+  });
+  p.role = h("select", { id: roleId, class: "input" },
+    h("option", { value: "agent" }, "Agent"), h("option", { value: "customer" }, "Customer"));
+  p.warm = h("button", { type: "button", class: "btn btn-primary" }, "Warm transfer");
+  p.cold = h("button", { type: "button", class: "btn" }, "Cold transfer");
+  p.add = h("button", { type: "button", class: "btn" }, "Add to call");
+  p.transferNote = h("p", { class: "form-note", hidden: true });
+  p.warm.addEventListener("click", () => transferAction(card, "warm-transfer", ctx));
+  p.cold.addEventListener("click", () => transferAction(card, "cold-transfer", ctx));
+  p.add.addEventListener("click", () => transferAction(card, "add-member", ctx));
+  p.address.addEventListener("input", () => card.classList.toggle("typed-target", p.address.value.trim() !== ""));
+
+  p.summary = h("summary", {}, "Transfer or add someone");
+  p.transfer = h("details", { class: "transfer", open: ctx.transferOpen },
+    p.summary,
+    h("div", { class: "transfer-body" },
+      h("div", { class: "field" }, h("label", { for: agentId }, "Agent"), p.agentSelect),
+      h("div", { class: "field-or", "aria-hidden": "true" }, "or"),
+      h("div", { class: "field" }, h("label", { for: addressId }, "Number or SIP URI"), p.address),
+      h("div", { class: "field" }, h("label", { for: roleId }, "Joins as"), p.role),
+      h("div", { class: "transfer-actions" }, p.warm, p.cold, p.add),
+      p.transferNote));
+  return p.transfer;
+}
+
+function updateCard(card, call, ctx) {
+  const { store } = ctx;
+  const agents = store.agents;
+  const p = card.parts;
+  card.call = call;
+  card.dataset.status = call.status;
+  const busy = ctx.pending.has(call.id);
+  setAttr(card, "aria-busy", busy ? "true" : null);
+  card.classList.toggle("is-busy", busy);
+
+  setText(p.title, callTitle(call, agents));
+  setText(p.meta, `Call ${call.id} · started ${clockTime(call.started_at)}`);
+  setBadge(p.status, "call", call.status, CALL_STATUSES);
+  setAttr(p.timer, "data-since", call.started_at);
+
+  const mine = myMember(call, ctx);
+  const transfer = transferOf(call);
+  card.classList.toggle("has-transfer", Boolean(transfer));
+  card.classList.toggle("is-mine", Boolean(mine));
+
+  // Members
+  const members = call.members;
+  reconcile(p.members, members.map((m) => m.id), "memberId", () => buildMemberRow(card, ctx));
+  for (const member of members) {
+    updateMemberRow(p.members.querySelector(`[data-member-id="${member.id}"]`), member, call, ctx, busy);
+  }
+
+  // Consult
+  show(p.consult, Boolean(transfer));
+  if (transfer) {
+    const { initiator, target } = transfer;
+    const onHold = call.members.filter((m) => m.role === "customer" && m.state === "on_hold");
+    const holdText = onHold.length
+      ? ` ${onHold.map((m) => memberName(m, agents)).join(", ")} ${onHold.length > 1 ? "are" : "is"} on hold.`
+      : "";
+    const targetName = target ? memberName(target, agents) : "the transfer target";
+    const targetState = target ? ` (${(MEMBER_STATES[target.state] || target.state).toLowerCase()})` : "";
+    let text;
+    if (mine && mine.id === initiator.id) text = `Consulting ${targetName}${targetState} before handing over.`;
+    else if (mine && target && mine.id === target.id) {
+      text = `${memberName(initiator, agents)} is transferring this call to you.`;
+    } else text = `${memberName(initiator, agents)} is consulting ${targetName}${targetState}.`;
+    setText(p.consultText, `Warm transfer: ${text}${holdText}`);
+    const canComplete = ctx.isSupervisor || (mine && (mine.id === initiator.id || (target && mine.id === target.id)));
+    const canAbort = ctx.isSupervisor || (mine && mine.id === initiator.id);
+    show(p.complete, Boolean(canComplete));
+    show(p.abort, Boolean(canAbort));
+    p.complete.disabled = busy;
+    p.abort.disabled = busy;
+  }
+
+  // Transfer / add member: only an agent on the line hands the call over; a supervisor may add people.
+  const onTheLine = Boolean(mine && ON_THE_LINE.has(mine.state));
+  show(p.transfer, (onTheLine || ctx.isSupervisor) && call.status !== "ended");
+  setText(p.summary, onTheLine ? "Transfer or add someone" : "Add someone to this call");
+  show(p.warm, onTheLine);
+  show(p.cold, onTheLine);
+  updateTargets(p.agentSelect, call, ctx);
+  p.warm.disabled = busy || Boolean(transfer);
+  p.cold.disabled = busy || Boolean(transfer);
+  p.add.disabled = busy;
+  const note = onTheLine && transfer ? "Complete or abort the warm transfer before starting another." : "";
+  show(p.transferNote, Boolean(note));
+  setText(p.transferNote, note);
+}
+
+function myMember(call, ctx) {
+  if (ctx.me == null) return null;
+  return call.members.find((m) => m.agent === ctx.me && isLive(m)) || null;
+}
+
+function buildMemberRow(card, ctx) {
+  const row = h("li", { class: "member" });
+  const r = (row.parts = {});
+  r.avatar = h("span", { class: "avatar", "aria-hidden": "true" });
+  r.name = h("span", { class: "member-name" });
+  r.sub = h("span", { class: "member-sub" });
+  r.state = h("span", { class: "badge" });
+  r.timer = h("span", { class: "timer member-timer", role: "timer" });
+  r.hold = h("button", { type: "button", class: "btn btn-small btn-icon" });
+  r.hangup = h("button", { type: "button", class: "btn btn-small btn-icon btn-danger" });
+  r.voicemail = h("button", { type: "button", class: "btn btn-small btn-icon" });
+  setButton(r.voicemail, "voicemail", "Voicemail");
+  r.hold.addEventListener("click", () => {
+    const member = row.member;
+    memberAction(card, member, member.state === "on_hold" ? "unhold" : "hold", ctx);
+  });
+  r.hangup.addEventListener("click", () => memberAction(card, row.member, "hangup", ctx));
+  r.voicemail.addEventListener("click", () => memberAction(card, row.member, "voicemail-drop", ctx));
+  row.append(
+    r.avatar,
+    h("div", { class: "member-who" }, r.name, r.sub),
+    h("div", { class: "member-state" }, r.state, r.timer),
+    h("div", { class: "member-actions" }, r.hold, r.voicemail, r.hangup),
+  );
+  return row;
+}
+
+function updateMemberRow(row, member, call, ctx, busy) {
+  const agents = ctx.store.agents;
+  const r = row.parts;
+  row.member = member;
+  const isMe = ctx.me != null && member.agent === ctx.me;
+  const name = memberName(member, agents);
+  const label = isMe ? "yourself" : memberLabel(member, agents);
+  row.className = `member role-${member.role} m-${member.state}${isLive(member) ? "" : " is-left"}${isMe ? " is-me" : ""}`;
+
+  const mark = member.agent != null && agents.has(member.agent) ? initials(name) : "";
+  if (r.avatar.dataset.mark !== mark || !r.avatar.firstChild) {
+    r.avatar.dataset.mark = mark;
+    r.avatar.replaceChildren(mark || icon("person"));
+  }
+  setText(r.name, isMe ? `${name} (you)` : name);
+  const role = ROLES[member.role] || member.role;
+  const address = prettyAddress(member.address);
+  const transferRole = member.transfer_role === "initiator" ? " · transferring" : member.transfer_role === "target" ? " · transfer target" : "";
+  setText(r.sub, address && address !== name ? `${role} · ${address}${transferRole}` : `${role}${transferRole}`);
+  setBadge(r.state, "state", member.state, MEMBER_STATES);
+
+  // The timer counts time on the call; a member who left keeps the length of their stay.
+  setAttr(r.timer, "data-since", member.joined_at || null);
+  setAttr(r.timer, "data-until", member.state === "left" ? member.left_at || call.ended_at || null : null);
+  setAttr(r.timer, "aria-label", `Time on call for ${label}`);
+  if (!member.joined_at) setText(r.timer, "—");
+
+  const live = isLive(member);
+  const holdable = member.state === "connected" || member.state === "on_hold";
+  show(r.hold, live && holdable && !isMe);
+  setButton(r.hold, member.state === "on_hold" ? "unhold" : "hold", member.state === "on_hold" ? "Unhold" : "Hold");
+  setAttr(r.hold, "aria-label", member.state === "on_hold" ? `Take ${label} off hold` : `Put ${label} on hold`);
+  setAttr(r.hold, "aria-pressed", member.state === "on_hold" ? "true" : "false");
+
+  show(r.hangup, live);
+  setButton(r.hangup, "hangup", isMe ? "Leave" : "Hang up");
+  setAttr(r.hangup, "aria-label", isMe ? "Leave the call (hang up yourself)" : `Hang up ${label}`);
+
+  show(r.voicemail, live && member.role === "customer");
+  setAttr(r.voicemail, "aria-label", `Drop voicemail for ${label}`);
+
+  for (const button of [r.hold, r.hangup, r.voicemail]) button.disabled = busy;
+}
+
+// Icon and words; the wall shows only the icon (the words stay for tooltips and screen readers).
+function setButton(button, iconName, text) {
+  if (button.dataset.icon === iconName && button.title === text) return;
+  button.dataset.icon = iconName;
+  button.title = text;
+  button.replaceChildren(icon(iconName), h("span", { class: "btn-text" }, text));
+}
+
+function updateTargets(select, call, ctx) {
+  const inCall = new Set(call.members.filter(isLive).map((m) => m.agent).filter((a) => a != null));
+  const candidates = [...ctx.store.agents.values()]
+    .filter((a) => a.id !== ctx.me && !inCall.has(a.id))
+    .sort((a, b) => (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9) || a.name.localeCompare(b.name));
+  const signature = candidates.map((a) => `${a.id}:${a.status}:${a.name}:${a.address}`).join("|");
+  if (select.dataset.signature === signature) return;
+  select.dataset.signature = signature;
+  const chosen = select.value;
+  const available = candidates.filter((a) => a.status === "available");
+  const others = candidates.filter((a) => a.status !== "available");
+  const option = (a) =>
+    h("option", { value: a.address, dataset: { status: a.status } },
+      a.status === "available" ? a.name : `${a.name} — ${(AGENT_STATUSES[a.status] || a.status).toLowerCase()}`);
+  select.replaceChildren(
+    h("option", { value: "" }, candidates.length ? "Choose an agent…" : "No other agents"),
+    available.length ? h("optgroup", { label: "Available" }, available.map(option)) : null,
+    others.length ? h("optgroup", { label: "Not available" }, others.map(option)) : null,
+  );
+  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+}
+
+// --- actions -------------------------------------------------------------------------------------
+
+const ACTION_WORDS = {
+  hold: (who) => `put ${who} on hold`,
+  unhold: (who) => `take ${who} off hold`,
+  hangup: (who) => `hang up ${who}`,
+  "voicemail-drop": (who) => `drop voicemail for ${who}`,
+  "resume-call": () => "complete the transfer",
+  "abort-transfer": () => "abort the transfer",
+  "warm-transfer": (who) => `warm-transfer to ${who}`,
+  "cold-transfer": (who) => `cold-transfer to ${who}`,
+  "add-member": (who) => `add ${who}`,
+};
+
+const DONE_WORDS = {
+  hold: (who) => `${who} is on hold.`,
+  unhold: (who) => `${who} is off hold.`,
+  hangup: (who) => `Hung up ${who}.`,
+  "voicemail-drop": (who) => `Voicemail dropped for ${who}.`,
+  "resume-call": () => "Transfer completed.",
+  "abort-transfer": () => "Transfer aborted.",
+  "warm-transfer": (who) => `Consulting ${who}; the customer is on hold.`,
+  "cold-transfer": (who) => `Transferred to ${who}.`,
+  "add-member": (who) => `Dialing ${who}.`,
+};
+
+function memberAction(card, member, action, ctx) {
+  const who = ctx.me != null && member.agent === ctx.me ? "yourself" : memberLabel(member, ctx.store.agents);
+  perform(card, action, who, () => api.memberAction(card.call.id, member.id, action), ctx);
+}
+
+function consultAction(card, action, ctx) {
+  const transfer = transferOf(card.call);
+  if (!transfer) return;
+  const mine = myMember(card.call, ctx);
+  // Complete from whichever side we are on; abort belongs to the initiator.
+  let member = transfer.initiator;
+  if (action === "resume-call" && mine && transfer.target && mine.id === transfer.target.id) member = mine;
+  perform(card, action, "", () => api.memberAction(card.call.id, member.id, action), ctx);
+}
+
+function transferAction(card, action, ctx) {
+  const p = card.parts;
+  const typed = p.address.value.trim();
+  const to = typed || p.agentSelect.value;
+  if (!to) {
+    showError(card, "Choose an agent or type a number or SIP URI first.");
+    (p.agentSelect.options.length > 1 ? p.agentSelect : p.address).focus();
+    return;
+  }
+  const agent = [...ctx.store.agents.values()].find((a) => a.address === to);
+  const role = p.role.value;
+  const who = agent && !typed ? agent.name : prettyAddress(to);
+  perform(card, action, who, () => api.callAction(card.call.id, action, to, role), ctx, () => {
+    p.address.value = "";
+    p.agentSelect.value = "";
+    p.role.value = "agent";
+    card.classList.remove("typed-target");
+  });
+}
+
+async function perform(card, action, who, request, ctx, onSuccess) {
+  const callId = card.call.id;
+  if (ctx.pending.has(callId)) return;
+  ctx.pending.add(callId);
+  const focused = document.activeElement;
+  hideError(card);
+  updateCard(card, card.call, ctx);
+  try {
+    const result = await request();
+    if (onSuccess) onSuccess();
+    if (result && result.call) ctx.store.applyCall(result.call);
+    const done = DONE_WORDS[action](who);
+    ctx.announce(done.charAt(0).toUpperCase() + done.slice(1));
+  } catch (error) {
+    showError(card, `Could not ${ACTION_WORDS[action](who)}. ${error.message}`);
+  } finally {
+    ctx.pending.delete(callId);
+    const latest = ctx.store.calls.get(callId);
+    if (latest && card.isConnected) updateCard(card, latest, ctx);
+    // The clicked button was disabled meanwhile; give the keyboard focus back if it is usable again.
+    const elsewhere = document.activeElement && document.activeElement !== document.body;
+    const usable = focused && focused.isConnected && !focused.disabled && focused.offsetParent !== null;
+    if (!elsewhere && usable) focused.focus();
+  }
+}
+
+function showError(card, text) {
+  const p = card.parts;
+  p.error.replaceChildren(
+    h("span", { class: "call-error-text" }, text),
+    h("button", { type: "button", class: "btn btn-small btn-quiet", "aria-label": "Dismiss error", onclick: () => hideError(card) }, "Dismiss"),
+  );
+  show(p.error, true);
+}
+
+function hideError(card) {
+  show(card.parts.error, false);
+  card.parts.error.replaceChildren();
+}

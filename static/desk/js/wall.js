@@ -1,0 +1,90 @@
+// The supervisor wall (/supervisor/): live counters, every live call, the agent board.
+
+import { callTitle, renderCalls, transferOf } from "./callcard.js";
+import { h, reconcile, setAttr, setText, show } from "./dom.js";
+import { AGENT_STATUSES, STATUS_RANK, isLive, prettyAddress, setBadge } from "./format.js";
+import { startPage, tickTimers } from "./page.js";
+
+const { store, ctx, connection } = startPage();
+const $ = (id) => document.getElementById(id);
+
+const COUNTERS = {
+  active: (calls) => calls.filter((c) => c.status === "active").length,
+  ringing: (calls) => calls.filter((c) => c.status === "ringing").length,
+  on_hold: (calls) => calls.reduce((n, c) => n + c.members.filter((m) => m.state === "on_hold").length, 0),
+  transfers: (calls) => calls.filter((c) => transferOf(c)).length,
+  available: (_, agents) => agents.filter((a) => a.status === "available").length,
+  busy: (_, agents) => agents.filter((a) => a.status === "busy").length,
+  wrap_up: (_, agents) => agents.filter((a) => a.status === "wrap_up").length,
+  away: (_, agents) => agents.filter((a) => a.status === "away").length,
+};
+
+function renderCounters(calls, agents) {
+  for (const [name, count] of Object.entries(COUNTERS)) {
+    const tile = document.querySelector(`[data-counter="${name}"]`);
+    const value = count(calls, agents);
+    setText(tile.querySelector(".counter-value"), String(value));
+    tile.classList.toggle("is-zero", value === 0);
+  }
+}
+
+const callsEl = $("calls");
+
+function renderWallCalls(calls) {
+  renderCalls(callsEl, calls, ctx);
+  show($("no-calls"), calls.length === 0);
+  setText($("calls-count"), `${calls.length} live`);
+  tickTimers(callsEl);
+}
+
+const board = $("agent-board");
+
+function renderBoard(calls, agents) {
+  const callOf = new Map();
+  for (const call of calls) {
+    for (const m of call.members) if (m.agent != null && isLive(m)) callOf.set(m.agent, call);
+  }
+  const sorted = [...agents].sort(
+    (a, b) => (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9) || a.name.localeCompare(b.name),
+  );
+  reconcile(board, sorted.map((a) => a.id), "agentId", () => {
+    const row = h("tr", {});
+    row.parts = {
+      name: h("span", { class: "agent-name" }),
+      doing: h("span", { class: "agent-address" }),
+      status: h("span", { class: "badge" }),
+      since: h("span", { class: "timer" }),
+    };
+    row.append(
+      h("th", { scope: "row" }, h("div", { class: "agent-who" }, row.parts.name, row.parts.doing)),
+      h("td", {}, row.parts.status),
+      h("td", { class: "num" }, row.parts.since),
+    );
+    return row;
+  });
+  for (const agent of sorted) {
+    const row = board.querySelector(`[data-agent-id="${agent.id}"]`);
+    row.className = `status-row-${agent.status}`;
+    setText(row.parts.name, agent.name);
+    setBadge(row.parts.status, "status", agent.status, AGENT_STATUSES);
+    setAttr(row.parts.since, "data-since", agent.status_changed_at);
+    setAttr(row.parts.since, "aria-label", `Time in status for ${agent.name}`);
+    // What they are doing says more on a wall than their number does.
+    const call = callOf.get(agent.id);
+    setText(row.parts.doing, call ? `On call with ${callTitle(call, store.agents)}` : prettyAddress(agent.address));
+    row.parts.doing.classList.toggle("agent-on-call", Boolean(call));
+  }
+}
+
+function render() {
+  const calls = store.liveCalls();
+  const agents = [...store.agents.values()];
+  renderCounters(calls, agents);
+  renderWallCalls(calls);
+  renderBoard(calls, agents);
+  tickTimers(board);
+}
+
+store.subscribe(render);
+render();
+connection.connect();
