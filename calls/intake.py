@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents.addresses import address_key
-from calls.call_state import load_call, save_call_state, snapshot
+from calls.call_state import load_call, load_call_by_mpc, save_call_state, snapshot
 from calls.models import Call, CallEvent, CallStatus, Member, PhloApp
 from calls.normalize import Event
 from calls.state_machine import apply_event
@@ -63,16 +63,21 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
     if CallEvent.objects.filter(dedupe_key=key).exists():
         return IntakeResult("duplicate", None, [])
     now = timezone.now()
-    call_id, created = _find_call_id(app, event, now)
     stored = CallEvent(
         phlo_app=app, event_name=event.name, params=params, sequence=event.sequence,
         event_timestamp=event.timestamp, dedupe_key=key, received_at=now,
     )
-    if call_id is None:
-        stored.outcome = CallEvent.Outcome.UNMATCHED
-        stored.save()
-        return IntakeResult("unmatched", None, [])
-    call, members = load_call(call_id, lock=True)
+    # Most callbacks are for a call we know by its MPC UUID: find and lock it in one query.
+    loaded = load_call_by_mpc(event.mpc_uuid, lock=True) if event.mpc_uuid else None
+    created = False
+    if loaded is None:
+        call_id, created = _find_call_id(app, event, now)
+        if call_id is None:
+            stored.outcome = CallEvent.Outcome.UNMATCHED
+            stored.save()
+            return IntakeResult("unmatched", None, [])
+        loaded = load_call(call_id, lock=True)
+    call, members = loaded
     before = snapshot(call, members)
     result = apply_event(before, event)
     visible = created or result.outcome == "applied"
@@ -88,17 +93,15 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
 
 
 def _find_call_id(app: PhloApp, event: Event, now) -> tuple[int | None, bool]:
-    """The call an event belongs to, and whether it was created just now."""
+    """The call of an event whose MPC UUID we do not know yet (or that has none), and whether it
+    was created just now."""
     if event.mpc_uuid:
-        found = Call.objects.filter(mpc_uuid=event.mpc_uuid).values_list("pk", flat=True).first()
-        if found:
-            return found, False
         pending = _pending_run_call(app, event, now)
         if pending:
             return pending, False
         call = Call.objects.create(
-            phlo_app=app, mpc_uuid=event.mpc_uuid, mpc_name=event.mpc_name, started_at=event.timestamp or now,
-            status=CallStatus.RINGING,
+            phlo_app=app, mpc_uuid=event.mpc_uuid, mpc_name=event.mpc_name, run_id=event.run_id,
+            started_at=event.timestamp or now, status=CallStatus.RINGING,
         )
         return call.pk, True
     if event.call_uuid:

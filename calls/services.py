@@ -17,6 +17,7 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
+from agents.addresses import address_key
 from agents.models import Agent
 from calls import phlo_client
 from calls.call_state import load_call, member_key, save_call_state, snapshot
@@ -158,12 +159,20 @@ def _create_call(attempt: Attempt, checked: Checked, reply: phlo_client.PhloRepl
     with transaction.atomic():
         # PHLO calls the run's ID api_id; the call meets its MPC UUID with the first callback.
         run_id = str(reply.data.get("run_id") or reply.api_id)[:64]
-        call = Call.objects.create(phlo_app=checked.app, run_id=run_id, status=CallStatus.RINGING, started_at=now)
-        before = snapshot(call, [])
-        after = before.with_member(
-            MemberSnap(key="new:agent", address=checked.agent.address, role=MemberRole.AGENT, state=MemberState.DIALING)
-        ).with_member(MemberSnap(key="new:customer", address=to, role=MemberRole.CUSTOMER, state=MemberState.DIALING))
-        members: list[Member] = []
+        # The run's first callback may have beaten PHLO's answer here and created the call already.
+        existing = Call.objects.filter(phlo_app=checked.app, run_id=run_id).values_list("pk", flat=True).first()
+        if existing:
+            call, members = load_call(existing, lock=True)
+        else:
+            call = Call.objects.create(phlo_app=checked.app, run_id=run_id, status=CallStatus.RINGING, started_at=now)
+            members = []
+        before = after = snapshot(call, members)
+        dialled = [(checked.agent.address, MemberRole.AGENT), (to, MemberRole.CUSTOMER)]
+        for address, role in dialled:
+            if not any(m.live and address_key(m.address) == address_key(address) for m in after.members):
+                after = after.with_member(
+                    MemberSnap(key=f"new:{role}", address=address, role=role, state=MemberState.DIALING)
+                )
         _, messages = save_call_state(call, members, before, after, visible_change=True, at=now)
         _record(attempt, call_id=call.pk, member_id=None, http_status=201, phlo=reply)
     return call_to_dict(call, members), messages

@@ -221,3 +221,19 @@ def test_the_schema_describes_the_action_body(schema):
     assert set(body["properties"]) == {"to", "role"}
     assert body["required"] == ["to"]
     assert set(schema["components"]["schemas"]["UpstreamError"]["properties"]) >= {"detail", "upstream_status", "error"}
+
+
+def test_a_run_whose_first_callback_came_first_is_one_call(api_for, agent, phlo_app, respx_mock, client):
+    """Plivo's first callback (with PhloRunID) can reach us before PHLO's answer to the run does."""
+    from calls.models import Call
+    from tests.support.plivo import django_callback, mpc_event
+
+    django_callback(client, phlo_app, mpc_event("MPCInitialized", "mpc-early", seq=1, PhloRunID="run-early"))
+    respx_mock.post(url__regex=r".*/account/.*/phlo/.*/").respond(201, json={"api_id": "run-early", "error": ""})
+    response = api_for(agent).post("/api/calls/", {"to": "+12025550123"}, format="json")
+    assert response.status_code == 201
+    assert Call.objects.count() == 1
+    call = Call.objects.get()
+    assert (call.mpc_uuid, call.run_id) == ("mpc-early", "run-early")
+    assert sorted(call.members.values_list("address", "state")) == [("+12025550123", "dialing"),
+                                                                    ("+14155550101", "dialing")]
