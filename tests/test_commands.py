@@ -74,7 +74,7 @@ def test_create_agent_twice_updates():
 
 @pytest.mark.parametrize("address", ["12 34", "../../etc", "sip:nobody", "+1"])
 def test_create_agent_refuses_a_bad_address(address):
-    with pytest.raises(CommandError, match="E.164"):
+    with pytest.raises(CommandError, match=r"E\.164"):
         run("create_agent", "alice", "--password", "s3cret-pass", "--address", address)
     assert not Agent.objects.exists() and not get_user_model().objects.exists()
 
