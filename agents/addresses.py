@@ -13,6 +13,8 @@ E164 = re.compile(r"\+?[1-9][0-9]{6,14}")
 SIP_USER = r"[A-Za-z0-9_.!~*'()&=+$,;?-]{1,64}"
 HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
 SIP_URI = re.compile(rf"sip:{SIP_USER}@{HOST_LABEL}(?:\.{HOST_LABEL})*(?::[0-9]{{1,5}})?")
+# The same rule as a JSON Schema (ECMA-262) pattern, for the OpenAPI schema.
+ADDRESS_PATTERN = rf"^(?:{E164.pattern}|{SIP_URI.pattern})$"
 ADDRESS_HELP = "E.164 digits with an optional leading + (e.g. +14155550100) or a SIP URI (sip:user@host)"
 
 

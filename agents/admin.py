@@ -2,8 +2,13 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from rest_framework.authtoken.models import TokenProxy
 
 from agents.models import Agent
+
+# API tokens are bearer credentials, and DRF's token admin lists every one in clear. Operators
+# revoke a person's API access by switching their login off (the token then stops working).
+admin.site.unregister(TokenProxy)
 
 
 class AgentAdminForm(forms.ModelForm):

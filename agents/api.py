@@ -64,7 +64,8 @@ class MeView(APIView):
     """The caller's own agent record; agents set their own status here."""
 
     class InputSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=[s.value for s in SELECTABLE_STATUSES])
+        # Optional, as in any PATCH: `{}` changes nothing and answers the record as it is.
+        status = serializers.ChoiceField(choices=[s.value for s in SELECTABLE_STATUSES], required=False)
 
     @extend_schema(responses={200: MeSerializer, 401: ErrorSerializer, 404: ErrorSerializer})
     def get(self, request):
@@ -86,6 +87,8 @@ class MeView(APIView):
                     status=status.HTTP_400_BAD_REQUEST,
                 )
             data.is_valid(raise_exception=True)
+        if "status" not in data.validated_data:
+            return Response(me_to_dict(agent))
         try:
             agent_set_status(agent=agent, status=data.validated_data["status"])
         except StatusNotSelectable as exc:  # pragma: no cover - the serializer already refuses these

@@ -4,6 +4,8 @@ Only failures count, so a busy shift logging in from one office NAT is never loc
 its own successful logins. Shared by the API token endpoint and the login page.
 """
 
+import hashlib
+
 from django.core.cache import cache
 
 MAX_FAILURES = 10
@@ -11,7 +13,10 @@ WINDOW_SECONDS = 300
 
 
 def _key(username: str, remote_addr: str) -> str:
-    return f"login-failures:{remote_addr}:{username.lower()[:150]}"
+    # Hashed: a username is whatever was typed, and some cache backends refuse keys with
+    # spaces or control characters (memcached) or longer than 250 characters.
+    typed = f"{remote_addr}\n{username.lower()[:150]}".encode("utf-8", "surrogatepass")
+    return f"login-failures:{hashlib.sha256(typed).hexdigest()}"
 
 
 def client_address(request) -> str:

@@ -22,7 +22,11 @@ class StatusNotSelectable(ValueError):
 
 
 def agent_live_message(agent: Agent) -> dict:
-    return agent_message(agent_to_dict(agent), active=agent.user.is_active, is_supervisor=agent.is_supervisor)
+    # Supervisor as `calls.selectors.viewer_for` has it: the flag, or a superuser.
+    return agent_message(
+        agent_to_dict(agent), active=agent.user.is_active,
+        is_supervisor=agent.is_supervisor or agent.user.is_superuser,
+    )
 
 
 def _set_status(agent: Agent, status: str, *, wrap_up_until=None) -> None:

@@ -6,11 +6,11 @@ worker thread all that time. Database work runs in the services' small sync step
 
 from adrf.views import APIView
 from asgiref.sync import sync_to_async
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from agents.addresses import ADDRESS_HELP, MAX_ADDRESS_LENGTH, validate_address
+from agents.addresses import ADDRESS_HELP, ADDRESS_PATTERN, MAX_ADDRESS_LENGTH, validate_address
 from calls.api_schema import ActionResultSerializer, CallSerializer, ErrorSerializer, UpstreamErrorSerializer
 from calls.models import MemberRole
 from calls.services import (
@@ -37,6 +37,10 @@ MEMBER_ACTION_ERRORS = {
 CALL_ACTION_ERRORS = {400: ErrorSerializer, **MEMBER_ACTION_ERRORS}
 
 
+@extend_schema_field(
+    {"type": "string", "minLength": 1, "maxLength": MAX_ADDRESS_LENGTH, "pattern": ADDRESS_PATTERN,
+     "description": f"{ADDRESS_HELP}."}
+)
 class AddressField(serializers.CharField):
     """A member address as PHLO takes it. Only a JSON string counts, taken exactly as sent."""
 
@@ -81,7 +85,7 @@ class CallListView(CallsAPIView):
         responses={200: CallSerializer(many=True), 400: ErrorSerializer, 401: ErrorSerializer},
     )
     async def get(self, request):
-        wanted = request.query_params.get("status") or "live"
+        wanted = request.query_params.get("status", "live")
         if wanted not in STATUS_FILTERS:
             raise serializers.ValidationError({"status": [f"Choose one of: {', '.join(STATUS_FILTERS)}."]})
         return Response(await sync_to_async(calls_for_user)(user=request.user, status=wanted))

@@ -24,15 +24,27 @@ def member_key(member: Member) -> str:
     return f"db:{member.pk}"
 
 
+def _calls(*, lock: bool):
+    calls = Call.objects.select_related("phlo_app")
+    return calls.select_for_update(of=("self",)) if lock else calls
+
+
 def load_call(call_id: int, *, lock: bool) -> tuple[Call, list[Member]]:
     """The call and its members; with `lock`, the call row is locked until the transaction ends
     (PostgreSQL: concurrent callbacks for one call apply one after another; SQLite's IMMEDIATE
     transactions already serialise every writer)."""
-    calls = Call.objects.select_related("phlo_app")
-    if lock:
-        calls = calls.select_for_update(of=("self",))
-    call = calls.get(pk=call_id)
-    return call, list(call.members.select_related("agent").order_by("created_at", "id"))
+    call = _calls(lock=lock).get(pk=call_id)
+    return call, load_members(call)
+
+
+def load_call_by_mpc(mpc_uuid: str, *, lock: bool) -> tuple[Call, list[Member]] | None:
+    """As `load_call`, found by its MPC UUID: a callback's call in one query, not an id lookup and then the row."""
+    call = next(iter(_calls(lock=lock).filter(mpc_uuid=mpc_uuid)[:1]), None)
+    return (call, load_members(call)) if call else None
+
+
+def load_members(call: Call) -> list[Member]:
+    return list(call.members.select_related("agent").order_by("created_at", "id"))
 
 
 def snapshot(call: Call, members: list[Member]) -> CallSnap:

@@ -7,10 +7,12 @@ deduplicated and applied in one transaction, answered 200, and its change publis
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -79,11 +81,6 @@ def _single_values(lists) -> dict[str, str]:
     return params
 
 
-@sync_to_async
-def _find_app(phlo_id: str) -> PhloApp | None:
-    return PhloApp.objects.filter(phlo_id=phlo_id).first()
-
-
 def _signed(request, app: PhloApp, params: dict) -> bool:
     try:
         return signature_valid(request, auth_token=app.auth_token, params=params)
@@ -91,27 +88,57 @@ def _signed(request, app: PhloApp, params: dict) -> bool:
         return False
 
 
-@csrf_exempt
-async def plivo_callback(request, phlo_id: str):
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
-    app = await _find_app(phlo_id)
+def _receive(request, phlo_id: str) -> tuple[JsonResponse, list[dict]]:
+    """Everything between the request and the broadcast, in one trip to a thread: the answer, and
+    the committed changes to publish."""
+    app = PhloApp.objects.filter(phlo_id=phlo_id).first()
     if app is None:
-        return _reply(404, "Unknown PHLO app.")
+        return _reply(404, "Unknown PHLO app."), []
     try:
         raw_params = parse_params(request)
     except Unrecognised as exc:
-        return _reply(400, str(exc))
+        return _reply(400, str(exc)), []
     if settings.PLIVO_VERIFY_SIGNATURES and not _signed(request, app, raw_params):
         logger.warning("callback for %s refused: signature does not match", phlo_id)
-        return _reply(403, "Signature does not match.")
+        return _reply(403, "Signature does not match."), []
     try:
         params = flatten(raw_params)
         event = normalise(params)
     except Unrecognised as exc:
-        return _reply(400, str(exc))
-    # sync_to_async, not channels' database_sync_to_async: in a view Django's request signals open and
-    # close the connection, one per request, in the request's own thread.
-    result = await sync_to_async(callback_store_and_apply)(app=app, params=params, event=event)
-    await publish(result.messages)
-    return _reply(200, "ok", outcome=result.outcome)
+        return _reply(400, str(exc)), []
+    result = callback_store_and_apply(app=app, params=params, event=event)
+    return _reply(200, "ok", outcome=result.outcome), result.messages
+
+
+# One thread applies every callback of this process, on a database connection it keeps. Django runs
+# each request's sync code in a thread of its own, with a connection opened and closed per request
+# (for SQLite: register functions, PRAGMAs, and a WAL checkpoint when the last connection closes),
+# and a burst of callbacks would become a crowd of threads contending for SQLite's one write lock and
+# for the GIL. Queued here they are applied in arrival order, one transaction after another, which
+# is all SQLite can do anyway; with PostgreSQL, several processes still apply callbacks concurrently.
+_intake_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callback-intake")
+
+
+def _receive_on_kept_connection(request, phlo_id: str) -> tuple[JsonResponse, list[dict]]:
+    try:
+        return _receive(request, phlo_id)
+    except DatabaseError:
+        connection.close()  # never reuse a connection that failed: the next callback opens a fresh one
+        raise
+
+
+def _receive_in_intake_thread(request, phlo_id: str) -> tuple[JsonResponse, list[dict]]:
+    if connection.in_atomic_block:
+        # Called inside a transaction of the caller's own (a test's): stay in it, or the intake
+        # would not see what the transaction holds.
+        return _receive(request, phlo_id)
+    return _intake_thread.submit(_receive_on_kept_connection, request, phlo_id).result()
+
+
+@csrf_exempt
+async def plivo_callback(request, phlo_id: str):
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    response, messages = await sync_to_async(_receive_in_intake_thread)(request, phlo_id)
+    await publish(messages)
+    return response

@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from calls.live import dumps, get_hub
-from calls.selectors import Viewer, snapshot_for, viewer_for
+from calls.selectors import LiveWorld, Viewer, snapshot_for, viewer_for
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +54,14 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         else:
             await self._send_numbered("error", "detail", dumps('Unknown message; send {"type": "resync"}.'))
 
-    async def resync(self) -> None:
-        """Send the truth from the database; changes arriving meanwhile wait and are sent after it."""
+    async def resync(self, world: LiveWorld | None = None) -> None:
+        """Send the truth from the database (or from `world`, read once for all of the process's
+        sockets); changes arriving meanwhile wait and are sent after it."""
         self.ready = False
-        snapshot = await database_sync_to_async(snapshot_for)(self.viewer)
+        if world is None:
+            snapshot = await database_sync_to_async(snapshot_for)(self.viewer)
+        else:
+            snapshot = world.snapshot_for(self.viewer)
         self.versions = {call["id"]: call["version"] for call in snapshot["calls"]}
         self.seq += 1
         await self.send(text_data=dumps({"type": "snapshot", "seq": self.seq, **snapshot}))
@@ -73,6 +77,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             return
         if message["type"] == "call":
             await self._deliver_call(message)
+        elif message["type"] == "user":
+            await self._deliver_user(message)
         else:
             await self._deliver_agent(message)
 
@@ -94,11 +100,23 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 await self.close(code=CLOSE_DEACTIVATED)
                 return
             if message["is_supervisor"] != self.viewer.is_supervisor:
-                self.viewer = Viewer(self.viewer.user_id, self.viewer.agent, message["is_supervisor"])
+                old, self.viewer = self.viewer, Viewer(self.viewer.user_id, self.viewer.agent, message["is_supervisor"])
+                self.hub.reindex(self, old)
                 await self._send_numbered("agent.updated", "agent", message["json"])
                 await self.resync()  # what this person may see has changed
                 return
         await self._send_numbered("agent.updated", "agent", message["json"])
+
+    async def _deliver_user(self, message: dict) -> None:
+        """A login without an agent record switched off or given other rights (nothing to show)."""
+        if message["id"] != self.viewer.user_id:
+            return
+        if not message["active"]:
+            await self.close(code=CLOSE_DEACTIVATED)
+        elif message["is_supervisor"] != self.viewer.is_supervisor:
+            old, self.viewer = self.viewer, Viewer(self.viewer.user_id, self.viewer.agent, message["is_supervisor"])
+            self.hub.reindex(self, old)
+            await self.resync()
 
     async def _send_numbered(self, kind: str, key: str, payload_json: str) -> None:
         self.seq += 1

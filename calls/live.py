@@ -16,18 +16,21 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+if TYPE_CHECKING:
+    from calls.selectors import LiveWorld, Viewer
+
 logger = logging.getLogger(__name__)
 
 GROUP = "dashboard.fanout"
 HEARTBEAT_SECONDS = 0.5
-HEARTBEAT_LOST_AFTER = 1.5
+BEATS_UNANSWERED = 3  # more heartbeats than this outstanding (the oldest sent 1.5 s ago): the layer is lost
 HOUSEKEEPING_SECONDS = 1.0
 KNOWN_VERSIONS_KEPT = 20_000
 
@@ -58,6 +61,12 @@ def agent_message(agent_dict: dict, *, active: bool = True, is_supervisor: bool 
     }
 
 
+def user_message(user_id: int, *, active: bool, is_supervisor: bool) -> dict:
+    """What may change for a login without an agent record (an operator watching the wall): no
+    directory entry to show, only whether their sockets stay open and what they may see."""
+    return {"type": "user", "id": user_id, "active": active, "is_supervisor": is_supervisor}
+
+
 async def publish(messages: Iterable[dict]) -> None:
     """Send committed changes to every process. At-most-once: the hub heals losses by resync."""
     layer = get_channel_layer()
@@ -75,15 +84,16 @@ def publish_on_commit(messages: list[dict]) -> None:
 
 
 class LiveSocket(Protocol):
+    viewer: Viewer
+
     async def deliver(self, message: dict) -> None: ...
-    async def resync(self) -> None: ...
+    async def resync(self, world: LiveWorld | None = None) -> None: ...
 
 
 @dataclass
 class _Heartbeat:
     sent: int = 0
     seen: int = 0
-    seen_at: float = 0.0
     lost: bool = False
 
 
@@ -92,6 +102,10 @@ class Hub:
 
     def __init__(self) -> None:
         self.sockets: set[LiveSocket] = set()
+        # Who may see which call, so a call change visits only the sockets entitled to it (supervisors
+        # and the call's agents), not every socket of the process.
+        self.supervisor_sockets: set[LiveSocket] = set()
+        self.agent_sockets: dict[int, set[LiveSocket]] = {}
         self.known_versions: OrderedDict[int, int] = OrderedDict()
         self.hub_id = uuid.uuid4().hex
         self.channel: str | None = None
@@ -102,9 +116,11 @@ class Hub:
 
     async def add(self, socket: LiveSocket) -> None:
         self.sockets.add(socket)
+        self._index(socket, socket.viewer)
         async with self.lock:  # never start while a stop is half-way (a page reload: last out, first in)
             if not self.tasks:
                 self.ready.clear()
+                self.heartbeat = _Heartbeat()  # beats of an earlier start are not ours to miss
                 self.tasks = [
                     asyncio.ensure_future(self._receive_forever()),
                     asyncio.ensure_future(self._beat_forever()),
@@ -115,6 +131,7 @@ class Hub:
     async def remove(self, socket: LiveSocket) -> None:
         """The last socket out stops the subscription, so an idle process holds nothing open."""
         self.sockets.discard(socket)
+        self._unindex(socket, socket.viewer)
         async with self.lock:
             if self.sockets or not self.tasks:
                 return
@@ -128,6 +145,33 @@ class Hub:
                     await get_channel_layer().group_discard(GROUP, channel)
                 except Exception:
                     logger.debug("group_discard failed while stopping the hub", exc_info=True)
+
+    def reindex(self, socket: LiveSocket, old: Viewer) -> None:
+        """The socket's viewer changed (made or unmade a supervisor): file it under the new one."""
+        if socket in self.sockets:
+            self._unindex(socket, old)
+            self._index(socket, socket.viewer)
+
+    def _index(self, socket: LiveSocket, viewer: Viewer) -> None:
+        if viewer.is_supervisor:
+            self.supervisor_sockets.add(socket)
+        elif viewer.agent_id is not None:
+            self.agent_sockets.setdefault(viewer.agent_id, set()).add(socket)
+
+    def _unindex(self, socket: LiveSocket, viewer: Viewer) -> None:
+        self.supervisor_sockets.discard(socket)
+        if viewer.agent_id is not None:
+            sockets = self.agent_sockets.get(viewer.agent_id)
+            if sockets is not None:
+                sockets.discard(socket)
+                if not sockets:
+                    del self.agent_sockets[viewer.agent_id]
+
+    def _entitled(self, message: dict) -> list[LiveSocket]:
+        sockets = list(self.supervisor_sockets)
+        for agent_id in message["agents"]:
+            sockets.extend(self.agent_sockets.get(agent_id, ()))
+        return sockets
 
     async def _join(self) -> None:
         layer = get_channel_layer()
@@ -157,13 +201,16 @@ class Hub:
         if kind == "call":
             if not self._is_newer(message["id"], message["version"]):
                 return
+            sockets = self._entitled(message)
+        elif kind in ("agent", "user"):
+            sockets = list(self.sockets)
         elif kind == "heartbeat":
             if message.get("hub") == self.hub_id:
                 await self._heartbeat_seen(message["n"])
             return
-        elif kind != "agent":
+        else:
             return
-        for socket in list(self.sockets):
+        for socket in sockets:
             try:
                 await socket.deliver(message)
             except Exception:
@@ -181,19 +228,23 @@ class Hub:
         return True
 
     async def _beat_forever(self) -> None:
-        """Notice a lost layer (Redis restarted, messages dropped) by our own heartbeat not coming back."""
-        loop = asyncio.get_running_loop()
+        """Notice a lost layer (Redis restarted, messages dropped) by our own heartbeats not coming back.
+
+        Counted in beats, not seconds: a busy process reads its heartbeats late but in order, and
+        calling that a loss would resync every dashboard at once, the worst moment to add load.
+        """
         layer = get_channel_layer()
-        self.heartbeat.seen_at = loop.time()
+        await self.ready.wait()  # a beat sent before we listen would look lost
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
             beat = self.heartbeat
+            # Once lost, beat faster: the first beat back (Redis returned) resyncs every dashboard.
+            await asyncio.sleep(HEARTBEAT_SECONDS / 5 if beat.lost else HEARTBEAT_SECONDS)
             beat.sent += 1
             try:
                 await layer.group_send(GROUP, {"type": "heartbeat", "hub": self.hub_id, "n": beat.sent})
             except Exception:
                 logger.debug("heartbeat could not be sent", exc_info=True)
-            if not beat.lost and loop.time() - beat.seen_at > HEARTBEAT_LOST_AFTER:
+            if not beat.lost and beat.sent - beat.seen > BEATS_UNANSWERED:
                 logger.warning("live updates interrupted (channel layer silent); dashboards will resync")
                 beat.lost = True
             if beat.lost and self.channel:
@@ -204,13 +255,18 @@ class Hub:
 
     async def _heartbeat_seen(self, n: int) -> None:
         beat = self.heartbeat
+        skipped = n > beat.seen + 1  # a heartbeat went missing, so changes may have too
         beat.seen = max(beat.seen, n)
-        beat.seen_at = asyncio.get_running_loop().time()
-        if beat.lost:
+        if beat.lost or skipped:
             beat.lost = False
             logger.info("live updates restored; resyncing %d dashboards", len(self.sockets))
             self.known_versions.clear()
-            await asyncio.gather(*(s.resync() for s in list(self.sockets)), return_exceptions=True)
+            from calls.selectors import live_world
+
+            # One read for every socket: snapshots one by one would keep the last dashboard waiting
+            # for all the others' (consumers' database work runs on a single thread).
+            world = await database_sync_to_async(live_world)()
+            await asyncio.gather(*(s.resync(world) for s in list(self.sockets)), return_exceptions=True)
 
     async def _housekeeping_forever(self) -> None:
         from agents.services import agents_finish_wrap_up

@@ -69,3 +69,28 @@ def agent_directory() -> list[dict]:
 
 def snapshot_for(viewer: Viewer) -> dict:
     return {"calls": live_calls_visible_to(viewer), "agents": agent_directory()}
+
+
+@dataclass(frozen=True)
+class LiveWorld:
+    """Every live call with the agents entitled to it, and the directory: what each dashboard's
+    snapshot is cut from. Read once when a process resyncs all its dashboards (Redis came back),
+    instead of once per dashboard."""
+
+    calls: list[tuple[dict, set[int]]]
+    agents: list[dict]
+
+    def snapshot_for(self, viewer: Viewer) -> dict:
+        """The same as `snapshot_for(viewer)` would read now (calls_visible_to's rule)."""
+        if viewer.is_supervisor:
+            calls = [call for call, _ in self.calls]
+        else:
+            calls = [call for call, agent_ids in self.calls if viewer.agent_id in agent_ids]
+        return {"calls": calls, "agents": self.agents}
+
+
+def live_world() -> LiveWorld:
+    calls = calls_with_members().filter(status__in=LIVE_STATUSES)
+    return LiveWorld(
+        calls=[(call_to_dict(c, c.members.all()), call_agent_ids(c)) for c in calls], agents=agent_directory()
+    )

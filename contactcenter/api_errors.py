@@ -1,5 +1,7 @@
 """Every API error is JSON with a `detail` (plus field errors for 400), whatever raised it."""
 
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -30,4 +32,18 @@ def error_response(detail: str, http_status: int, **extra) -> Response:
     return Response({"detail": detail, **extra}, status=http_status)
 
 
-__all__ = ["error_response", "exception_handler", "status"]
+def not_found(request, exception=None):
+    """A URL under /api/ that matches nothing (an unknown action, an id that is not a number) is a
+    JSON 404 like every other API error; pages keep Django's HTML one."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    return defaults.server_error(request)
+
+
+__all__ = ["error_response", "exception_handler", "not_found", "server_error", "status"]

@@ -21,3 +21,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("desk.urls")),
 ]
+
+handler404 = "contactcenter.api_errors.not_found"
+handler500 = "contactcenter.api_errors.server_error"

@@ -1,5 +1,7 @@
 """Who may do what: anonymous / member agent / other agent / supervisor / user without an agent
-record, against every call endpoint (CONTRACT §4)."""
+record / a member whose login was switched off, against every call endpoint (CONTRACT §4), by
+token and by browser session (with its CSRF token). tests/test_authorization_matrix.py has the
+rest of the API, the pages and the socket."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -48,19 +50,31 @@ EXPECTED = {
         **dict.fromkeys(MEMBER_ACTIONS, 200),
     },
     "no agent record": {"list": 200, "detail": 403, **dict.fromkeys(list(ENDPOINTS)[2:], 403)},
+    "inactive member": dict.fromkeys(ENDPOINTS, 401),
 }
+CSRF_TOKEN = "c" * 32  # what the page's csrftoken cookie would hold
 
 
 @pytest.fixture
 def client_as(agent, other_agent, supervisor):
-    def client_for(requester: str) -> APIClient:
-        client = APIClient()
-        users = {"member": agent.user, "other agent": other_agent.user, "supervisor": supervisor.user}
+    def client_for(requester: str, auth: str = "token") -> APIClient:
+        users = {"member": agent.user, "other agent": other_agent.user, "supervisor": supervisor.user,
+                 "inactive member": agent.user}
         if requester == "no agent record":
             users[requester], _ = get_user_model().objects.get_or_create(username="nobody")
-        if requester in users:
-            token, _ = Token.objects.get_or_create(user=users[requester])
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        if auth == "session":
+            client = APIClient(enforce_csrf_checks=True, HTTP_X_CSRFTOKEN=CSRF_TOKEN)
+            client.cookies["csrftoken"] = CSRF_TOKEN
+            if requester in users:
+                client.force_login(users[requester])
+        else:
+            client = APIClient()
+            if requester in users:
+                token, _ = Token.objects.get_or_create(user=users[requester])
+                client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        if requester == "inactive member":  # signed in, or given a token, before the switch-off
+            agent.user.is_active = False
+            agent.user.save()
         return client
 
     return client_for
@@ -78,19 +92,20 @@ def send(client, endpoint: str, live):
     return getattr(client, method)(path, body, format="json") if body else getattr(client, method)(path)
 
 
+@pytest.mark.parametrize("auth", ["token", "session"])
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("requester", EXPECTED)
-def test_the_permission_matrix(phlo, client_as, phlo_app, agent, requester, endpoint):
+def test_the_permission_matrix(phlo, client_as, phlo_app, agent, requester, endpoint, auth):
     live = make_call(ENDPOINTS[endpoint][3], phlo_app, agent)
 
-    response = send(client_as(requester), endpoint, live)
+    response = send(client_as(requester, auth), endpoint, live)
 
     expected, method = EXPECTED[requester][endpoint], ENDPOINTS[endpoint][0]
     assert response.status_code == expected, response.content
     if expected >= 400:
         assert "detail" in response.json()
     assert phlo["phlo"].called == (expected in (200, 201) and method == "post")
-    if requester == "anonymous":
+    if expected == 401:
         assert not Action.objects.exists()  # nobody to record it against
     elif method == "post":
         assert Action.objects.get().http_status == expected
