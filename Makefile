@@ -32,9 +32,16 @@ system-test-deps:
 run: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(PY) manage.py demo
 
+# The suite runs twice: on SQLite (the default database) in full, then again on a throwaway
+# PostgreSQL cluster (tests/pg_plugin.py) without the slow server and browser tests, which start
+# their own databases anyway. `make test POSTGRES=no` leaves the second run out.
+POSTGRES ?= yes
 test: $(TEST_STAMP) system-test-deps
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
+ifeq ($(POSTGRES),yes)
+	$(PY) -m pytest -p tests.pg_plugin --postgres -m "not slow" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+endif
 
 bench: $(BENCH_STAMP) system-test-deps
 	$(PY) -m bench.run

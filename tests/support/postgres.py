@@ -48,7 +48,10 @@ def postgres_bindir() -> Path:
     """PG_BINDIR, else the newest Debian server under /usr/lib/postgresql, else initdb on PATH."""
     if os.environ.get("PG_BINDIR"):
         return Path(os.environ["PG_BINDIR"])
-    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
+    debian = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: [int(part) for part in Path(p).parts[-3].split(".") if part.isdigit()],
+    )
     if debian:
         return Path(debian[-1]).parent
     initdb = shutil.which("initdb")
@@ -72,9 +75,14 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGQUIT)
 
 
-def remove_orphans(base: str | None = None) -> None:
+def _base_dir() -> str:
+    """Where clusters live: under root, /tmp (TMPDIR may be a directory the server user cannot enter)."""
+    return "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else tempfile.gettempdir()
+
+
+def remove_orphans() -> None:
     """Remove cluster directories whose owning test process is gone (it was killed, not stopped)."""
-    for path in glob.glob(os.path.join(base or tempfile.gettempdir(), DIR_PREFIX + "*")):
+    for path in glob.glob(os.path.join(_base_dir(), DIR_PREFIX + "*")):
         try:
             owner = int(Path(path, OWNER_FILE).read_text())
         except (OSError, ValueError):
@@ -112,11 +120,11 @@ class PostgresCluster:
         if self.user is not None:
             kwargs.update(user=self.user.pw_uid, group=self.user.pw_gid, extra_groups=[])
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.root), "LC_ALL": "C", "TZ": "UTC"}
-        return subprocess.Popen(args, env=env, cwd=self.root, preexec_fn=_die_with_parent, **kwargs)  # noqa: PLW1509
+        return subprocess.Popen(args, env=env, cwd=self.root, preexec_fn=_die_with_parent, **kwargs)
 
     def start(self, timeout: float = 60.0) -> PostgresCluster:
         remove_orphans()
-        self.root = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
+        self.root = Path(tempfile.mkdtemp(prefix=DIR_PREFIX, dir=_base_dir()))
         (self.root / OWNER_FILE).write_text(str(os.getpid()))
         if self.user is not None:
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
