@@ -6,10 +6,10 @@ back; the test itself sends signed callbacks for the calls that only set the sce
 is for something on the page, never a fixed sleep.
 """
 
-from __future__ import os
-import annotations
+from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import sqlite3
