@@ -22,24 +22,22 @@ def env_bool(name: str, default: bool) -> bool:
     raise ValueError(f"{name} must be true or false, not {raw!r}")
 
 
-def env_float(name: str, default: float) -> float:
+def _env_number(name: str, default, cast, what: str):
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return float(raw)
+        return cast(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+        raise ValueError(f"{name} must be {what}, not {raw!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    return _env_number(name, default, float, "a number of seconds")
 
 
 def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    return _env_number(name, default, int, "a whole number")
 
 
 def env_list(name: str, default: str) -> list[str]:

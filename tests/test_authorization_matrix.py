@@ -480,15 +480,19 @@ async def test_a_demoted_supervisor_stops_receiving_other_calls_at_once(phlo_app
     assert calls_in(seen["alice"]) == {live.call.pk}
 
 
-@pytest.mark.django_db(transaction=True)
-async def test_a_superuser_whose_rights_are_revoked_stops_receiving_other_calls(phlo_app, agent):
-    boss = await database_sync_to_async(AgentFactory)(user__username="boss", address="+14155550188")
-
-    def make_superuser():
+async def a_superuser_agent() -> Agent:
+    def make():
+        boss = AgentFactory(user__username="boss", address="+14155550188")
         boss.user.is_superuser = True
         boss.user.save()
+        return boss
 
-    await database_sync_to_async(make_superuser)()
+    return await database_sync_to_async(make)()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_superuser_whose_rights_are_revoked_stops_receiving_other_calls(phlo_app, agent):
+    boss = await a_superuser_agent()
     live = await database_sync_to_async(live_call)(phlo_app, agent)
 
     def revoke():
@@ -504,13 +508,7 @@ async def test_a_superuser_whose_rights_are_revoked_stops_receiving_other_calls(
 async def test_a_superuser_agent_keeps_the_wall_when_their_status_changes(phlo_app, agent):
     """The other way round: a superuser without the supervisor flag still sees every call after a
     change of their own status (their agent message says supervisor too)."""
-    boss = await database_sync_to_async(AgentFactory)(user__username="boss", address="+14155550188")
-
-    def make_superuser():
-        boss.user.is_superuser = True
-        boss.user.save()
-
-    await database_sync_to_async(make_superuser)()
+    boss = await a_superuser_agent()
     live = await database_sync_to_async(live_call)(phlo_app, agent)
 
     def go_away():
