@@ -1,0 +1,237 @@
+"""The table printed at the end of `make bench`, docs/benchmarks.md and docs/benchmarks-latency.png."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from tests.support.servers import ROOT
+
+DOCS = ROOT / "docs"
+PLOT = "benchmarks-latency.png"
+
+PHASE_TITLES = {
+    "daphne": "Daphne, in-memory layer",
+    "redis": "Daphne, REDIS_URL (channels-redis pub/sub)",
+    "uvicorn": "uvicorn, in-memory layer",
+    "bare": "bare async view on Daphne (HTTP answer)",
+    "cpu": "per-callback CPU",
+}
+
+
+def _ms(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "undetermined" if ok is None else ("**met**" if ok else "**not met**")
+
+
+def targets(report: dict) -> list[tuple[str, str, str, bool | None, str]]:
+    """(target, goal, measured, met, distance)."""
+    f = report["figures"]
+    rows = []
+    target = f.get("daphne.target")
+    if target:
+        lat = target["socket_latency"]
+        ok = lat["p50"] <= 10 and lat["p99"] <= 50
+        rows.append(
+            (
+                "callback → socket latency, 100 callbacks/s, 200 agent + 20 supervisor sockets",
+                "p50 ≤ 10 ms, p99 ≤ 50 ms",
+                f"p50 {_ms(lat['p50'])}, p95 {_ms(lat['p95'])}, p99 {_ms(lat['p99'])}, max {_ms(lat['max'])} ms "
+                f"({lat['n']} deliveries)",
+                ok,
+                "" if ok else f"p50 {lat['p50'] - 10:+.1f} ms, p99 {lat['p99'] - 50:+.1f} ms over",
+            )
+        )
+    steps = [s for phase in report["steps"].values() for s in phase]
+    lost = sum(s["lost"] for s in steps if s["holds"] or s["label"] == "target")
+    dup = sum(s["duplicated"] for s in steps)
+    unexpected = sum(s["unexpected"] for s in steps)
+    non200 = sum(s["non_200"] for s in steps if s["holds"] or s["label"] == "target")
+    seq = sum(s["seq_errors"] for s in steps)
+    ok = lost == 0 and dup == 0 and unexpected == 0 and non200 == 0 and seq == 0
+    rows.append(
+        (
+            "every entitled socket gets each update exactly once; every callback answered 200",
+            "0 lost, 0 duplicated, 0 non-200",
+            f"{lost} lost, {dup} duplicated, {unexpected} to a socket not entitled, {seq} seq gaps, {non200} non-200 "
+            "(all steps within their rate)",
+            ok,
+            "",
+        )
+    )
+    ours, bare = f.get("daphne.sustained"), f.get("bare.sustained")
+    if ours is not None and bare:
+        ok = ours >= 0.5 * bare
+        rows.append(
+            (
+                "sustained intake (60 s, p99 ≤ 100 ms) vs the bare async view on the same Daphne",
+                "≥ 50% of bare",
+                f"{ours:.0f}/s vs {bare:.0f}/s = {ours / bare:.0%}",
+                ok,
+                "" if ok else f"{0.5 * bare - ours:.0f}/s short",
+            )
+        )
+    small, big = f.get("cpu.20"), f.get("cpu.500")
+    if small and big:
+        ok = big <= 2 * small
+        rows.append(
+            (
+                f"server CPU per callback, 500 sockets vs 20 ({f.get('cpu.rate', 100):.0f}/s, same callbacks)",
+                "≤ 2x",
+                f"{big:.2f} vs {small:.2f} ms = {big / small:.2f}x",
+                ok,
+                "" if ok else f"{big / small - 2:.2f}x over",
+            )
+        )
+    redis = f.get("redis.sustained")
+    if redis is not None and ours is not None:
+        ok = redis >= 0.8 * ours if ours else None
+        rows.append(
+            (
+                "Redis mode sustained rate vs in-memory",
+                "≥ 80%",
+                f"{redis:.0f}/s vs {ours:.0f}/s" + (f" = {redis / ours:.0%}" if ours else ""),
+                ok,
+                "no rate held in either mode: not comparable"
+                if ours == 0
+                else ("" if ok else f"{0.8 * ours - redis:.0f}/s short"),
+            )
+        )
+    actions = f.get("actions")
+    if actions:
+        ok = actions["overhead_p50"] <= 3
+        rows.append(
+            (
+                "action overhead: hold/unhold via our API vs the PHLO simulator directly",
+                "p50 difference ≤ 3 ms",
+                f"ours p50 {actions['ours_p50']:.2f} ms, direct p50 {actions['direct_p50']:.2f} ms → "
+                f"{actions['overhead_p50']:.2f} ms ({actions['n']} each)",
+                ok,
+                "" if ok else f"{actions['overhead_p50'] - 3:.2f} ms over",
+            )
+        )
+    idle = f.get("idle")
+    if idle:
+        per = {n: idle.get(f"per_socket_{n}") for n in (1000, 5000)}
+        ok = all(v is not None and v <= 50 * 1024 for v in per.values())
+        rows.append(
+            (
+                "Daphne RSS per idle socket",
+                "≤ 50 KiB",
+                ", ".join(f"{v / 1024:.1f} KiB at {n:,}" for n, v in per.items() if v is not None),
+                ok,
+                "" if ok else "over at " + ", ".join(f"{n:,}" for n, v in per.items() if v and v > 50 * 1024),
+            )
+        )
+    return rows
+
+
+def steps_table(report: dict) -> list[str]:
+    lines = [
+        "| phase | step | offered/s | achieved/s | sockets | p50 | p95 | p99 | max | HTTP p99 | lost | dup | non-200 "
+        "| CPU ms/callback | server CPU | holds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for phase, steps in report["steps"].items():
+        for s in steps:
+            lat = s["socket_latency"] if s["socket_latency"].get("n") else s["http"]
+            lines.append(
+                f"| {phase} | {s['label']} | {s['rate']:.0f} | {s['achieved_rate']:.0f} | {s['sockets']} | "
+                f"{_ms(lat['p50'])} | {_ms(lat['p95'])} | {_ms(lat['p99'])} | {_ms(lat['max'])} | "
+                f"{_ms(s['http']['p99'])} | {s['lost']} | {s['duplicated']} | {s['non_200']} | "
+                f"{s['cpu_per_callback_ms']:.2f} | {s['cpu_utilisation']:.0%} | {'yes' if s['holds'] else 'no'} |"
+            )
+    return lines
+
+
+def plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 6), dpi=110)
+    colours = {"daphne": "tab:blue", "redis": "tab:red", "uvicorn": "tab:green", "bare": "tab:gray"}
+    styles = {"p50": ":", "p95": "--", "p99": "-"}
+    for phase, colour in colours.items():
+        points: dict[float, dict] = {}
+        for s in report["steps"].get(phase, []):
+            if s["sockets"] not in (0, 220) and phase != "bare":
+                continue
+            lat = s["http"] if phase == "bare" else s["socket_latency"]
+            if not lat.get("n"):
+                continue
+            points[s["rate"]] = lat  # the longest (latest) step at a rate wins
+        if not points:
+            continue
+        rates = sorted(points)
+        for q, style in styles.items():
+            ax.plot(
+                rates,
+                [max(points[r][q], 0.1) for r in rates],
+                style,
+                color=colour,
+                marker="o",
+                markersize=3,
+                label=f"{PHASE_TITLES[phase]} {q}",
+            )
+    ax.axhline(100, color="black", linewidth=0.8)
+    ax.text(ax.get_xlim()[0], 105, " p99 limit for a sustained rate (100 ms)", fontsize=8)
+    ax.axhline(50, color="black", linewidth=0.5, linestyle="--")
+    ax.text(ax.get_xlim()[0], 52, " p99 target at 100/s (50 ms)", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_xlabel("callbacks per second (open loop, signed, keep-alive)")
+    ax.set_ylabel("latency, ms (callback sent → call.updated on each entitled socket)")
+    machine = report["machine"]
+    ax.set_title(
+        f"One Daphne process, 200 agent + 20 supervisor sockets — {machine['nproc']} cores, "
+        f"load {machine['load_average'][0]:.1f} at start",
+        fontsize=10,
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def render(report: dict, *, command: str, docs: bool, out: Path) -> str:
+    m = report["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    lines = [
+        "# Benchmarks: live at scale on one Daphne process",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `{command}` "
+        f"({report['figures'].get('elapsed_seconds', 0) / 60:.1f} min).",
+        "",
+        f"- Machine: {m['nproc']} cores, {m['cpu_model']}, {m['ram_gib']} GiB RAM, Linux {m['kernel']}.",
+        f"- Load average when the run started: {' / '.join(str(x) for x in m['load_average'])} (1 / 5 / 15 min); "
+        f"at the end: {' / '.join(str(x) for x in report['figures'].get('load_after', []))}.",
+        f"- Versions: {versions}.",
+        "",
+        "## Targets",
+        "",
+        "| target | goal | measured | verdict | distance |",
+        "|---|---|---|---|---|",
+    ]
+    for name, goal, measured, ok, distance in targets(report):
+        lines.append(f"| {name} | {goal} | {measured} | {_verdict(ok)} | {distance} |")
+    lines += ["", "## Every step", "", *steps_table(report), ""]
+    if report.get("notes"):
+        lines += ["## Notes from the run", "", *[f"- {n}" for n in report["notes"]], ""]
+    text = "\n".join(lines)
+    (out / "benchmarks.md").write_text(text)
+    plot(report, out / PLOT)
+    if docs:
+        previous = (DOCS / "benchmarks.md").read_text() if (DOCS / "benchmarks.md").exists() else ""
+        marker = "<!-- analysis -->"
+        analysis = previous[previous.index(marker) :] if marker in previous else ""
+        (DOCS / "benchmarks.md").write_text(text + ("\n" + analysis if analysis else ""))
+        plot(report, DOCS / PLOT)
+    return text
