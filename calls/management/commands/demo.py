@@ -109,7 +109,8 @@ class Command(BaseCommand):
     def _load_demo_data(self) -> list[tuple[DemoPerson, str]]:
         """The demo PHLO app (keeping its token), and the demo people with fresh passwords."""
         existing = PhloApp.objects.filter(phlo_id=DEMO_PHLO["phlo_id"]).first()
-        token = existing.auth_token if existing else secrets.token_urlsafe(24)
+        # hex: a token starting with "-" would read as an option when handed to configure_phlo
+        token = existing.auth_token if existing else secrets.token_hex(24)
         call_command("configure_phlo", **DEMO_PHLO, auth_token=token, default=True, stdout=StringIO())
         _end_calls_left_live(PhloApp.objects.get(phlo_id=DEMO_PHLO["phlo_id"]))
         logins = []
