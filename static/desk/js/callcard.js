@@ -9,7 +9,7 @@ import {
   CALL_STATUSES,
   MEMBER_STATES,
   ROLES,
-  STATUS_RANK,
+  byAvailability,
   clockTime,
   icon,
   initials,
@@ -276,7 +276,7 @@ function updateTargets(select, call, ctx) {
   const inCall = new Set(call.members.filter(isLive).map((m) => m.agent).filter((a) => a != null));
   const candidates = [...ctx.store.agents.values()]
     .filter((a) => a.id !== ctx.me && !inCall.has(a.id))
-    .sort((a, b) => (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9) || a.name.localeCompare(b.name));
+    .sort(byAvailability);
   const signature = candidates.map((a) => `${a.id}:${a.status}:${a.name}:${a.address}`).join("|");
   if (select.dataset.signature === signature) return;
   select.dataset.signature = signature;

@@ -6,7 +6,7 @@ import { h, reconcile, setAttr, setText, show } from "./dom.js";
 import {
   AGENT_STATUSES,
   MEMBER_STATES,
-  STATUS_RANK,
+  byAvailability,
   dayAndTime,
   duration,
   isLive,
@@ -93,9 +93,7 @@ function renderCurrent() {
 const directory = $("directory");
 
 function renderDirectory() {
-  const agents = [...store.agents.values()].sort(
-    (a, b) => (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9) || a.name.localeCompare(b.name),
-  );
+  const agents = [...store.agents.values()].sort(byAvailability);
   reconcile(directory, agents.map((a) => a.id), "agentId", () => {
     const row = h("li", { class: "agent-row" });
     row.parts = {

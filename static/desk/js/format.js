@@ -22,7 +22,11 @@ export const CALL_STATUSES = { ringing: "Ringing", active: "Active", ended: "End
 export const ROLES = { agent: "Agent", customer: "Customer", supervisor: "Supervisor" };
 
 // Status order of the directory and the agent board: who can take a call first.
-export const STATUS_RANK = { available: 0, wrap_up: 1, busy: 2, away: 3, offline: 4 };
+const STATUS_RANK = { available: 0, wrap_up: 1, busy: 2, away: 3, offline: 4 };
+
+/** Directory order, as the server's: available agents first, then wrap-up, busy, away, offline; then by name. */
+export const byAvailability = (a, b) =>
+  (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9) || a.name.localeCompare(b.name);
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 

@@ -2,7 +2,7 @@
 
 import { callTitle, renderCalls, transferOf } from "./callcard.js";
 import { h, reconcile, setAttr, setText, show } from "./dom.js";
-import { AGENT_STATUSES, STATUS_RANK, isLive, prettyAddress, setBadge } from "./format.js";
+import { AGENT_STATUSES, byAvailability, isLive, prettyAddress, setBadge } from "./format.js";
 import { startPage, tickTimers } from "./page.js";
 
 const { store, ctx, connection } = startPage();
@@ -44,9 +44,7 @@ function renderBoard(calls, agents) {
   for (const call of calls) {
     for (const m of call.members) if (m.agent != null && isLive(m)) callOf.set(m.agent, call);
   }
-  const sorted = [...agents].sort(
-    (a, b) => (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9) || a.name.localeCompare(b.name),
-  );
+  const sorted = [...agents].sort(byAvailability);
   reconcile(board, sorted.map((a) => a.id), "agentId", () => {
     const row = h("tr", {});
     row.parts = {
