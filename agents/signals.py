@@ -13,16 +13,18 @@ from calls.live import publish_on_commit, user_message
 User = get_user_model()
 
 
-def _saves(update_fields, field: str) -> bool:
-    return update_fields is None or field in update_fields
+def _changes(instance, update_fields, field: str) -> bool:
+    """Whether this save changes `field` of a stored row (read before the save, in pre_save)."""
+    if not instance.pk or (update_fields is not None and field not in update_fields):
+        return False
+    stored = type(instance).objects.filter(pk=instance.pk)
+    return stored.exclude(**{field: getattr(instance, field)}).exists()
 
 
 @receiver(pre_save, sender=User)
 def user_saving(sender, instance, update_fields=None, **kwargs):
     # Logins touch the user row too (last_login): only a change of rights concerns sockets.
-    instance._rights_changed = bool(instance.pk) and _saves(update_fields, "is_superuser") and (
-        User.objects.filter(pk=instance.pk).exclude(is_superuser=instance.is_superuser).exists()
-    )
+    instance._rights_changed = _changes(instance, update_fields, "is_superuser")
 
 
 @receiver(post_save, sender=User)
@@ -39,9 +41,7 @@ def user_saved(sender, instance, **kwargs):
 
 @receiver(pre_save, sender=Agent)
 def agent_saving(sender, instance, update_fields=None, **kwargs):
-    instance._rights_changed = bool(instance.pk) and _saves(update_fields, "is_supervisor") and (
-        Agent.objects.filter(pk=instance.pk).exclude(is_supervisor=instance.is_supervisor).exists()
-    )
+    instance._rights_changed = _changes(instance, update_fields, "is_supervisor")
 
 
 @receiver(post_save, sender=Agent)
