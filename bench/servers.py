@@ -10,6 +10,7 @@ from pathlib import Path
 import psutil
 
 from bench.limits import raise_fd_limit
+from contactcenter.serving import daphne_command
 from tests.support.servers import ROOT, Stack, free_port, stop, wait_for_http
 
 ASGI_APP = "bench.asgi_with_bare:application"
@@ -63,7 +64,7 @@ def start_server(stack: Stack, kind: str, **env: str) -> Server:
     log_path = stack.workdir / f"{kind}-{port}.log"
     if kind == "daphne":
         # -v 0: no access log line per request (a proxy in front usually keeps that log)
-        argv = [str(BIN / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port), ASGI_APP]
+        argv = daphne_command("127.0.0.1", port, "-v", "0", python=str(BIN / "python"), application=ASGI_APP)
     else:
         argv = [
             str(BIN / "uvicorn"),

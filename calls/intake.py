@@ -50,8 +50,9 @@ def callback_store_and_apply(*, app: PhloApp, params: dict[str, str], event: Eve
             with transaction.atomic():
                 return _store_and_apply(app, params, event, key)
         except IntegrityError:
-            # A twin committed first (the dedupe key), or two first callbacks of one new MPC raced
-            # (its UUID): look again, now seeing the winner's row.
+            # The event's unique dedupe key: a twin was stored before (a retry; the whole transaction,
+            # its changes included, is rolled back), or two first callbacks of one new MPC raced (its
+            # UUID). Look again, now seeing the other's row.
             if CallEvent.objects.filter(dedupe_key=key).exists():
                 return IntakeResult("duplicate", None, [])
             if attempt == 2:
@@ -60,8 +61,8 @@ def callback_store_and_apply(*, app: PhloApp, params: dict[str, str], event: Eve
 
 
 def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: str) -> IntakeResult:
-    if CallEvent.objects.filter(dedupe_key=key).exists():
-        return IntakeResult("duplicate", None, [])
+    # No look-up of the dedupe key first: repeats are rare, and the insert of the event at the end
+    # refuses one anyway (see above), so the common case saves that query.
     now = timezone.now()
     stored = CallEvent(
         phlo_app=app, event_name=event.name, params=params, sequence=event.sequence,

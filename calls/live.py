@@ -15,7 +15,7 @@ import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from asgiref.sync import async_to_sync
@@ -32,6 +32,7 @@ GROUP = "dashboard.fanout"
 HEARTBEAT_SECONDS = 0.5
 BEATS_UNANSWERED = 3  # more heartbeats than this outstanding (the oldest sent 1.5 s ago): the layer is lost
 HOUSEKEEPING_SECONDS = 1.0
+STOP_GRACE_SECONDS = 2.0
 KNOWN_VERSIONS_KEPT = 20_000
 
 
@@ -92,6 +93,11 @@ class LiveSocket(Protocol):
 
 @dataclass
 class _Heartbeat:
+    """One start of the hub: its identity on the layer and its heartbeat count. Its tasks run while
+    it is the hub's current one, so a task whose cancellation got lost (a library swallowing it)
+    retires itself instead of beating and rejoining beside the next start's tasks."""
+
+    hub_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     sent: int = 0
     seen: int = 0
     lost: bool = False
@@ -107,7 +113,6 @@ class Hub:
         self.supervisor_sockets: set[LiveSocket] = set()
         self.agent_sockets: dict[int, set[LiveSocket]] = {}
         self.known_versions: OrderedDict[int, int] = OrderedDict()
-        self.hub_id = uuid.uuid4().hex
         self.channel: str | None = None
         self.tasks: list[asyncio.Task] = []
         self.heartbeat = _Heartbeat()
@@ -120,11 +125,11 @@ class Hub:
         async with self.lock:  # never start while a stop is half-way (a page reload: last out, first in)
             if not self.tasks:
                 self.ready.clear()
-                self.heartbeat = _Heartbeat()  # beats of an earlier start are not ours to miss
+                run = self.heartbeat = _Heartbeat()  # beats of an earlier start are not ours to miss
                 self.tasks = [
-                    asyncio.ensure_future(self._receive_forever()),
-                    asyncio.ensure_future(self._beat_forever()),
-                    asyncio.ensure_future(self._housekeeping_forever()),
+                    asyncio.ensure_future(self._receive_forever(run)),
+                    asyncio.ensure_future(self._beat_forever(run)),
+                    asyncio.ensure_future(self._housekeeping_forever(run)),
                 ]
         await self.ready.wait()
 
@@ -135,14 +140,24 @@ class Hub:
         async with self.lock:
             if self.sockets or not self.tasks:
                 return
+            # Forget the running subscription before awaiting anything: whatever happens to this
+            # coroutine now (Daphne cancels a disconnect that takes too long), the next socket starts
+            # a fresh one instead of rejoining a channel the layer has already dropped.
             tasks, self.tasks = self.tasks, []
+            channel, self.channel = self.channel, None
+            self.heartbeat = _Heartbeat()  # retires the running tasks (see _Heartbeat)
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if self.channel:
-                channel, self.channel = self.channel, None
+            # A cancelled task may still be finishing work it cannot abandon (a database call runs to
+            # its end; a layer call waits for the layer's connection lock). Give it a moment, not the
+            # power to hold up the next start.
+            _, stuck = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+            for task in stuck:
+                logger.warning("hub task still stopping after %.0f s: %s", STOP_GRACE_SECONDS, _where(task))
+            if channel:  # under the lock: a start racing this discard could be unsubscribed by it
                 try:
-                    await get_channel_layer().group_discard(GROUP, channel)
+                    async with asyncio.timeout(STOP_GRACE_SECONDS):
+                        await get_channel_layer().group_discard(GROUP, channel)
                 except Exception:
                     logger.debug("group_discard failed while stopping the hub", exc_info=True)
 
@@ -179,20 +194,22 @@ class Hub:
             self.channel = await layer.new_channel(prefix="hub.")
         await layer.group_add(GROUP, self.channel)
 
-    async def _receive_forever(self) -> None:
+    async def _receive_forever(self, run: _Heartbeat) -> None:
         layer = get_channel_layer()
-        while True:
+        while run is self.heartbeat:
             try:
                 await self._join()
                 self.ready.set()
-                while True:
-                    message = await layer.receive(self.channel)
-                    await self.dispatch(message)
+                channel = self.channel
+                while run is self.heartbeat:
+                    message = await layer.receive(channel)
+                    if run is self.heartbeat:
+                        await self.dispatch(message)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.warning("channel layer receive failed; rejoining", exc_info=True)
-                self.heartbeat.lost = True
+                run.lost = True
                 self.ready.set()  # sockets still get snapshots from the database meanwhile
                 await asyncio.sleep(HEARTBEAT_SECONDS)
 
@@ -205,7 +222,7 @@ class Hub:
         elif kind in ("agent", "user"):
             sockets = list(self.sockets)
         elif kind == "heartbeat":
-            if message.get("hub") == self.hub_id:
+            if message.get("hub") == self.heartbeat.hub_id:
                 await self._heartbeat_seen(message["n"])
             return
         else:
@@ -227,7 +244,7 @@ class Hub:
             self.known_versions.popitem(last=False)
         return True
 
-    async def _beat_forever(self) -> None:
+    async def _beat_forever(self, run: _Heartbeat) -> None:
         """Notice a lost layer (Redis restarted, messages dropped) by our own heartbeats not coming back.
 
         Counted in beats, not seconds: a busy process reads its heartbeats late but in order, and
@@ -235,13 +252,15 @@ class Hub:
         """
         layer = get_channel_layer()
         await self.ready.wait()  # a beat sent before we listen would look lost
+        beat = run
         while True:
-            beat = self.heartbeat
             # Once lost, beat faster: the first beat back (Redis returned) resyncs every dashboard.
             await asyncio.sleep(HEARTBEAT_SECONDS / 5 if beat.lost else HEARTBEAT_SECONDS)
+            if beat is not self.heartbeat:
+                return
             beat.sent += 1
             try:
-                await layer.group_send(GROUP, {"type": "heartbeat", "hub": self.hub_id, "n": beat.sent})
+                await layer.group_send(GROUP, {"type": "heartbeat", "hub": beat.hub_id, "n": beat.sent})
             except Exception:
                 logger.debug("heartbeat could not be sent", exc_info=True)
             if not beat.lost and beat.sent - beat.seen > BEATS_UNANSWERED:
@@ -268,11 +287,13 @@ class Hub:
             world = await database_sync_to_async(live_world)()
             await asyncio.gather(*(s.resync(world) for s in list(self.sockets)), return_exceptions=True)
 
-    async def _housekeeping_forever(self) -> None:
+    async def _housekeeping_forever(self, run: _Heartbeat) -> None:
         from agents.services import agents_finish_wrap_up
 
         while True:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
+            if run is not self.heartbeat:
+                return
             try:
                 messages = await database_sync_to_async(agents_finish_wrap_up)()
                 await publish(messages)
@@ -280,6 +301,15 @@ class Hub:
                 raise
             except Exception:
                 logger.exception("wrap-up housekeeping failed")
+
+
+def _where(task: asyncio.Task) -> str:
+    """The line a task is waiting on, for a log line that says what held it up."""
+    frames = task.get_stack()
+    if not frames:
+        return repr(task)
+    frame = frames[-1]
+    return f"{task.get_coro().__qualname__} at {frame.f_code.co_filename}:{frame.f_lineno}"
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

@@ -11,11 +11,11 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from calls.routing import websocket_urlpatterns  # noqa: E402
-from contactcenter.ws_auth import BrowserOriginValidator, SessionOrTokenAuthStack  # noqa: E402
+from contactcenter.ws_auth import BrowserOriginValidator, SessionOrTokenAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": BrowserOriginValidator(SessionOrTokenAuthStack(URLRouter(websocket_urlpatterns))),
+        "websocket": BrowserOriginValidator(SessionOrTokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -30,7 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
+    "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
@@ -41,15 +41,17 @@ INSTALLED_APPS = [
     "desk",
 ]
 
+# Django's middleware with their hooks run inline on the event loop (contactcenter/middleware.py):
+# under ASGI, Django's own classes would take two thread hops each per request.
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "contactcenter.middleware.SecurityMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
+    "contactcenter.middleware.SessionMiddleware",
+    "contactcenter.middleware.CommonMiddleware",
+    "contactcenter.middleware.CsrfViewMiddleware",
+    "contactcenter.middleware.AuthenticationMiddleware",
+    "contactcenter.middleware.MessageMiddleware",
+    "contactcenter.middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "contactcenter.urls"
@@ -123,10 +125,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = DEBUG
+SERVESTATIC_USE_FINDERS = True
+SERVESTATIC_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -1,16 +1,22 @@
 """WebSocket origin check and authentication: the session cookie (browsers) or `?token=KEY` (clients)."""
 
+from importlib import import_module
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
-from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
-from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator
 from django.conf import settings
+from django.contrib.auth import get_user
+from django.contrib.auth.models import AnonymousUser
+from django.http.cookie import parse_cookie
 from django.http.request import is_same_domain
 
 
-@database_sync_to_async
+def _header(scope, name: bytes) -> str:
+    return next((value.decode("latin-1") for key, value in scope.get("headers", ()) if key == name), "")
+
+
 def _user_for_token(key: str):
     from rest_framework.authtoken.models import Token
 
@@ -18,20 +24,38 @@ def _user_for_token(key: str):
     return token.user if token and token.user.is_active else None
 
 
-class TokenAuthMiddleware(BaseMiddleware):
-    """Runs inside the session middleware; a valid token wins over an anonymous session."""
+def _user_for_session(session_key: str):
+    """Django's own rules for a session's user (backend, session hash after a password change)."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return get_user(SimpleNamespace(session=session))
+
+
+@database_sync_to_async
+def _user_of(scope):
+    """A valid `?token=KEY` wins; else the session cookie; else anonymous."""
+    keys = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+    if keys:
+        user = _user_for_token(keys[0][:64])
+        if user is not None:
+            return user
+    session_key = parse_cookie(_header(scope, b"cookie")).get(settings.SESSION_COOKIE_NAME)
+    return _user_for_session(session_key) if session_key else AnonymousUser()
+
+
+class SessionOrTokenAuthMiddleware:
+    """Who is on the socket, decided once when it connects: `scope["user"]`.
+
+    Channels' AuthMiddlewareStack would do the same, but it also wraps the socket's `send` to save
+    a changed session, a check on each of the hundreds of messages a dashboard receives; a
+    dashboard never changes its session, so messages here go straight to Daphne.
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        keys = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
-        if keys:
-            user = await _user_for_token(keys[0][:64])
-            if user is not None:
-                scope = {**scope, "user": user}
-        return await super().__call__(scope, receive, send)
-
-
-def SessionOrTokenAuthStack(inner):
-    return AuthMiddlewareStack(TokenAuthMiddleware(inner))
+        user = await _user_of(scope)
+        return await self.inner({**scope, "user": user}, receive, send)
 
 
 class BrowserOriginValidator(OriginValidator):

@@ -135,6 +135,15 @@ def deployment(tmp_path_factory):
         cluster.stop()
 
 
+@pytest.fixture(autouse=True)
+def daphne_logs_of_this_test(deployment):
+    """What each Daphne logged during the test; pytest shows it when the test fails."""
+    offsets = {d.port: len(d.log()) for d in (deployment.a, deployment.b)}
+    yield
+    for name, daphne in (("A", deployment.a), ("B", deployment.b)):
+        print(f"--- Daphne {name} (:{daphne.port}) log during this test ---\n{daphne.log()[offsets[daphne.port]:]}")
+
+
 @pytest.fixture
 async def http():
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=None)) as client:
@@ -154,6 +163,19 @@ async def callback(http: httpx.AsyncClient, daphne: Daphne, params: dict) -> htt
     return await http.post(
         url, content=urlencode(params), headers={**headers, "content-type": "application/x-www-form-urlencoded"}
     )
+
+
+async def delivered(http: httpx.AsyncClient, daphne: Daphne, params: dict, resent: list[dict]) -> httpx.Response:
+    """A callback delivered as Plivo delivers it: sent again when the connection fails before an
+    answer (the server may or may not have applied it; a repeat is recognised as a duplicate)."""
+    for attempt in range(3):
+        try:
+            return await callback(http, daphne, params)
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+            resent.append(params)
+    raise AssertionError("unreachable")
 
 
 async def applied(http: httpx.AsyncClient, daphne: Daphne, params: dict, outcome: str = "applied") -> None:
@@ -446,18 +468,27 @@ async def test_five_hundred_concurrent_callbacks_for_one_call_on_two_processes(d
     most_connections = asyncio.ensure_future(deployment.watch_connections())
     try:
         started = time.monotonic()
+        resent: list[dict] = []
         responses = await asyncio.gather(*(
-            callback(http, deployment.a if i % 2 else deployment.b, params) for i, params in enumerate(deliveries)
+            delivered(http, deployment.a if i % 2 else deployment.b, params, resent)
+            for i, params in enumerate(deliveries)
         ))
-        print(f"500 concurrent callbacks answered in {time.monotonic() - started:.1f}s")
+        print(f"500 concurrent callbacks answered in {time.monotonic() - started:.1f}s; {len(resent)} resent")
         assert [r.status_code for r in responses] == [200] * 500, {r.status_code: r.text for r in responses}
+        # A connection dropped under this burst now and then (a few in some runs, none in most); never many.
+        assert len(resent) <= 25
         outcomes = [r.json()["outcome"] for r in responses]
-        assert outcomes.count("duplicate") == 100
+        # The 100 repeats are duplicates; so is a resend whose first delivery was applied before its
+        # connection dropped.
+        assert 100 <= outcomes.count("duplicate") <= 100 + len(resent)
 
         call_id, version, status = deployment.call_row(mpc)
         assert status == "active"
         # One version per change applied: no two requests read the same version and both wrote the next.
-        assert version == 1 + outcomes.count("applied")
+        applied_events = deployment.query(
+            "SELECT count(*) FROM calls_callevent WHERE call_id = %s AND outcome = 'applied'", call_id)[0][0]
+        assert applied_events - len(resent) <= outcomes.count("applied") <= applied_events
+        assert version == 1 + applied_events
         assert deployment.query("SELECT count(*) FROM calls_callevent WHERE call_id = %s", call_id) == [(400,)]
         states = dict(deployment.query(
             "SELECT state, count(*) FROM calls_member WHERE call_id = %s GROUP BY state", call_id))

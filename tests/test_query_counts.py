@@ -14,7 +14,7 @@ from tests.support.plivo import django_callback, participant
 
 pytestmark = pytest.mark.django_db
 
-CALLBACK_QUERIES_AT_MOST = 9  # app, dedupe, call, members, member, call, event (+ BEGIN/COMMIT on some backends)
+CALLBACK_QUERIES_AT_MOST = 8  # app, call, members, member, call, event (+ BEGIN/COMMIT on some backends)
 
 
 def customer(n: int) -> str:

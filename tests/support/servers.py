@@ -15,9 +15,10 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from contactcenter.serving import daphne_command
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-DAPHNE = str(Path(sys.executable).with_name("daphne"))
 
 
 def free_port() -> int:
@@ -68,19 +69,46 @@ class RedisServer:
     def __init__(self, port: int | None = None):
         self.port = port or free_port()
         self.process: subprocess.Popen | None = None
+        self.started_before = False
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port, process=self.process)
-        return self
+        """Start it and wait until it answers PING. A free port can be handed out again before Redis
+        binds it (to another server of the test, or to a client's own connection), so a start that
+        loses its port tries again: on a new port the first time, on the same one (its URL is already
+        out) after that."""
+        for _ in range(5):
+            binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+            self.process = subprocess.Popen(
+                [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            if self._answers_ping():
+                self.started_before = True
+                return self
+            stop(self.process)
+            if self.started_before:
+                time.sleep(0.5)
+            else:
+                self.port = free_port()
+        raise RuntimeError(f"redis-server could not serve on 127.0.0.1:{self.port}")
+
+    def _answers_ping(self, timeout: float = 20.0) -> bool:
+        """True once our own process answers PING; False if it exits first (its port was taken)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG") and self.process.poll() is None:
+                        return True
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return False
 
     def stop(self) -> None:
         if self.process:
@@ -94,7 +122,9 @@ class RedisServer:
 
 def base_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update({"DEBUG": "true", "SECRET_KEY": "test-secret-key", "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING"})
+    # PYTHONFAULTHANDLER: a server that crashes in C still leaves its Python stack in its log.
+    env.update({"DEBUG": "true", "SECRET_KEY": "test-secret-key", "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING",
+                "PYTHONFAULTHANDLER": "1"})
     env.update(overrides)
     return env
 
@@ -126,7 +156,7 @@ class Stack:
         port = port or free_port()
         log = open(self.workdir / f"daphne-{port}.log", "ab")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(
-            [DAPHNE, "-b", "127.0.0.1", "-p", str(port), "contactcenter.asgi:application"],
+            daphne_command("127.0.0.1", port),
             cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT,
         )
         self.processes.append(process)

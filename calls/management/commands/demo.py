@@ -27,6 +27,7 @@ from calls.call_state import load_call, save_call_state, snapshot
 from calls.models import Call, CallStatus, PhloApp
 from calls.normalize import Event
 from calls.state_machine import apply_event
+from contactcenter.serving import daphne_command
 
 DEMO_PHLO = {"name": "Demo support line", "phlo_id": "demo-support-line", "node_id": "demo-mpc-node",
              "auth_id": "MADEMO0000000000000X"}
@@ -88,8 +89,7 @@ class Command(BaseCommand):
             )),
             ("Daphne", port, subprocess.Popen(
                 # -v 0: no access log, so the terminal is not flooded by the simulator's callbacks.
-                [sys.executable, "-m", "daphne", "-v", "0", "-b", host, "-p", str(port),
-                 "contactcenter.asgi:application"],
+                daphne_command(host, port, "-v", "0"),
                 env=env, cwd=settings.BASE_DIR,
             )),
         ]
