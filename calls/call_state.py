@@ -12,7 +12,7 @@ from agents.addresses import address_key
 from agents.models import Agent
 from agents.services import agents_follow_calls
 from calls.live import call_message
-from calls.models import Call, Member
+from calls.models import Call, Member, PhloApp
 from calls.serialize import call_to_dict
 from calls.state_machine import CallSnap, MemberSnap
 
@@ -37,9 +37,10 @@ def load_call(call_id: int, *, lock: bool) -> tuple[Call, list[Member]]:
     return call, load_members(call)
 
 
-def load_call_by_mpc(mpc_uuid: str, *, lock: bool) -> tuple[Call, list[Member]] | None:
-    """As `load_call`, found by its MPC UUID: a callback's call in one query, not an id lookup and then the row."""
-    call = next(iter(_calls(lock=lock).filter(mpc_uuid=mpc_uuid)[:1]), None)
+def load_call_by_mpc(app: PhloApp, mpc_uuid: str, *, lock: bool) -> tuple[Call, list[Member]] | None:
+    """As `load_call`, found by its PHLO app and MPC UUID: a callback's call in one query, not an id
+    lookup and then the row. Never another app's call, whatever UUID a callback signed for this one carries."""
+    call = next(iter(_calls(lock=lock).filter(phlo_app=app, mpc_uuid=mpc_uuid)[:1]), None)
     return (call, load_members(call)) if call else None
 
 

@@ -69,7 +69,7 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
         event_timestamp=event.timestamp, dedupe_key=key, received_at=now,
     )
     # Most callbacks are for a call we know by its MPC UUID: find and lock it in one query.
-    loaded = load_call_by_mpc(event.mpc_uuid, lock=True) if event.mpc_uuid else None
+    loaded = load_call_by_mpc(app, event.mpc_uuid, lock=True) if event.mpc_uuid else None
     created = False
     if loaded is None:
         call_id, created = _find_call_id(app, event, now)
@@ -100,6 +100,8 @@ def _find_call_id(app: PhloApp, event: Event, now) -> tuple[int | None, bool]:
         pending = _pending_run_call(app, event, now)
         if pending:
             return pending, False
+        if Call.objects.filter(mpc_uuid=event.mpc_uuid).exists():
+            return None, False  # another PHLO app's call (MPC UUIDs are unique): kept, applied to nothing
         call = Call.objects.create(
             phlo_app=app, mpc_uuid=event.mpc_uuid, mpc_name=event.mpc_name, run_id=event.run_id,
             started_at=event.timestamp or now, status=CallStatus.RINGING,

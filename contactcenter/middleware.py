@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
+from django.core.exceptions import ImproperlyConfigured
 from django.middleware import clickjacking, common, csrf, security
 
 
@@ -67,7 +68,8 @@ class CommonMiddleware(InlineHooks, common.CommonMiddleware):
 class CsrfViewMiddleware(InlineHooks, csrf.CsrfViewMiddleware):
     # Safe inline while the token lives in a cookie; CSRF_USE_SESSIONS would read the session.
     def __init__(self, get_response):
-        assert not settings.CSRF_USE_SESSIONS, "CSRF_USE_SESSIONS reads the database: use Django's class"
+        if settings.CSRF_USE_SESSIONS:
+            raise ImproperlyConfigured("CSRF_USE_SESSIONS reads the session from the database on every request.")
         super().__init__(get_response)
 
 

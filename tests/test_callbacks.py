@@ -6,6 +6,7 @@ from random import Random
 import pytest
 
 from calls.models import Call, CallEvent, Member
+from tests.factories import PhloAppFactory
 from tests.support.plivo import django_callback, mpc_event, participant, signed_headers
 
 pytestmark = pytest.mark.django_db
@@ -190,3 +191,17 @@ def test_a_call_status_callback_for_an_unknown_call_is_kept(client, phlo_app):
 def test_the_response_is_json(client, phlo_app):
     response = django_callback(client, phlo_app, join())
     assert json.loads(response.content)["detail"] == "ok"
+
+
+def test_a_callback_signed_for_one_phlo_app_never_touches_another_apps_call(client, phlo_app):
+    """Several PHLO apps (teams, tenants) share the desk: a callback correctly signed for app B that
+    names app A's MPC is kept as unmatched under B and changes nothing of A's call."""
+    other = PhloAppFactory(phlo_id="phlo-other", auth_token="other-token", is_default=False)
+    assert django_callback(client, phlo_app, join(seq=1)).status_code == 200
+    call = Call.objects.get()
+    response = django_callback(client, other, participant("ParticipantHold", "mpc-1", "m1", CUSTOMER, seq=2))
+    assert response.status_code == 200 and response.json()["outcome"] == "unmatched"
+    refreshed = Call.objects.get()
+    assert (refreshed.version, Member.objects.get().state) == (call.version, "connected")
+    assert CallEvent.objects.filter(phlo_app=other).get().outcome == "unmatched"
+    assert Call.objects.count() == 1
