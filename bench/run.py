@@ -102,14 +102,16 @@ def login_all(server, usernames: list[str]) -> dict[str, str]:
             return dict(zip(usernames, pool.map(login, usernames), strict=True))
 
 
-def settle(server, *, quiet_cpu: float = 0.15, longest: float = 90.0) -> None:
-    """Wait until the server has worked off any backlog: one second using under `quiet_cpu` of a core
-    (background heartbeats and housekeeping stay far below that)."""
+def settle(server, *, quiet_cpu: float = 0.15, quiet_seconds: int = 3, longest: float = 90.0) -> None:
+    """Wait until the server has worked off any backlog, wrap-up endings included: `quiet_seconds`
+    in a row each using under `quiet_cpu` of a core (heartbeats and housekeeping stay far below)."""
     deadline = time.monotonic() + longest
+    quiet = 0
     while time.monotonic() < deadline:
         before = server.cpu_seconds()
         time.sleep(1.0)
-        if server.cpu_seconds() - before < quiet_cpu:
+        quiet = quiet + 1 if server.cpu_seconds() - before < quiet_cpu else 0
+        if quiet >= quiet_seconds:
             return
     log(f"server still busy after {longest:.0f}s; measuring anyway")
 
