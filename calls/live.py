@@ -244,7 +244,7 @@ class Hub:
             self.known_versions.popitem(last=False)
         return True
 
-    async def _beat_forever(self, run: _Heartbeat) -> None:
+    async def _beat_forever(self, beat: _Heartbeat) -> None:
         """Notice a lost layer (Redis restarted, messages dropped) by our own heartbeats not coming back.
 
         Counted in beats, not seconds: a busy process reads its heartbeats late but in order, and
@@ -252,7 +252,6 @@ class Hub:
         """
         layer = get_channel_layer()
         await self.ready.wait()  # a beat sent before we listen would look lost
-        beat = run
         while True:
             # Once lost, beat faster: the first beat back (Redis returned) resyncs every dashboard.
             await asyncio.sleep(HEARTBEAT_SECONDS / 5 if beat.lost else HEARTBEAT_SECONDS)
