@@ -12,6 +12,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,16 +28,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen | None = None) -> None:
+def wait_for_port(
+    port: int,
+    timeout: float = 20.0,
+    process: subprocess.Popen | None = None,
+    answers: Callable[[socket.socket], bool] | None = None,
+) -> None:
+    """Until something listens on the port and, given `answers`, answers on it as expected, while
+    `process` still runs. RuntimeError if `process` exits first (for a server, usually: its port was taken)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+                if (answers is None or answers(conn)) and (process is None or process.poll() is None):
+                    return
         except OSError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
@@ -63,6 +73,11 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 
             process.wait()
 
 
+def _answers_pong(conn: socket.socket) -> bool:
+    conn.sendall(b"PING\r\n")
+    return conn.recv(16).startswith(b"+PONG")
+
+
 class RedisServer:
     """A throwaway redis-server on a free loopback port, no persistence."""
 
@@ -86,29 +101,18 @@ class RedisServer:
                 [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
-            if self._answers_ping():
-                self.started_before = True
-                return self
-            stop(self.process)
-            if self.started_before:
-                time.sleep(0.5)
-            else:
-                self.port = free_port()
-        raise RuntimeError(f"redis-server could not serve on 127.0.0.1:{self.port}")
-
-    def _answers_ping(self, timeout: float = 20.0) -> bool:
-        """True once our own process answers PING; False if it exits first (its port was taken)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG") and self.process.poll() is None:
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
+                wait_for_port(self.port, process=self.process, answers=_answers_pong)
+            except RuntimeError:  # it exited: the port was taken
+                stop(self.process)
+                if self.started_before:
+                    time.sleep(0.5)
+                else:
+                    self.port = free_port()
+                continue
+            self.started_before = True
+            return self
+        raise RuntimeError(f"redis-server could not serve on 127.0.0.1:{self.port}")
 
     def stop(self) -> None:
         if self.process:
