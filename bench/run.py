@@ -178,9 +178,12 @@ class Bench:
         plan.agent_of_socket += [None] * supervisors + list(range(agents))
         log(f"connected {outcome['connected']} sockets in {outcome['seconds']:.1f}s (now {outcome['total']})")
 
-    def step(
+    def step(self, phase: str, server, **how) -> StepResult:
+        """Run one step and add it to the report under `phase`."""
+        return self.report.add(phase, self.measure(server, **how))
+
+    def measure(
         self,
-        phase: str,
         server,
         *,
         label: str,
@@ -191,7 +194,8 @@ class Bench:
         plan=None,
         bare=False,
     ) -> StepResult:
-        result = run_step(
+        """One step of signed callbacks (or bare requests) against `server`, against this bench's app."""
+        return run_step(
             label=label,
             server=server,
             phlo_id=PHLO_ID,
@@ -204,7 +208,6 @@ class Bench:
             plan=plan,
             bare=bare,
         )
-        return self.report.add(phase, result)
 
     def ladder(
         self,
@@ -270,9 +273,8 @@ class Bench:
         """A few seconds of traffic that is not reported: the first requests of a fresh process pay
         for imports, URL resolution and query compilation, and one slow callback reaches every socket,
         which is enough to decide a step's p99."""
-        run_step(
-            label="warm-up", server=server, phlo_id=PHLO_ID, auth_token=AUTH_TOKEN, rate=RATES[0], duration=5,
-            agents=TARGET_AGENT_SOCKETS, calls=self.calls, clients=clients, plan=plan,
+        self.measure(
+            server, label="warm-up", rate=RATES[0], duration=5, agents=TARGET_AGENT_SOCKETS, clients=clients, plan=plan
         )
         settle(server)
 
