@@ -92,9 +92,9 @@ class LiveSocket(Protocol):
 
 
 @dataclass
-class _Heartbeat:
+class _HubRun:
     """One start of the hub: its identity on the layer and its heartbeat count. Its tasks run while
-    it is the hub's current one, so a task whose cancellation got lost (a library swallowing it)
+    it is the hub's current run, so a task whose cancellation got lost (a library swallowing it)
     retires itself instead of beating and rejoining beside the next start's tasks."""
 
     hub_id: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -115,7 +115,7 @@ class Hub:
         self.known_versions: OrderedDict[int, int] = OrderedDict()
         self.channel: str | None = None
         self.tasks: list[asyncio.Task] = []
-        self.heartbeat = _Heartbeat()
+        self.run = _HubRun()
         self.ready = asyncio.Event()
         self.lock = asyncio.Lock()
 
@@ -125,7 +125,7 @@ class Hub:
         async with self.lock:  # never start while a stop is half-way (a page reload: last out, first in)
             if not self.tasks:
                 self.ready.clear()
-                run = self.heartbeat = _Heartbeat()  # beats of an earlier start are not ours to miss
+                run = self.run = _HubRun()  # beats of an earlier start are not ours to miss
                 self.tasks = [
                     asyncio.ensure_future(self._receive_forever(run)),
                     asyncio.ensure_future(self._beat_forever(run)),
@@ -145,7 +145,7 @@ class Hub:
             # a fresh one instead of rejoining a channel the layer has already dropped.
             tasks, self.tasks = self.tasks, []
             channel, self.channel = self.channel, None
-            self.heartbeat = _Heartbeat()  # retires the running tasks (see _Heartbeat)
+            self.run = _HubRun()  # retires the running tasks (see _HubRun)
             for task in tasks:
                 task.cancel()
             # A cancelled task may still be finishing work it cannot abandon (a database call runs to
@@ -194,16 +194,16 @@ class Hub:
             self.channel = await layer.new_channel(prefix="hub.")
         await layer.group_add(GROUP, self.channel)
 
-    async def _receive_forever(self, run: _Heartbeat) -> None:
+    async def _receive_forever(self, run: _HubRun) -> None:
         layer = get_channel_layer()
-        while run is self.heartbeat:
+        while run is self.run:
             try:
                 await self._join()
                 self.ready.set()
                 channel = self.channel
-                while run is self.heartbeat:
+                while run is self.run:
                     message = await layer.receive(channel)
-                    if run is self.heartbeat:
+                    if run is self.run:
                         await self.dispatch(message)
             except asyncio.CancelledError:
                 raise
@@ -222,7 +222,7 @@ class Hub:
         elif kind in ("agent", "user"):
             sockets = list(self.sockets)
         elif kind == "heartbeat":
-            if message.get("hub") == self.heartbeat.hub_id:
+            if message.get("hub") == self.run.hub_id:
                 await self._heartbeat_seen(message["n"])
             return
         else:
@@ -244,7 +244,7 @@ class Hub:
             self.known_versions.popitem(last=False)
         return True
 
-    async def _beat_forever(self, beat: _Heartbeat) -> None:
+    async def _beat_forever(self, run: _HubRun) -> None:
         """Notice a lost layer (Redis restarted, messages dropped) by our own heartbeats not coming back.
 
         Counted in beats, not seconds: a busy process reads its heartbeats late but in order, and
@@ -254,29 +254,29 @@ class Hub:
         await self.ready.wait()  # a beat sent before we listen would look lost
         while True:
             # Once lost, beat faster: the first beat back (Redis returned) resyncs every dashboard.
-            await asyncio.sleep(HEARTBEAT_SECONDS / 5 if beat.lost else HEARTBEAT_SECONDS)
-            if beat is not self.heartbeat:
+            await asyncio.sleep(HEARTBEAT_SECONDS / 5 if run.lost else HEARTBEAT_SECONDS)
+            if run is not self.run:
                 return
-            beat.sent += 1
+            run.sent += 1
             try:
-                await layer.group_send(GROUP, {"type": "heartbeat", "hub": beat.hub_id, "n": beat.sent})
+                await layer.group_send(GROUP, {"type": "heartbeat", "hub": run.hub_id, "n": run.sent})
             except Exception:
                 logger.debug("heartbeat could not be sent", exc_info=True)
-            if not beat.lost and beat.sent - beat.seen > BEATS_UNANSWERED:
+            if not run.lost and run.sent - run.seen > BEATS_UNANSWERED:
                 logger.warning("live updates interrupted (channel layer silent); dashboards will resync")
-                beat.lost = True
-            if beat.lost and self.channel:
+                run.lost = True
+            if run.lost and self.channel:
                 try:  # the layer may have forgotten our subscription while it was away
                     await layer.group_add(GROUP, self.channel)
                 except Exception:
                     logger.debug("rejoin failed", exc_info=True)
 
     async def _heartbeat_seen(self, n: int) -> None:
-        beat = self.heartbeat
-        skipped = n > beat.seen + 1  # a heartbeat went missing, so changes may have too
-        beat.seen = max(beat.seen, n)
-        if beat.lost or skipped:
-            beat.lost = False
+        run = self.run
+        skipped = n > run.seen + 1  # a heartbeat went missing, so changes may have too
+        run.seen = max(run.seen, n)
+        if run.lost or skipped:
+            run.lost = False
             logger.info("live updates restored; resyncing %d dashboards", len(self.sockets))
             self.known_versions.clear()
             from calls.selectors import live_world
@@ -286,12 +286,12 @@ class Hub:
             world = await database_sync_to_async(live_world)()
             await asyncio.gather(*(s.resync(world) for s in list(self.sockets)), return_exceptions=True)
 
-    async def _housekeeping_forever(self, run: _Heartbeat) -> None:
+    async def _housekeeping_forever(self, run: _HubRun) -> None:
         from agents.services import agents_finish_wrap_up
 
         while True:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
-            if run is not self.heartbeat:
+            if run is not self.run:
                 return
             try:
                 messages = await database_sync_to_async(agents_finish_wrap_up)()
