@@ -1,4 +1,4 @@
-"""The agent's own record and the agent directory (CONTRACT §4)."""
+"""The agent's own record and the agent directory (README "The HTTP API")."""
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -11,10 +11,10 @@ from rest_framework.views import APIView
 
 from agents.login_guard import client_address, login_blocked, login_failed, login_succeeded
 from agents.models import SELECTABLE_STATUSES, Agent
-from agents.services import StatusNotSelectable, agent_set_status
-from calls.api_schema import AgentSerializer, ErrorSerializer, MeSerializer
-from calls.selectors import agent_directory
-from calls.serialize import me_to_dict
+from agents.schema import AgentSerializer, ErrorSerializer, MeSerializer
+from agents.selectors import agent_directory
+from agents.serialize import me_to_dict
+from agents.status import StatusNotSelectable, agent_set_status
 
 
 class TokenView(APIView):

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+WRAP_UP_SWEEP_SECONDS = 1.0
+
 
 class AgentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
@@ -7,3 +9,9 @@ class AgentsConfig(AppConfig):
 
     def ready(self):
         from agents import signals  # noqa: F401 - connects the receivers
+        from agents.status import agents_finish_wrap_up
+        from agents.viewers import viewer_for
+        from live.sources import PeriodicJob, register_periodic, register_viewers
+
+        register_viewers(viewer_for)
+        register_periodic(PeriodicJob("wrap-up", WRAP_UP_SWEEP_SECONDS, agents_finish_wrap_up))

@@ -1,8 +1,11 @@
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from agents.addresses import MAX_ADDRESS_LENGTH, address_key, validate_address
+from agents.validators import validate_address
+from phlo.addresses import MAX_ADDRESS_LENGTH, address_key
 
 
 class AgentStatus(models.TextChoices):
@@ -46,3 +49,13 @@ class Agent(models.Model):
     @property
     def display_name(self) -> str:
         return self.name or self.user.get_username()
+
+    @property
+    def supervises(self) -> bool:
+        return supervises(self.user, self)
+
+
+def supervises(user, agent: Agent | None) -> bool:
+    """The one rule for who sees and acts on every call: an agent flagged supervisor, or a
+    superuser (an operator, with or without a desk of their own)."""
+    return bool(user.is_superuser or (agent is not None and agent.is_supervisor))

@@ -6,9 +6,10 @@ from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from agents.models import Agent
-from agents.services import agent_live_message
-from calls.live import publish_on_commit, user_message
+from agents.models import Agent, supervises
+from agents.status import agent_update_message
+from live import messages
+from live.publish import publish_on_commit
 
 User = get_user_model()
 
@@ -19,6 +20,13 @@ def _changes(instance, update_fields, field: str) -> bool:
         return False
     stored = type(instance).objects.filter(pk=instance.pk)
     return stored.exclude(**{field: getattr(instance, field)}).exists()
+
+
+def _publish_rights(user, agent: Agent | None) -> None:
+    changed = [messages.viewer_changed(user_id=user.pk, active=user.is_active, is_supervisor=supervises(user, agent))]
+    if agent is not None:
+        changed.append(agent_update_message(agent))
+    publish_on_commit(changed)
 
 
 @receiver(pre_save, sender=User)
@@ -34,9 +42,7 @@ def user_saved(sender, instance, **kwargs):
     agent = Agent.objects.select_related("user").filter(user=instance).first()
     if agent is not None:
         agent.user = instance  # the instance just saved, with its new is_active and is_superuser
-        publish_on_commit([agent_live_message(agent)])
-    else:  # an operator without a desk of their own may be watching the wall
-        publish_on_commit([user_message(instance.pk, active=instance.is_active, is_supervisor=instance.is_superuser)])
+    _publish_rights(instance, agent)
 
 
 @receiver(pre_save, sender=Agent)
@@ -47,4 +53,4 @@ def agent_saving(sender, instance, update_fields=None, **kwargs):
 @receiver(post_save, sender=Agent)
 def agent_saved(sender, instance, **kwargs):
     if getattr(instance, "_rights_changed", False):
-        publish_on_commit([agent_live_message(instance)])
+        _publish_rights(instance.user, instance)

@@ -13,7 +13,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from calls.signatures import sign
+from phlo.signatures import sign
 
 
 @dataclass(frozen=True)

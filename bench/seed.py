@@ -21,9 +21,9 @@ def seed(*, agents: int, supervisors: int, password: str, phlo_id: str, auth_tok
     from django.contrib.auth.hashers import make_password
     from django.db import transaction
 
-    from agents.addresses import address_key
     from agents.models import Agent
     from calls.models import PhloApp
+    from phlo.addresses import address_key
 
     User = get_user_model()
     hashed = make_password(password)

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 
 from bench.limits import raise_fd_limit
-from contactcenter.serving import daphne_command
+from devtools.serving import daphne_command
 from tests.support.servers import ROOT, Stack, free_port, stop, wait_for_http
 
 ASGI_APP = "bench.asgi_with_bare:application"

@@ -1,4 +1,4 @@
-"""Dashboard clients: a process holding many WebSockets through the real contract (CONTRACT §6).
+"""Dashboard clients: a process holding many WebSockets through the real contract (README "Live updates").
 
 Each socket authenticates with `?token=KEY`, waits for its snapshot, then timestamps every message
 as it arrives and checks that `seq` grows by one. While recording, each `call.updated` is kept as

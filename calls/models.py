@@ -2,7 +2,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from agents.addresses import MAX_ADDRESS_LENGTH
+from calls.vocabulary import CallStatus, MemberRole, MemberState, TransferRole
+from phlo.addresses import MAX_ADDRESS_LENGTH
+from phlo.http import Credentials
 
 
 class PhloApp(models.Model):
@@ -33,32 +35,9 @@ class PhloApp(models.Model):
     def callback_path(self) -> str:
         return f"/callbacks/plivo/{self.phlo_id}/"
 
-
-class CallStatus(models.TextChoices):
-    RINGING = "ringing", "Ringing"
-    ACTIVE = "active", "Active"
-    ENDED = "ended", "Ended"
-
-
-class MemberState(models.TextChoices):
-    DIALING = "dialing", "Dialing"
-    RINGING = "ringing", "Ringing"
-    CONNECTED = "connected", "Connected"
-    ON_HOLD = "on_hold", "On hold"
-    IN_TRANSFER = "in_transfer", "In transfer"
-    LEFT = "left", "Left"
-
-
-class MemberRole(models.TextChoices):
-    AGENT = "agent", "Agent"
-    CUSTOMER = "customer", "Customer"
-    SUPERVISOR = "supervisor", "Supervisor"
-
-
-class TransferRole(models.TextChoices):
-    NONE = "", "—"
-    INITIATOR = "initiator", "Transfer initiator"
-    TARGET = "target", "Transfer target"
+    @property
+    def credentials(self) -> Credentials:
+        return Credentials(auth_id=self.auth_id, auth_token=self.auth_token)
 
 
 class Call(models.Model):

@@ -1,34 +1,21 @@
-"""Reads: who may see what, and the shapes dashboards and the API are built from."""
+"""Reads: the calls a person may see, as the API, the pages and the dashboards show them."""
 
 from dataclasses import dataclass
 
-from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
+from django.db.models import Prefetch, QuerySet
 
-from agents.models import Agent, AgentStatus
+from agents.selectors import agent_directory
+from calls.errors import CallError
 from calls.models import Call, CallStatus, Member
-from calls.serialize import AGENT_ROW_FIELDS, agent_row_to_dict, call_to_dict
+from calls.serialize import call_key, call_to_dict
+from calls.store import load_call
+from calls.visibility import call_audience, may_see, visible_calls
+from calls.vocabulary import LIVE_CALL_STATUSES
+from live.audience import Viewer, admits
+from live.sources import Snapshot
 
-LIVE_STATUSES = (CallStatus.RINGING, CallStatus.ACTIVE)
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """A signed-in person as far as calls go: their agent (if any) and whether they see everything."""
-
-    user_id: int
-    agent: Agent | None
-    is_supervisor: bool
-
-    @property
-    def agent_id(self) -> int | None:
-        return self.agent.pk if self.agent else None
-
-
-def viewer_for(user) -> Viewer:
-    agent = Agent.objects.select_related("user").filter(user_id=user.pk).first()
-    return Viewer(
-        user_id=user.pk, agent=agent, is_supervisor=bool(user.is_superuser or (agent and agent.is_supervisor))
-    )
+HISTORY_LIMIT = 100
+STATUS_FILTERS = ("live", "ringing", "active", "ended")
 
 
 def calls_with_members() -> QuerySet[Call]:
@@ -37,60 +24,63 @@ def calls_with_members() -> QuerySet[Call]:
     )
 
 
-def calls_visible_to(viewer: Viewer) -> QuerySet[Call]:
-    calls = calls_with_members()
-    if viewer.is_supervisor:
-        return calls
-    if viewer.agent is None:
-        return calls.none()
-    return calls.filter(pk__in=Member.objects.filter(agent=viewer.agent).values("call_id"))
+def calls_for(viewer: Viewer, *, status: str = "live") -> list[dict]:
+    """`live` (ringing and active), one call status, or `ended`: the newest history, bounded."""
+    calls = visible_calls(calls_with_members(), viewer)
+    if status == CallStatus.ENDED:
+        calls = calls.filter(status=CallStatus.ENDED).order_by("-ended_at", "-id")[:HISTORY_LIMIT]
+    else:
+        calls = calls.filter(status__in=LIVE_CALL_STATUSES if status == "live" else [status])
+    return [call_to_dict(call, call.members.all()) for call in calls]
 
 
-def live_calls_visible_to(viewer: Viewer) -> list[dict]:
-    return [call_to_dict(c, c.members.all()) for c in calls_visible_to(viewer).filter(status__in=LIVE_STATUSES)]
+def visible_call(viewer: Viewer, call_id: int) -> tuple[Call, list[Member]]:
+    """One call and its members, if `viewer` may see it: else 404 (no such call) or 403."""
+    try:
+        call, members = load_call(call_id, lock=False)
+    except Call.DoesNotExist:
+        raise CallError(f"There is no call {call_id}.", http_status=404) from None
+    if not may_see(viewer, members):
+        raise CallError("You are not a member of this call.", http_status=403)
+    return call, members
 
 
-def call_agent_ids(call: Call) -> set[int]:
-    """Agents entitled to see a call: every agent who is or was one of its members."""
-    return {m.agent_id for m in call.members.all() if m.agent_id}
+def call_for(viewer: Viewer, call_id: int) -> dict:
+    call, members = visible_call(viewer, call_id)
+    return call_to_dict(call, members)
 
 
-def agent_directory() -> list[dict]:
-    """Transfer targets, available ones first (then wrap-up, busy, away, offline), then by name."""
-    rank = Case(
-        *(When(status=s, then=Value(i)) for i, s in enumerate(
-            [AgentStatus.AVAILABLE, AgentStatus.WRAP_UP, AgentStatus.BUSY, AgentStatus.AWAY, AgentStatus.OFFLINE]
-        )),
-        output_field=IntegerField(),
+def _snapshot(calls: list[dict], agents: list[dict]) -> Snapshot:
+    return Snapshot(
+        body={"calls": calls, "agents": agents}, versions={call_key(call["id"]): call["version"] for call in calls}
     )
-    agents = Agent.objects.filter(user__is_active=True).annotate(rank=rank).order_by("rank", "name", "id")
-    return [agent_row_to_dict(row) for row in agents.values_list(*AGENT_ROW_FIELDS)]
 
 
-def snapshot_for(viewer: Viewer) -> dict:
-    return {"calls": live_calls_visible_to(viewer), "agents": agent_directory()}
+def snapshot_for(viewer: Viewer) -> Snapshot:
+    """What a dashboard shows on (re)connecting: the live calls it may see and the directory."""
+    return _snapshot(calls_for(viewer), agent_directory())
 
 
 @dataclass(frozen=True)
 class LiveWorld:
-    """Every live call with the agents entitled to it, and the directory: what each dashboard's
-    snapshot is cut from. Read once when a process resyncs all its dashboards (Redis came back),
-    instead of once per dashboard."""
+    """Every live call with its audience, and the directory: what each dashboard's snapshot is cut
+    from. Read once when a process resyncs all its dashboards (Redis came back), instead of once
+    per dashboard."""
 
-    calls: list[tuple[dict, set[int]]]
+    calls: list[tuple[dict, dict]]  # (call, its audience as a message carries it)
     agents: list[dict]
 
-    def snapshot_for(self, viewer: Viewer) -> dict:
-        """The same as `snapshot_for(viewer)` would read now (calls_visible_to's rule)."""
-        if viewer.is_supervisor:
-            calls = [call for call, _ in self.calls]
-        else:
-            calls = [call for call, agent_ids in self.calls if viewer.agent_id in agent_ids]
-        return {"calls": calls, "agents": self.agents}
+    def snapshot_for(self, viewer: Viewer) -> Snapshot:
+        """The same as `snapshot_for(viewer)` would read now."""
+        return _snapshot([call for call, audience in self.calls if admits(audience, viewer)], self.agents)
 
 
 def live_world() -> LiveWorld:
-    calls = calls_with_members().filter(status__in=LIVE_STATUSES)
+    calls = calls_with_members().filter(status__in=LIVE_CALL_STATUSES)
     return LiveWorld(
-        calls=[(call_to_dict(c, c.members.all()), call_agent_ids(c)) for c in calls], agents=agent_directory()
+        calls=[
+            (call_to_dict(c, c.members.all()), call_audience(m.agent_id for m in c.members.all()).as_dict())
+            for c in calls
+        ],
+        agents=agent_directory(),
     )

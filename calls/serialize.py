@@ -1,18 +1,16 @@
-"""The JSON shapes of calls, members and agents (CONTRACT §4, §6), built once per change.
+"""The JSON shapes of calls and members (README "The HTTP API"), built once per change.
 
 Plain functions rather than DRF serializers: this runs on the callback hot path and for every
-snapshot, and the shapes are small and fixed. `calls.api.schema` documents the same shapes.
+snapshot, and the shapes are small and fixed. calls/api/schema.py documents the same shapes.
 """
 
 from collections.abc import Iterable
-from datetime import datetime
 
-from agents.models import Agent
+from agents.serialize import iso
 from calls.models import Call, Member
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+from calls.visibility import call_audience
+from calls.vocabulary import CallStatus
+from live import messages
 
 
 def member_to_dict(member: Member) -> dict:
@@ -22,8 +20,8 @@ def member_to_dict(member: Member) -> dict:
         "role": member.role,
         "state": member.state,
         "agent": member.agent_id,
-        "joined_at": _iso(member.joined_at),
-        "left_at": _iso(member.left_at),
+        "joined_at": iso(member.joined_at),
+        "left_at": iso(member.left_at),
         "transfer_role": member.transfer_role or None,
     }
 
@@ -36,42 +34,21 @@ def call_to_dict(call: Call, members: Iterable[Member] | None = None) -> dict:
         "id": call.pk,
         "phlo_id": call.phlo_app.phlo_id,
         "status": call.status,
-        "started_at": _iso(call.started_at),
-        "ended_at": _iso(call.ended_at),
+        "started_at": iso(call.started_at),
+        "ended_at": iso(call.ended_at),
         "version": call.version,
         "members": [member_to_dict(m) for m in sorted(members, key=lambda m: (m.created_at, m.pk or 0))],
     }
 
 
-def agent_to_dict(agent: Agent) -> dict:
-    return {
-        "id": agent.pk,
-        "username": agent.user.get_username(),
-        "name": agent.display_name,
-        "address": agent.address,
-        "status": agent.status,
-        "status_changed_at": _iso(agent.status_changed_at),
-        "wrap_up_until": _iso(agent.wrap_up_until),
-    }
+def call_key(call_id: int) -> str:
+    return f"call:{call_id}"
 
 
-# The directory is in every snapshot: read as rows, it costs a fraction of building model instances.
-AGENT_ROW_FIELDS = ("id", "user__username", "name", "address", "status", "status_changed_at", "wrap_up_until")
-
-
-def agent_row_to_dict(row: tuple) -> dict:
-    """`agent_to_dict` for a `values_list(*AGENT_ROW_FIELDS)` row."""
-    pk, username, name, address, status, status_changed_at, wrap_up_until = row
-    return {
-        "id": pk,
-        "username": username,
-        "name": name or username,
-        "address": address,
-        "status": status,
-        "status_changed_at": _iso(status_changed_at),
-        "wrap_up_until": _iso(wrap_up_until),
-    }
-
-
-def me_to_dict(agent: Agent) -> dict:
-    return {**agent_to_dict(agent), "is_supervisor": agent.is_supervisor}
+def call_update_message(call_dict: dict, member_agent_ids: Iterable[int]) -> dict:
+    """The live message for one call change, for everyone who may see the call."""
+    return messages.update(
+        frame="call.updated", field="call", key=call_key(call_dict["id"]), payload=call_dict,
+        audience=call_audience(member_agent_ids), version=call_dict["version"],
+        final=call_dict["status"] == CallStatus.ENDED,
+    )

@@ -11,8 +11,8 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from calls.routing import websocket_urlpatterns  # noqa: E402
 from contactcenter.ws_auth import BrowserOriginValidator, SessionOrTokenAuthMiddleware  # noqa: E402
+from live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

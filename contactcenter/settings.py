@@ -38,7 +38,8 @@ INSTALLED_APPS = [
     "channels",
     "agents",
     "calls",
-    "desk",
+    "pages",
+    "devtools",
 ]
 
 # Django's middleware with their hooks run inline on the event loop (contactcenter/middleware.py):
@@ -156,7 +157,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "AgentStatusEnum": "agents.models.AgentStatus",
-        "CallStatusEnum": "calls.models.CallStatus",
+        "CallStatusEnum": "calls.vocabulary.CallStatus",
         "SelectableStatusEnum": ["available", "away", "offline"],
     },
 }

@@ -9,7 +9,7 @@ api_patterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("me/", MeView.as_view(), name="api-me"),
     path("agents/", AgentDirectoryView.as_view(), name="api-agents"),
-    path("", include("calls.api_urls")),
+    path("", include("calls.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -17,9 +17,9 @@ api_patterns = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
-    path("callbacks/", include("calls.callback_urls")),
+    path("callbacks/", include("calls.callbacks.urls")),
     path("healthz", healthz, name="healthz"),
-    path("", include("desk.urls")),
+    path("", include("pages.urls")),
 ]
 
 handler404 = "contactcenter.api_errors.not_found"

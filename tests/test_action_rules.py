@@ -5,15 +5,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from calls.state_machine import (
-    CALL_ACTIONS,
-    MEMBER_ACTIONS,
-    ActionRefused,
-    CallSnap,
-    MemberSnap,
-    apply_action,
-    check_action,
-)
+from calls.state_machine import ActionRefused, CallSnap, MemberSnap, apply_action, check_action
+from calls.vocabulary import CallAction, MemberAction
+
+CALL_ACTIONS = tuple(CallAction.values)
+MEMBER_ACTIONS = tuple(MemberAction.values)
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 MEMBER_STATES = ("dialing", "ringing", "connected", "on_hold", "in_transfer", "left")

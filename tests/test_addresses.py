@@ -1,7 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from agents.addresses import address_key, is_valid_address, validate_address
+from agents.validators import validate_address
+from phlo.addresses import address_key, is_valid_address
 
 GOOD = ["+14155550100", "14155550100", "+442071838750", "sip:alice@example.com", "sip:bob.smith@phone.plivo.com",
         "sip:agent_7@10.0.0.5:5060"]

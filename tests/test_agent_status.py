@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from agents.models import Agent
-from agents.services import agents_finish_wrap_up
+from agents.status import agents_finish_wrap_up
 from tests.support.plivo import django_callback, mpc_event, participant
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def test_wrap_up_ends_in_available(client, phlo_app, agent, settings):
     django_callback(client, phlo_app, mpc_event("MPCEnd", "mpc-1", seq=5))
     messages = agents_finish_wrap_up()
     assert status_of(agent) == "available"
-    assert [m["id"] for m in messages] == [agent.pk]
+    assert [m["key"] for m in messages] == [f"agent:{agent.pk}"]
     assert agents_finish_wrap_up() == []  # once only
 
 

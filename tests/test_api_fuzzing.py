@@ -1,4 +1,4 @@
-"""Schemathesis against our own OpenAPI schema, in-process (CONTRACT §4).
+"""Schemathesis against our own OpenAPI schema, in-process (README "The HTTP API").
 
 Every operation of /api/schema/ is fuzzed with valid (positive) and invalid (negative) requests,
 with an agent's token and with a supervisor's, through Django's WSGI app (the adrf action views
@@ -44,7 +44,7 @@ CONFIG = {
         "not_a_server_error": {"expected-statuses": ["1xx", "2xx", "3xx", "4xx", 502, 503, 504]},
     },
     "operations": [
-        # A well-formed login with wrong credentials is a 400 (CONTRACT §4); 429 once throttled.
+        # A well-formed login with wrong credentials is a 400 (README "The HTTP API"); 429 once throttled.
         {
             "include-path": "/api/auth/token/",
             "checks": {"positive_data_acceptance": {"expected-statuses": [200, 400, 429]}},

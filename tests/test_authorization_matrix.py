@@ -512,7 +512,7 @@ async def test_a_superuser_agent_keeps_the_wall_when_their_status_changes(phlo_a
     live = await database_sync_to_async(live_call)(phlo_app, agent)
 
     def go_away():
-        from agents.services import agent_set_status
+        from agents.status import agent_set_status
 
         agent_set_status(agent=Agent.objects.select_related("user").get(pk=boss.pk), status="away")
 
@@ -524,7 +524,7 @@ async def test_a_superuser_agent_keeps_the_wall_when_their_status_changes(phlo_a
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("change", ["deactivated", "superuser rights revoked"])
 async def test_an_operator_without_an_agent_record_loses_the_wall_at_once(phlo_app, agent, change):
-    """A superuser with no phone of their own watches the wall (desk/views.py); switching their
+    """A superuser with no phone of their own watches the wall (pages/views.py); switching their
     login off closes it, revoking their rights empties it, as for everyone else."""
     operator = await database_sync_to_async(get_user_model().objects.create_superuser)("root", password=PASSWORD)
     live = await database_sync_to_async(live_call)(phlo_app, agent)

@@ -1,4 +1,4 @@
-"""The desk and the wall in real Chromium, against a real Daphne (CONTRACT §6, §7).
+"""The desk and the wall in real Chromium, against a real Daphne (README "Live updates", "Pages").
 
 One Daphne serves a throwaway database; the PHLO simulator (`manage.py phlo_simulator`) answers
 the desk's PHLO requests and plays the calls the desks act on, sending its signed callbacks

@@ -1,5 +1,5 @@
 """Who may do what: anonymous / member agent / other agent / supervisor / user without an agent
-record / a member whose login was switched off, against every call endpoint (CONTRACT §4), by
+record / a member whose login was switched off, against every call endpoint (README "The HTTP API"), by
 token and by browser session (with its CSRF token). tests/test_authorization_matrix.py has the
 rest of the API, the pages and the socket."""
 

@@ -1,4 +1,4 @@
-"""configure_phlo and create_agent (CONTRACT §3): idempotent, clear errors, non-zero exit."""
+"""configure_phlo and create_agent (README "Management commands"): idempotent, clear errors, non-zero exit."""
 
 from io import StringIO
 

@@ -41,7 +41,7 @@ import json
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
-from agents.services import agent_create_or_update
+from agents.accounts import agent_create_or_update
 
 call_command("migrate", verbosity=0)
 call_command("configure_phlo", "--name", "E2E line", "--phlo-id", {phlo_id!r}, "--node-id", {node_id!r},

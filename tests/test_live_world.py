@@ -7,8 +7,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from calls.live import GROUP
-from calls.selectors import live_world, snapshot_for, viewer_for
+from agents.viewers import viewer_for
+from calls.selectors import live_world, snapshot_for
+from live.publish import GROUP
 from tests.factories import AgentFactory, CallFactory, MemberFactory
 
 
@@ -39,10 +40,10 @@ def test_each_viewer_gets_what_its_own_snapshot_would_read(calls, agent, other_a
     for user in (agent.user, other_agent.user, supervisor.user, operator, bystander.user):
         viewer = viewer_for(user)
         assert world.snapshot_for(viewer) == snapshot_for(viewer), user.username
-    assert [c["id"] for c in world.snapshot_for(viewer_for(agent.user))["calls"]] == sorted(
+    assert [c["id"] for c in world.snapshot_for(viewer_for(agent.user)).body["calls"]] == sorted(
         (c.pk for c in calls), reverse=True)
-    assert len(world.snapshot_for(viewer_for(supervisor.user))["calls"]) == 3
-    assert world.snapshot_for(viewer_for(bystander.user))["calls"] == []
+    assert len(world.snapshot_for(viewer_for(supervisor.user)).body["calls"]) == 3
+    assert world.snapshot_for(viewer_for(bystander.user)).body["calls"] == []
 
 
 @pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""/api/auth/token/, /api/me/, /api/agents/ (CONTRACT §4)."""
+"""/api/auth/token/, /api/me/, /api/agents/ (README "The HTTP API")."""
 
 import pytest
 from rest_framework.test import APIClient

@@ -243,7 +243,7 @@ class Dashboard:
         return [m["call"] for m in self.messages if m["type"] == "call.updated" and m["call"]["id"] == call_id]
 
     def assert_numbered(self) -> None:
-        """CONTRACT §6: seq grows by one per message on a connection."""
+        """README "Live updates": seq grows by one per message on a connection."""
         assert [m["seq"] for m in self.messages] == list(range(1, len(self.messages) + 1))
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from calls.normalize import Unrecognised, flatten, normalise, participant_address
+from phlo.events import Unrecognised, event_from_params, flat_params, participant_address
 
 
 @pytest.mark.parametrize(
@@ -26,14 +26,16 @@ from calls.normalize import Unrecognised, flatten, normalise, participant_addres
     ],
 )
 def test_multiparty_call_events(name, kind):
-    event = normalise({"EventName": name, "MPCUUID": "mpc-1", "MemberID": "7", "ParticipantCallTo": "+15550001111"})
+    event = event_from_params(
+        {"EventName": name, "MPCUUID": "mpc-1", "MemberID": "7", "ParticipantCallTo": "+15550001111"}
+    )
     assert event.kind == kind and event.mpc_uuid == "mpc-1"
 
 
 def test_add_participant_failure_is_a_failed_member():
     params = {"EventName": "AddParticipantByAPIActionCompleted", "MPCUUID": "m", "MemberID": "3",
               "ParticipantCallTo": "+15550001111", "ActionStatus": "busy"}
-    assert normalise(params).kind == "member_failed"
+    assert event_from_params(params).kind == "member_failed"
 
 
 @pytest.mark.parametrize(
@@ -43,7 +45,7 @@ def test_add_participant_failure_is_a_failed_member():
      ("timeout", "member_failed"), ("cancel", "member_failed")],
 )
 def test_call_status_callbacks(status, kind):
-    event = normalise({"CallUUID": "c-1", "CallStatus": status, "Direction": "outbound", "To": "+15550001111"})
+    event = event_from_params({"CallUUID": "c-1", "CallStatus": status, "Direction": "outbound", "To": "+15550001111"})
     assert (event.kind, event.call_uuid, event.address) == (kind, "c-1", "+15550001111")
 
 
@@ -53,7 +55,7 @@ def test_call_status_callbacks(status, kind):
      ("failed", "member_failed"), ("timeout", "member_failed")],
 )
 def test_dial_status_callbacks(status, kind):
-    event = normalise({"DialStatus": status, "DialALegUUID": "a", "DialBLegUUID": "b"})
+    event = event_from_params({"DialStatus": status, "DialALegUUID": "a", "DialBLegUUID": "b"})
     assert (event.kind, event.call_uuid) == (kind, "b")
 
 
@@ -65,7 +67,7 @@ def test_the_address_is_member_address_else_from_inbound_else_to_outbound():
 
 
 def test_sequence_and_timestamp_are_read():
-    event = normalise({"EventName": "MPCStart", "MPCUUID": "m", "SequenceNumber": "12",
+    event = event_from_params({"EventName": "MPCStart", "MPCUUID": "m", "SequenceNumber": "12",
                        "EventTimestamp": "2026-11-23 10:00:01.250000"})
     assert event.sequence == 12
     assert event.timestamp == datetime(2026, 11, 23, 10, 0, 1, 250000, tzinfo=UTC)
@@ -86,7 +88,7 @@ def test_sequence_and_timestamp_are_read():
 )
 def test_unrecognisable_callbacks_are_refused(params):
     with pytest.raises(Unrecognised):
-        normalise(params)
+        event_from_params(params)
 
 
 @pytest.mark.parametrize(
@@ -96,8 +98,8 @@ def test_unrecognisable_callbacks_are_refused(params):
 )
 def test_flatten_refuses_shapes_plivo_never_sends(raw):
     with pytest.raises(Unrecognised):
-        flatten(raw)
+        flat_params(raw)
 
 
 def test_flatten_turns_json_numbers_into_strings():
-    assert flatten({"SequenceNumber": 3, "Flag": True}) == {"SequenceNumber": "3", "Flag": "true"}
+    assert flat_params({"SequenceNumber": 3, "Flag": True}) == {"SequenceNumber": "3", "Flag": "true"}

@@ -1,4 +1,4 @@
-"""The pages (CONTRACT §7): where `/` leads, who may open the desk and the wall, signing in and out."""
+"""The pages (README "Pages"): where `/` leads, who may open the desk and the wall, signing in and out."""
 
 import json
 import re
@@ -78,7 +78,7 @@ def test_agent_gets_the_desk(agent):
     response = signed_in(agent).get("/agent/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "desk/js/desk.js" in html
+    assert "pages/js/desk.js" in html
     assert 'id="connection"' in html and 'role="status"' in html
     assert 'aria-live="polite"' in html
     data = page_data(response)
@@ -98,7 +98,7 @@ def test_supervisor_gets_the_wall(supervisor, agent):
     response = signed_in(supervisor).get("/supervisor/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "desk/js/wall.js" in html
+    assert "pages/js/wall.js" in html
     for counter in ("active", "on_hold", "transfers", "available", "busy", "wrap_up", "away"):
         assert f'data-counter="{counter}"' in html
     data = page_data(response)

@@ -1,4 +1,4 @@
-"""calls/phlo_client.py: the exact PHLO requests, the error classes, timeouts and logging."""
+"""phlo/phlo_api.py and phlo/http.py: the exact PHLO requests, the error classes, timeouts and logging."""
 
 import asyncio
 import logging
@@ -7,8 +7,11 @@ import socket
 import httpx
 import pytest
 
-from calls import phlo_client
-from calls.phlo_client import PhloCredentials
+from calls.models import PhloApp
+from calls.upstream import phlo_api
+from phlo import http
+from phlo.http import Credentials
+from phlo.vocabulary import MemberAction
 from tests.support.phlo_api import (
     API_ID,
     AUTH_ID,
@@ -23,8 +26,13 @@ from tests.support.phlo_api import (
     sent,
 )
 
-CREDENTIALS = PhloCredentials(auth_id=AUTH_ID, auth_token=AUTH_TOKEN)
-NODE = {"phlo_id": PHLO_ID, "node_id": NODE_ID}
+CREDENTIALS = Credentials(auth_id=AUTH_ID, auth_token=AUTH_TOKEN)
+APP = PhloApp(phlo_id=PHLO_ID, node_id=NODE_ID, auth_id=AUTH_ID, auth_token=AUTH_TOKEN)
+
+
+def api():
+    """The client as the desk makes it: from the settings of the moment (calls/upstream.py)."""
+    return phlo_api(APP)
 
 
 @pytest.fixture
@@ -34,30 +42,29 @@ def phlo(settings):
 
 
 @pytest.mark.parametrize(
-    ("function", "kwargs", "method", "url", "body"),
+    ("call", "method", "url", "body"),
     [
-        (phlo_client.run_phlo, {"phlo_id": PHLO_ID, "payload": {"from": "+14155550101", "to": "+12025550001"}},
+        (lambda c: c.run({"from": "+14155550101", "to": "+12025550001"}),
          "POST", RUN_URL, {"from": "+14155550101", "to": "+12025550001"}),
-        (phlo_client.get_phlo, {"phlo_id": PHLO_ID}, "GET", f"{PHLO_BASE_URL}/phlo/{PHLO_ID}/", None),
-        (phlo_client.get_multi_party_call, NODE, "GET", NODE_URL, None),
-        (phlo_client.get_phlo_run, {"phlo_id": PHLO_ID, "run_id": "run-1"}, "GET",
-         f"{PHLO_BASE_URL}/phlo/{PHLO_ID}/runs/run-1/", None),
+        (lambda c: c.get_phlo(), "GET", f"{PHLO_BASE_URL}/phlo/{PHLO_ID}/", None),
+        (lambda c: c.get_node(), "GET", NODE_URL, None),
+        (lambda c: c.get_run("run-1"), "GET", f"{PHLO_BASE_URL}/phlo/{PHLO_ID}/runs/run-1/", None),
         *(
-            (phlo_client.multi_party_call_action,
-             {**NODE, "action": action, "trigger_source": "+14155550101", "to": "sip:bob@example.com", "role": role},
+            (lambda c, action=action, role=role: c.node_action(
+                action, trigger_source="+14155550101", to="sip:bob@example.com", role=role),
              "POST", NODE_URL,
              {"action": action, "trigger_source": "+14155550101", "to": "sip:bob@example.com", "role": role})
             for action, role in [("call", "customer"), ("warm_transfer", "agent"), ("cold_transfer", "agent")]
         ),
         *(
-            (phlo_client.member_action, {**NODE, "member_address": "+12025550001", "action": action},
+            (lambda c, action=action: c.member_action(action, member_address="+12025550001"),
              "POST", f"{NODE_URL}members/%2B12025550001/", {"action": action})
-            for action in phlo_client.MEMBER_ACTIONS
+            for action in MemberAction
         ),
     ],
 )
-async def test_each_request_goes_where_the_sdk_sends_it(phlo, function, kwargs, method, url, body):
-    reply = await function(CREDENTIALS, **kwargs)
+async def test_each_request_goes_where_the_sdk_sends_it(phlo, call, method, url, body):
+    reply = await call(api())
     assert sent(phlo) == [(method, url, BASIC_AUTH, body)]
     assert reply.status == 201
     assert reply.api_id == API_ID
@@ -73,55 +80,53 @@ async def test_each_request_goes_where_the_sdk_sends_it(phlo, function, kwargs, 
     ],
 )
 async def test_a_member_address_is_one_percent_encoded_path_segment(phlo, address, segment):
-    await phlo_client.member_action(CREDENTIALS, **NODE, member_address=address, action="hold")
+    await api().member_action("hold", member_address=address)
     request = phlo["phlo"].calls.last.request
     assert request.url.raw_path.decode() == f"/v1/phlo/{PHLO_ID}/multi_party_call/{NODE_ID}/members/{segment}/"
 
 
 async def test_the_base_url_is_read_at_each_request(phlo, settings):
     settings.PHLO_BASE_URL = "http://phlo.test/elsewhere/"
-    await phlo_client.get_phlo(CREDENTIALS, phlo_id=PHLO_ID)
+    await api().get_phlo()
     assert str(phlo["phlo"].calls.last.request.url) == f"http://phlo.test/elsewhere/phlo/{PHLO_ID}/"
 
 
 async def test_unknown_actions_and_roles_never_reach_phlo(phlo):
     with pytest.raises(ValueError):
-        await phlo_client.member_action(CREDENTIALS, **NODE, member_address="+12025550001", action="mute_all")
+        await api().member_action("mute_all", member_address="+12025550001")
     with pytest.raises(ValueError):
-        await phlo_client.multi_party_call_action(
-            CREDENTIALS, **NODE, action="call", trigger_source="+14155550101", to="+12025550001", role="supervisor"
-        )
+        await api().node_action("call", trigger_source="+14155550101", to="+12025550001", role="supervisor")
     assert not phlo["phlo"].called
 
 
 @pytest.mark.parametrize(
     ("status", "error_class"),
     [
-        (400, phlo_client.PhloBadRequest),
-        (401, phlo_client.PhloUnauthorized),
-        (404, phlo_client.PhloNotFound),
-        (405, phlo_client.PhloMethodNotAllowed),
-        (403, phlo_client.PhloClientError),
-        (422, phlo_client.PhloClientError),
-        (500, phlo_client.PhloServerError),
-        (503, phlo_client.PhloServerError),
-        (302, phlo_client.PhloResponseError),
+        (400, http.PlivoBadRequest),
+        (401, http.PlivoUnauthorized),
+        (404, http.PlivoNotFound),
+        (405, http.PlivoMethodNotAllowed),
+        (403, http.PlivoClientError),
+        (422, http.PlivoClientError),
+        (500, http.PlivoServerError),
+        (503, http.PlivoServerError),
+        (302, http.PlivoResponseError),
     ],
 )
 async def test_each_error_status_has_its_class_and_keeps_what_phlo_said(phlo, status, error_class):
     phlo["phlo"].respond(status, json={"api_id": "api-err", "error": f"it went wrong ({status})"})
     with pytest.raises(error_class) as raised:
-        await phlo_client.get_phlo(CREDENTIALS, phlo_id=PHLO_ID)
+        await api().get_phlo()
     assert type(raised.value) is error_class
     failure = raised.value
     assert (failure.status, failure.error, failure.api_id) == (status, f"it went wrong ({status})", "api-err")
-    assert isinstance(raised.value, phlo_client.PhloError)
+    assert isinstance(raised.value, http.PlivoError)
 
 
 async def test_an_error_without_json_keeps_its_text(phlo):
     phlo["phlo"].respond(502, text="<html>Bad gateway</html>")
-    with pytest.raises(phlo_client.PhloServerError) as raised:
-        await phlo_client.get_phlo(CREDENTIALS, phlo_id=PHLO_ID)
+    with pytest.raises(http.PlivoServerError) as raised:
+        await api().get_phlo()
     assert raised.value.error == "<html>Bad gateway</html>"
     assert raised.value.api_id == ""
 
@@ -132,8 +137,8 @@ async def test_an_error_without_json_keeps_its_text(phlo):
 )
 async def test_a_broken_connection_is_unreachable(phlo, failure):
     phlo["phlo"].side_effect = failure
-    with pytest.raises(phlo_client.PhloUnreachable) as raised:
-        await phlo_client.get_phlo(CREDENTIALS, phlo_id=PHLO_ID)
+    with pytest.raises(http.PlivoUnreachable) as raised:
+        await api().get_phlo()
     assert raised.value.status is None
 
 
@@ -142,8 +147,8 @@ async def test_a_refused_connection_is_unreachable(settings):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     settings.PHLO_BASE_URL = f"http://127.0.0.1:{port}/v1"
-    with pytest.raises(phlo_client.PhloUnreachable) as raised:
-        await phlo_client.get_phlo(CREDENTIALS, phlo_id=PHLO_ID)
+    with pytest.raises(http.PlivoUnreachable) as raised:
+        await api().get_phlo()
     assert raised.value.status is None
     assert str(raised.value).startswith("Could not connect to PHLO: ")
 
@@ -161,8 +166,8 @@ async def test_a_silent_phlo_times_out_after_phlo_timeout(settings):
     server, settings.PHLO_BASE_URL = await _serve(never_answer)
     settings.PHLO_TIMEOUT = 0.2
     async with server:
-        with pytest.raises(phlo_client.PhloTimeout) as raised:
-            await phlo_client.get_phlo(CREDENTIALS, phlo_id=PHLO_ID)
+        with pytest.raises(http.PlivoTimeout) as raised:
+            await api().get_phlo()
     assert 150 <= raised.value.duration_ms < 1000
     assert raised.value.status is None
 
@@ -181,19 +186,19 @@ async def test_an_answer_trickling_in_is_cut_at_phlo_timeout(settings):
     server, settings.PHLO_BASE_URL = await _serve(trickle)
     settings.PHLO_TIMEOUT = 0.3
     async with server:
-        with pytest.raises(phlo_client.PhloTimeout) as raised:
-            await phlo_client.get_phlo(CREDENTIALS, phlo_id=PHLO_ID)
+        with pytest.raises(http.PlivoTimeout) as raised:
+            await api().get_phlo()
     assert raised.value.duration_ms < 1000
 
 
 async def test_every_request_is_logged_without_credentials(phlo, caplog):
     caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
-    await phlo_client.member_action(CREDENTIALS, **NODE, member_address="+12025550001", action="hold")
+    await api().member_action("hold", member_address="+12025550001")
     phlo["phlo"].respond(404, json={"error": "no such member"})
-    with pytest.raises(phlo_client.PhloNotFound):
-        await phlo_client.get_phlo(CREDENTIALS, phlo_id=PHLO_ID)
+    with pytest.raises(http.PlivoNotFound):
+        await api().get_phlo()
 
-    lines = [r.getMessage() for r in caplog.records if r.name == "calls.phlo_client"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "phlo"]
     assert len(lines) == 2
     member_path = f"/phlo/{PHLO_ID}/multi_party_call/{NODE_ID}/members/%2B12025550001/"
     assert lines[0].startswith(f"PHLO POST {member_path} -> 201 in ")
@@ -211,12 +216,12 @@ def test_the_credentials_repr_hides_the_token():
 
 
 async def test_one_pooled_client_serves_a_loop():
-    assert phlo_client.shared_client() is phlo_client.shared_client()
+    assert http.shared_client() is http.shared_client()
 
 
 def test_each_event_loop_gets_its_own_client():
     async def client_of_this_loop():
-        return phlo_client.shared_client()
+        return http.shared_client()
 
     first, second = asyncio.run(client_of_this_loop()), asyncio.run(client_of_this_loop())
     assert first is not second

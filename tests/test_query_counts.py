@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from calls.selectors import snapshot_for, viewer_for
+from agents.viewers import viewer_for
+from calls.selectors import snapshot_for
 from tests.factories import AgentFactory
 from tests.support.plivo import django_callback, participant
 
@@ -92,7 +93,7 @@ def test_a_snapshot_costs_the_same_for_one_call_or_many(client, phlo_app, superv
         viewer = viewer_for(viewer_agent.user)
         with CaptureQueriesContext(connection) as queries:
             snapshot = snapshot_for(viewer)
-        return len(queries), len(snapshot["calls"])
+        return len(queries), len(snapshot.body["calls"])
 
     make_call(client, phlo_app, "mpc-first", 2, agents=[agent])
     few, seen_few = snapshot_queries()

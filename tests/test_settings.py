@@ -1,4 +1,4 @@
-"""Settings come from the environment (CONTRACT §2); each case loads them in a fresh interpreter."""
+"""Settings come from the environment (README "Configuration"); each case loads them in a fresh interpreter."""
 
 import json
 import subprocess

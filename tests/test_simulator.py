@@ -20,10 +20,11 @@ from asgiref.sync import sync_to_async
 from plivo import exceptions as plivo_errors
 from plivo.utils.signature_v3 import validate_v3_signature
 
-from calls.simulator.app import UNAUTHORIZED
-from calls.simulator.server import InProcessServer, Simulator, SimulatorThread
-from calls.simulator.switchboard import Timing
-from calls.simulator.traffic import CustomerBehaviour
+from devtools.simulator_sources import available_agent_addresses, load_phlos_from_database
+from simulator.app import UNAUTHORIZED
+from simulator.server import InProcessServer, Simulator, SimulatorThread
+from simulator.switchboard import Timing
+from simulator.traffic import CustomerBehaviour
 from tests.factories import AgentFactory, PhloAppFactory
 
 # One event loop for the module, so the callback receiver is started once, not per test.
@@ -124,7 +125,8 @@ async def make_simulator(receiver):
 
     async def make(**options) -> Simulator:
         options = {"port": 0, "callback_base": receiver.url, "timing": FAST, "retry_delays": (0.05, 0.1),
-                   "callback_latency": (0, 0), "seed": 5, **options}
+                   "callback_latency": (0, 0), "seed": 5, "load_phlos": load_phlos_from_database,
+                   "find_available_agents": available_agent_addresses, **options}
         simulator = await Simulator(**options).start()
         started.append(simulator)
         return simulator
@@ -601,7 +603,9 @@ async def test_it_also_runs_in_a_thread_of_its_own(app):
 
 
 def _serve_from_a_thread(app) -> None:
-    runner = SimulatorThread(port=0, callback_base="http://127.0.0.1:9", timing=FAST)
+    runner = SimulatorThread(
+        port=0, callback_base="http://127.0.0.1:9", timing=FAST, load_phlos=load_phlos_from_database
+    )
     simulator = runner.start()
     try:
         response = httpx.get(f"{simulator.api_url}/phlo/{app.phlo_id}/", auth=(app.auth_id, app.auth_token))

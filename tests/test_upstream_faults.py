@@ -33,7 +33,7 @@ SET_UP = """
 import json
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
-from agents.services import agent_create_or_update
+from agents.accounts import agent_create_or_update
 
 call_command("configure_phlo", "--name", "Faults", "--phlo-id", {phlo_id!r}, "--node-id", {node_id!r},
              "--auth-id", {auth_id!r}, "--auth-token", {auth_token!r}, "--default")

@@ -1,4 +1,4 @@
-"""/ws/dashboard/ through the real ASGI app: auth, snapshot, visibility, seq, resync (CONTRACT §6).
+"""/ws/dashboard/ through the real ASGI app: auth, snapshot, visibility, seq, resync (README "Live updates").
 
 The same story runs on the in-memory layer and on a real redis-server.
 """

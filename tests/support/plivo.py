@@ -7,7 +7,7 @@ import json
 import secrets
 from urllib.parse import urlencode
 
-from calls.signatures import sign
+from phlo.signatures import sign
 
 _sequence = itertools.count(1)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-from contactcenter.serving import daphne_command
+from devtools.serving import daphne_command
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable

@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from agents.services import agent_create_or_update
+from agents.accounts import agent_create_or_update
 
 
 class Command(BaseCommand):

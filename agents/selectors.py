@@ -1,0 +1,16 @@
+"""Reads about agents: the directory every dashboard and the transfer picker show."""
+
+from django.db.models import Case, IntegerField, Value, When
+
+from agents.models import Agent, AgentStatus
+from agents.serialize import AGENT_ROW_FIELDS, agent_row_to_dict
+
+# Who can take a call first; the desk's JS sorts live updates the same way.
+DIRECTORY_ORDER = [AgentStatus.AVAILABLE, AgentStatus.WRAP_UP, AgentStatus.BUSY, AgentStatus.AWAY, AgentStatus.OFFLINE]
+
+
+def agent_directory() -> list[dict]:
+    """Every active agent: available ones first (then wrap-up, busy, away, offline), then by name."""
+    rank = Case(*(When(status=s, then=Value(i)) for i, s in enumerate(DIRECTORY_ORDER)), output_field=IntegerField())
+    agents = Agent.objects.filter(user__is_active=True).annotate(rank=rank).order_by("rank", "name", "id")
+    return [agent_row_to_dict(row) for row in agents.values_list(*AGENT_ROW_FIELDS)]

@@ -1,0 +1,43 @@
+"""Serializers that document the JSON shapes of calls/serialize.py in the OpenAPI schema.
+
+The API returns the plain dicts built there (one shape for API, snapshot and broadcast);
+tests/test_api_fuzzing.py checks real responses against these declarations.
+"""
+
+from rest_framework import serializers
+
+from agents.schema import ErrorSerializer
+from calls.vocabulary import CallStatus, MemberRole, MemberState
+
+
+class UpstreamErrorSerializer(ErrorSerializer):
+    upstream_status = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    api_id = serializers.CharField(allow_blank=True, required=False)
+
+
+class MemberSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    address = serializers.CharField()
+    role = serializers.ChoiceField(choices=MemberRole.choices)
+    state = serializers.ChoiceField(choices=MemberState.choices)
+    agent = serializers.IntegerField(allow_null=True)
+    joined_at = serializers.DateTimeField(allow_null=True)
+    left_at = serializers.DateTimeField(allow_null=True)
+    transfer_role = serializers.ChoiceField(choices=["initiator", "target"], allow_null=True)
+
+
+class CallSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    phlo_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=CallStatus.choices)
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+    version = serializers.IntegerField()
+    members = MemberSerializer(many=True)
+
+
+class ActionResultSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    api_id = serializers.CharField(allow_blank=True)
+    call = CallSerializer()

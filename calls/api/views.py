@@ -1,0 +1,145 @@
+"""Calls and the actions on them (README "The HTTP API"): thin views over calls/actions.py
+and calls/selectors.py.
+
+Async views (adrf): an action waits up to PHLO_TIMEOUT on PHLO, and a sync view would hold a
+worker thread all that time. Database work runs in the actions' small sync steps.
+"""
+
+from adrf.views import APIView
+from asgiref.sync import sync_to_async
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from agents.schema import ErrorSerializer
+from agents.validators import validate_address
+from agents.viewers import viewer_for
+from calls.actions import ActionDone, call_action_run, call_start, member_action_run
+from calls.api.schema import ActionResultSerializer, CallSerializer, UpstreamErrorSerializer
+from calls.errors import CallError
+from calls.selectors import STATUS_FILTERS, call_for, calls_for
+from calls.vocabulary import MemberRole
+from phlo.addresses import ADDRESS_HELP, ADDRESS_PATTERN, MAX_ADDRESS_LENGTH
+
+# The errors an action can end in; 502/504 carry PHLO's side. (A member action has no body, so no 400.)
+MEMBER_ACTION_ERRORS = {
+    401: ErrorSerializer,
+    403: ErrorSerializer,
+    404: ErrorSerializer,
+    409: ErrorSerializer,
+    502: UpstreamErrorSerializer,
+    504: UpstreamErrorSerializer,
+}
+CALL_ACTION_ERRORS = {400: ErrorSerializer, **MEMBER_ACTION_ERRORS}
+
+
+@extend_schema_field(
+    {"type": "string", "minLength": 1, "maxLength": MAX_ADDRESS_LENGTH, "pattern": ADDRESS_PATTERN,
+     "description": f"{ADDRESS_HELP}."}
+)
+class AddressField(serializers.CharField):
+    """A member address as PHLO takes it. Only a JSON string counts, taken exactly as sent."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            max_length=MAX_ADDRESS_LENGTH, trim_whitespace=False, validators=[validate_address],
+            help_text=f"{ADDRESS_HELP}.", **kwargs,
+        )
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CallsAPIView(APIView):
+    def handle_exception(self, exc):
+        if isinstance(exc, CallError):
+            return Response(exc.body(), status=exc.http_status)
+        return super().handle_exception(exc)
+
+
+def _action_response(done: ActionDone) -> Response:
+    return Response({"action": done.action, "api_id": done.api_id, "call": done.call})
+
+
+def _calls_for_user(user, status: str) -> list[dict]:
+    return calls_for(viewer_for(user), status=status)
+
+
+def _call_for_user(user, call_id: int) -> dict:
+    return call_for(viewer_for(user), call_id)
+
+
+class CallListView(CallsAPIView):
+    """The calls the caller may see; starting a call."""
+
+    @extend_schema_serializer(component_name="CallStart")
+    class InputSerializer(serializers.Serializer):
+        to = AddressField()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "status", str, enum=STATUS_FILTERS,
+                description="`live` (default: ringing and active calls), `ringing`, `active`, "
+                            "or `ended` (history, newest first, at most 100).",
+            )
+        ],
+        responses={200: CallSerializer(many=True), 400: ErrorSerializer, 401: ErrorSerializer},
+    )
+    async def get(self, request):
+        wanted = request.query_params.get("status", "live")
+        if wanted not in STATUS_FILTERS:
+            raise serializers.ValidationError({"status": [f"Choose one of: {', '.join(STATUS_FILTERS)}."]})
+        return Response(await sync_to_async(_calls_for_user)(request.user, wanted))
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: CallSerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            502: UpstreamErrorSerializer,
+            503: ErrorSerializer,
+            504: UpstreamErrorSerializer,
+        },
+        description="Runs the default PHLO from the caller's own address to `to`.",
+    )
+    async def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        call = await call_start(user=request.user, **data.validated_data)
+        return Response(call, status=status.HTTP_201_CREATED)
+
+
+class CallDetailView(CallsAPIView):
+    @extend_schema(responses={200: CallSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer})
+    async def get(self, request, call_id: int):
+        return Response(await sync_to_async(_call_for_user)(request.user, call_id))
+
+
+class CallActionView(CallsAPIView):
+    """add-member (PHLO `call`), warm-transfer, cold-transfer; the trigger source is always the caller's address."""
+
+    @extend_schema_serializer(component_name="CallAction")
+    class InputSerializer(serializers.Serializer):
+        to = AddressField()
+        role = serializers.ChoiceField(choices=[MemberRole.AGENT, MemberRole.CUSTOMER], default=MemberRole.AGENT)
+
+    @extend_schema(request=InputSerializer, responses={200: ActionResultSerializer, **CALL_ACTION_ERRORS})
+    async def post(self, request, call_id: int, action: str):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        done = await call_action_run(user=request.user, call_id=call_id, action=action, **data.validated_data)
+        return _action_response(done)
+
+
+class MemberActionView(CallsAPIView):
+    """hold, unhold, hangup, resume-call, abort-transfer, voicemail-drop; no body."""
+
+    @extend_schema(request=None, responses={200: ActionResultSerializer, **MEMBER_ACTION_ERRORS})
+    async def post(self, request, call_id: int, member_id: int, action: str):
+        done = await member_action_run(user=request.user, call_id=call_id, member_id=member_id, action=action)
+        return _action_response(done)

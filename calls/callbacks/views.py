@@ -1,0 +1,152 @@
+"""`/callbacks/plivo/{phlo_id}/`: Plivo's callbacks in (docs/callbacks.md).
+
+Order of refusals: unknown PHLO app (404) → unparseable (400) → bad signature (403) →
+unrecognised event (400). Nothing of a refused request is stored. An accepted one is stored,
+deduplicated and applied in one transaction, answered 200, and its change published.
+"""
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import HttpResponseNotAllowed, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from calls.callbacks.intake import callback_store_and_apply
+from calls.models import PhloApp
+from live.publish import publish
+from phlo.events import Unrecognised, event_from_params, flat_params
+from phlo.signatures import signature_valid
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _reply(status: int, detail: str, **extra) -> JsonResponse:
+    return JsonResponse({"detail": detail, **extra}, status=status)
+
+
+def parse_params(request) -> dict:
+    """The callback's parameters as sent (and signed): the query string (GET), or the form
+    (urlencoded or multipart) or JSON body (POST). `flat_params` checks their shape after the signature is checked."""
+    if request.method == "GET":
+        return _pairs(request.META.get("QUERY_STRING", ""))
+    body = request.body
+    if len(body) > MAX_BODY_BYTES:
+        raise Unrecognised("The callback body is too large.")
+    content_type = request.content_type or ""
+    if content_type == "multipart/form-data":
+        try:
+            return _single_values(request.POST.lists())
+        except Exception:  # Django's multipart parser raises several types for broken bodies
+            raise Unrecognised("The form body cannot be parsed.") from None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unrecognised("The body is not UTF-8.") from None
+    if content_type == "application/json":
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            raise Unrecognised("The JSON body cannot be parsed.") from None
+        if not isinstance(parsed, dict):
+            raise Unrecognised("The JSON body must be an object of parameters.")
+        return parsed
+    if content_type in ("application/x-www-form-urlencoded", ""):
+        return _pairs(text)
+    raise Unrecognised(f"Unsupported content type {content_type!r}; send form fields or JSON.")
+
+
+def _pairs(raw: str) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=bool(raw), max_num_fields=500)
+    except ValueError:
+        raise Unrecognised("The parameters cannot be parsed.") from None
+    return _single_values((key, [value]) for key, value in pairs)
+
+
+def _single_values(lists) -> dict[str, str]:
+    """Plivo sends each parameter once; a parameter given twice with different values is refused."""
+    params: dict[str, str] = {}
+    for key, values in lists:
+        for value in values:
+            if key in params and params[key] != value:
+                raise Unrecognised(f"Parameter {key} is given twice with different values.")
+            params[key] = value
+    return params
+
+
+def public_url(request) -> str:
+    """The URL Plivo called: behind a proxy, PUBLIC_BASE_URL's scheme and host with our path."""
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL + request.get_full_path()
+    return request.build_absolute_uri()
+
+
+def _signed(request, app: PhloApp, params: dict) -> bool:
+    return signature_valid(
+        auth_token=app.auth_token, url=public_url(request), method=request.method, params=params,
+        signature=request.META.get("HTTP_X_PLIVO_SIGNATURE_V3", ""),
+        nonce=request.META.get("HTTP_X_PLIVO_SIGNATURE_V3_NONCE", ""),
+    )
+
+
+def _receive(request, phlo_id: str) -> tuple[JsonResponse, list[dict]]:
+    """Everything between the request and the broadcast, in one trip to a thread: the answer, and
+    the committed changes to publish."""
+    app = PhloApp.objects.filter(phlo_id=phlo_id).first()
+    if app is None:
+        return _reply(404, "Unknown PHLO app."), []
+    try:
+        raw_params = parse_params(request)
+    except Unrecognised as exc:
+        return _reply(400, str(exc)), []
+    if settings.PLIVO_VERIFY_SIGNATURES and not _signed(request, app, raw_params):
+        logger.warning("callback for %s refused: signature does not match", phlo_id)
+        return _reply(403, "Signature does not match."), []
+    try:
+        params = flat_params(raw_params)
+        event = event_from_params(params)
+    except Unrecognised as exc:
+        return _reply(400, str(exc)), []
+    result = callback_store_and_apply(app=app, params=params, event=event)
+    return _reply(200, "ok", outcome=result.outcome), result.messages
+
+
+# One thread applies every callback of this process, on a database connection it keeps. Django runs
+# each request's sync code in a thread of its own, with a connection opened and closed per request
+# (for SQLite: register functions, PRAGMAs, and a WAL checkpoint when the last connection closes),
+# and a burst of callbacks would become a crowd of threads contending for SQLite's one write lock and
+# for the GIL. Queued here they are applied in arrival order, one transaction after another, which
+# is all SQLite can do anyway; with PostgreSQL, several processes still apply callbacks concurrently.
+_intake_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callback-intake")
+
+
+def _receive_on_kept_connection(request, phlo_id: str) -> tuple[JsonResponse, list[dict]]:
+    try:
+        return _receive(request, phlo_id)
+    except DatabaseError:
+        connection.close()  # never reuse a connection that failed: the next callback opens a fresh one
+        raise
+
+
+def _receive_in_intake_thread(request, phlo_id: str) -> tuple[JsonResponse, list[dict]]:
+    if connection.in_atomic_block:
+        # Called inside a transaction of the caller's own (a test's): stay in it, or the intake
+        # would not see what the transaction holds.
+        return _receive(request, phlo_id)
+    return _intake_thread.submit(_receive_on_kept_connection, request, phlo_id).result()
+
+
+@csrf_exempt
+async def plivo_callback(request, phlo_id: str):
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    response, messages = await sync_to_async(_receive_in_intake_thread)(request, phlo_id)
+    await publish(messages)
+    return response

@@ -1,0 +1,114 @@
+"""Between the database and the pure state machine: load a call as a snapshot, write one back.
+
+Every change to a call goes through `save_call_state`, which bumps the version once and
+returns the live messages to publish after commit (the call, serialised once, and any agent
+whose status followed). Callbacks and actions share it, so both broadcast the same way.
+"""
+
+from dataclasses import fields
+from datetime import datetime
+
+from agents.models import Agent
+from agents.status import follow_calls
+from calls.models import Call, Member, PhloApp
+from calls.serialize import call_to_dict, call_update_message
+from calls.state_machine import CallSnap, MemberSnap
+from calls.vocabulary import LIVE_CALL_STATUSES, ON_THE_LINE
+from phlo.addresses import address_key
+
+MEMBER_FIELDS = [f.name for f in fields(MemberSnap) if f.name != "key"]
+CALL_FIELDS = [f.name for f in fields(CallSnap) if f.name != "members"]
+
+
+def member_key(member: Member) -> str:
+    return f"db:{member.pk}"
+
+
+def _calls(*, lock: bool):
+    calls = Call.objects.select_related("phlo_app")
+    return calls.select_for_update(of=("self",)) if lock else calls
+
+
+def load_call(call_id: int, *, lock: bool) -> tuple[Call, list[Member]]:
+    """The call and its members; with `lock`, the call row is locked until the transaction ends
+    (PostgreSQL: concurrent callbacks for one call apply one after another; SQLite's IMMEDIATE
+    transactions already serialise every writer)."""
+    call = _calls(lock=lock).get(pk=call_id)
+    return call, load_members(call)
+
+
+def load_call_by_mpc(app: PhloApp, mpc_uuid: str, *, lock: bool) -> tuple[Call, list[Member]] | None:
+    """As `load_call`, found by its PHLO app and MPC UUID: a callback's call in one query, not an id
+    lookup and then the row. Never another app's call, whatever UUID a callback signed for this one carries."""
+    call = next(iter(_calls(lock=lock).filter(phlo_app=app, mpc_uuid=mpc_uuid)[:1]), None)
+    return (call, load_members(call)) if call else None
+
+
+def load_members(call: Call) -> list[Member]:
+    return list(call.members.select_related("agent").order_by("created_at", "id"))
+
+
+def snapshot(call: Call, members: list[Member]) -> CallSnap:
+    return CallSnap(
+        **{name: getattr(call, name) for name in CALL_FIELDS},
+        members=tuple(
+            MemberSnap(key=member_key(m), **{name: getattr(m, name) for name in MEMBER_FIELDS}) for m in members
+        ),
+    )
+
+
+def save_call_state(
+    call: Call, members: list[Member], before: CallSnap, after: CallSnap, *, visible_change: bool, at: datetime
+) -> tuple[dict[str, Member], list[dict]]:
+    """Write what changed; returns members by snapshot key and the messages to publish."""
+    by_key = {member_key(m): m for m in members}
+    old_members = {m.key: m for m in before.members}
+    touched_agents: set[int] = set()
+    for snap in after.members:
+        member = by_key.get(snap.key)
+        if member is None:
+            member = Member(call=call, created_at=at, **{name: getattr(snap, name) for name in MEMBER_FIELDS})
+            member.agent = _agent_for(snap.address)
+            member.save()
+            by_key[snap.key] = member
+            members.append(member)
+        else:
+            changed = [n for n in MEMBER_FIELDS if getattr(snap, n) != getattr(old_members[snap.key], n)]
+            if not changed:
+                continue
+            for name in changed:
+                setattr(member, name, getattr(snap, name))
+            if "address" in changed:
+                member.agent = _agent_for(snap.address)
+                changed.append("agent")
+            member.save(update_fields=changed)
+        if member.agent_id:
+            touched_agents.add(member.agent_id)
+    call_changed = [n for n in CALL_FIELDS if getattr(after, n) != getattr(before, n)]
+    for name in call_changed:
+        setattr(call, name, getattr(after, name))
+    if visible_change:
+        call.version += 1
+        call_changed.append("version")
+    if call_changed:
+        call.save(update_fields=call_changed)
+    messages = []
+    if visible_change:
+        messages.append(call_update_message(call_to_dict(call, members), (m.agent_id for m in members)))
+        messages.extend(follow_calls(agent_ids=touched_agents, on_the_line=_on_the_line(touched_agents)))
+    return by_key, messages
+
+
+def _on_the_line(agent_ids: set[int]) -> set[int]:
+    """Which of these agents are on the line in any live call (they are busy)."""
+    if not agent_ids:
+        return set()
+    return set(
+        Member.objects.filter(
+            agent_id__in=agent_ids, state__in=ON_THE_LINE, call__status__in=LIVE_CALL_STATUSES
+        ).values_list("agent_id", flat=True)
+    )
+
+
+def _agent_for(address: str) -> Agent | None:
+    return Agent.objects.filter(address_key=address_key(address)).first() if address else None

@@ -1,0 +1,40 @@
+"""The messages that travel over the channel layer, built once where a change is committed.
+
+- `update`: a new state of one thing (a call, an agent) for an audience, its JSON encoded here,
+  once, and written as it is into every socket's frame;
+- `viewer_changed`: a person's rights changed (deactivated, made or unmade a supervisor): their
+  sockets close or resync.
+"""
+
+from __future__ import annotations
+
+import json
+
+from live.audience import EVERYONE, Audience
+
+
+def dumps(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def update(
+    *, frame: str, field: str, key: str, payload: dict, audience: Audience = EVERYONE, version: int | None = None,
+    final: bool = False,
+) -> dict:
+    """`{"type": frame, "seq": N, field: payload}` for each socket the audience admits. With a
+    `version`, a copy not newer than one already sent for `key` is dropped; `final` (a call that
+    ended) lets a process forget the key once sent."""
+    return {
+        "type": "update",
+        "frame": frame,
+        "field": field,
+        "key": key,
+        "version": version,
+        "final": final,
+        "audience": audience.as_dict(),
+        "json": dumps(payload),
+    }
+
+
+def viewer_changed(*, user_id: int, active: bool, is_supervisor: bool) -> dict:
+    return {"type": "viewer", "user_id": user_id, "active": active, "is_supervisor": is_supervisor}

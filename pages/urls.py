@@ -1,0 +1,11 @@
+from django.urls import path
+
+from pages import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("agent/", views.agent_desk, name="agent"),
+    path("supervisor/", views.supervisor_wall, name="supervisor"),
+]

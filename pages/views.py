@@ -1,0 +1,83 @@
+"""The pages: sign-in, the agent desk and the supervisor wall (README "Pages").
+
+The pages are shells: they carry the signed-in person and the first snapshot, and the ES
+modules in static/pages/js keep them live over the dashboard socket. Nothing secret is put
+into a page: the snapshot has the same shapes the API and the socket send.
+"""
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from agents.models import AgentStatus
+from agents.serialize import me_to_dict
+from agents.viewers import Person, viewer_for
+from calls import vocabulary
+from calls.selectors import snapshot_for
+from pages.forms import ThrottledAuthenticationForm
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "pages/login.html"
+    form_class = ThrottledAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error("__all__", code="throttled"):
+            response.status_code = 429
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+def _no_desk(request, viewer: Person, *, status: int = 200):
+    return render(request, "pages/no_agent.html", {"viewer": viewer}, status=status)
+
+
+def _page_data(viewer: Person, page: str) -> dict:
+    return {
+        "page": page,
+        "me": me_to_dict(viewer.agent) if viewer.agent else None,
+        "is_supervisor": viewer.is_supervisor,
+        "snapshot": snapshot_for(viewer).body,
+        "vocabulary": {**vocabulary.for_pages(), "agent_statuses": dict(AgentStatus.choices)},
+        "urls": {"socket": "/ws/dashboard/", "api": "/api/", "login": "/login/"},
+    }
+
+
+@never_cache
+def home(request):
+    if not request.user.is_authenticated:
+        return redirect("login")
+    viewer = viewer_for(request.user)
+    if viewer.is_supervisor:
+        return redirect("supervisor")
+    if viewer.agent is not None:
+        return redirect("agent")
+    return _no_desk(request, viewer)
+
+
+@never_cache
+@login_required
+def agent_desk(request):
+    viewer = viewer_for(request.user)
+    if viewer.agent is None:
+        if viewer.is_supervisor:  # a superuser without a phone of their own watches the wall
+            return redirect("supervisor")
+        return _no_desk(request, viewer, status=403)
+    return render(request, "pages/agent.html", {"viewer": viewer, "page_data": _page_data(viewer, "agent")})
+
+
+@never_cache
+@login_required
+def supervisor_wall(request):
+    viewer = viewer_for(request.user)
+    if not viewer.is_supervisor:
+        if viewer.agent is not None:
+            return redirect("agent")
+        return _no_desk(request, viewer, status=403)
+    return render(request, "pages/supervisor.html", {"viewer": viewer, "page_data": _page_data(viewer, "supervisor")})

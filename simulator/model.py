@@ -1,0 +1,325 @@
+"""The Plivo side of one multiparty call (MPC): its members, holds, transfers and its end.
+
+Pure: no clock, no network, no database. Each operation changes the call and returns the
+events Plivo would report, in order, each numbered with the call's next SequenceNumber. The
+switchboard decides *when* things happen (a dialled leg answers after ringing, a voicemail drop
+ends) and the courier delivers what is reported. An operation that does not fit the call's
+state raises `NotAllowed` (the PHLO API's 400) before changing anything.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field, replace
+
+from phlo.addresses import address_key
+from phlo.vocabulary import Role
+
+AGENT, CUSTOMER = Role.AGENT, Role.CUSTOMER
+RINGING, CONNECTED, ON_HOLD, LEFT = "ringing", "connected", "on_hold", "left"
+ON_THE_LINE = (CONNECTED, ON_HOLD)
+
+
+class NotAllowed(Exception):
+    """The action does not fit the call's state; the message is the PHLO API's error text."""
+
+
+@dataclass
+class Participant:
+    member_id: str
+    address: str
+    role: str
+    direction: str  # "inbound": they called in; "outbound": the PHLO dialled them
+    call_from: str
+    call_to: str
+    call_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    state: str = RINGING
+    # Plivo has reported this leg (its dial or its join), so its exit is reported too; a leg
+    # cancelled while still ringing unannounced leaves no trace, as on the real platform.
+    announced: bool = False
+    voicemail: bool = False  # a voicemail drop is playing to them; they leave when it ends
+
+    @property
+    def live(self) -> bool:
+        return self.state != LEFT
+
+    def is_at(self, address: str) -> bool:
+        return address_key(self.address) == address_key(address)
+
+    def as_dict(self) -> dict:
+        return {
+            "member_id": self.member_id, "address": self.address, "role": self.role, "state": self.state,
+            "direction": self.direction, "call_uuid": self.call_uuid, "voicemail": self.voicemail,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """One event to report: its name, its place in the call's order, and who it is about."""
+
+    event_name: str
+    sequence: int
+    participant: Participant | None = None  # a copy, as the participant was at that moment
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class WarmTransfer:
+    initiator: str  # member IDs
+    target: str
+    held: list[str]  # the customers this transfer put on hold, brought back when it ends
+
+
+class MultiPartyCall:
+    def __init__(self, *, phlo_id: str, node_id: str, name: str, caller_id: str, run_id: str = ""):
+        self.mpc_uuid = str(uuid.uuid4())
+        self.phlo_id, self.node_id, self.name = phlo_id, node_id, name
+        self.caller_id = caller_id  # the number the PHLO dials out from, and inbound callers dial
+        self.run_id = run_id
+        self.participants: list[Participant] = []
+        self.transfer: WarmTransfer | None = None
+        self.started = False
+        self.ended = False
+        self._sequence = itertools.count(1)
+        self._member_ids = itertools.count(1)
+        self._reports: list[Report] = []
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def live_member_at(self, address: str) -> Participant | None:
+        return next((p for p in reversed(self.participants) if p.live and p.is_at(address)), None)
+
+    def member(self, member_id: str) -> Participant:
+        return next(p for p in self.participants if p.member_id == member_id)
+
+    def as_dict(self) -> dict:
+        return {
+            "mpc_uuid": self.mpc_uuid, "name": self.name, "phlo_id": self.phlo_id, "node_id": self.node_id,
+            "run_id": self.run_id, "started": self.started, "ended": self.ended,
+            "transfer": None if self.transfer is None else {
+                "initiator": self.transfer.initiator, "target": self.transfer.target, "held": list(self.transfer.held),
+            },
+            "members": [p.as_dict() for p in self.participants],
+        }
+
+    # --- the call's life ----------------------------------------------------------------------
+
+    def initialize(self) -> list[Report]:
+        self._report("MPCInitialized")
+        return self._flush()
+
+    def dial(self, address: str, role: str, *, announce: bool) -> tuple[Participant, list[Report]]:
+        """Dial someone into the call; they ring until `answer`. `announce`: the dial was asked for
+        through the API, which Plivo reports (AddParticipantByAPIActionInitiated)."""
+        participant = self._dial(address, role, announce=announce)
+        return participant, self._flush()
+
+    def join_inbound(self, address: str, role: str) -> tuple[Participant, list[Report]]:
+        """Someone who called the PHLO's number enters the call at once (and waits for an agent)."""
+        self._require_live()
+        participant = self._add(address, role, direction="inbound", call_from=address, call_to=self.caller_id)
+        self._connect(participant)
+        return participant, self._flush()
+
+    def answer(self, member_id: str) -> list[Report]:
+        """A ringing leg answers. Nothing happens if it stopped ringing meanwhile (hung up, call over)."""
+        participant = self.member(member_id)
+        if not self.ended and participant.state == RINGING:
+            self._connect(participant)
+        return self._flush()
+
+    def leave(self, member_id: str, cause: str = "Hangup") -> list[Report]:
+        """A member leaves by themselves (hangs up, a voicemail drop ends); never refused."""
+        participant = self.member(member_id)
+        if not self.ended:
+            self._leave(participant, cause)
+        return self._flush()
+
+    # --- member actions (PHLO `members/{member_address}`) ------------------------------------
+
+    def hold(self, address: str) -> list[Report]:
+        participant = self._acting_member(address)
+        if participant.state != CONNECTED:
+            raise NotAllowed(f"member {address} is {_words(participant.state)}; only a connected member can be held")
+        participant.state = ON_HOLD
+        self._report("ParticipantHold", participant)
+        return self._flush()
+
+    def unhold(self, address: str) -> list[Report]:
+        participant = self._acting_member(address)
+        if participant.state != ON_HOLD:
+            raise NotAllowed(f"member {address} is not on hold")
+        self._unhold(participant)
+        return self._flush()
+
+    def hangup(self, address: str) -> list[Report]:
+        participant = self._live_member(address)
+        self._leave(participant, "Hangup")
+        return self._flush()
+
+    def voicemail_drop(self, address: str) -> Participant:
+        """The member starts hearing the message; the switchboard makes them leave when it ends."""
+        participant = self._acting_member(address)
+        if participant.state not in ON_THE_LINE:
+            raise NotAllowed(f"member {address} has not answered; there is nothing to drop a voicemail on")
+        participant.voicemail = True
+        return participant
+
+    def resume_call(self, address: str) -> list[Report]:
+        participant = self._acting_member(address)
+        transfer = self._require_transfer()
+        if participant.member_id not in (transfer.initiator, transfer.target):
+            raise NotAllowed("only the initiator or the target of the warm transfer can resume the call")
+        self._finish_transfer()
+        return self._flush()
+
+    def abort_transfer(self, address: str) -> list[Report]:
+        participant = self._acting_member(address)
+        transfer = self._require_transfer()
+        if participant.member_id != transfer.initiator:
+            raise NotAllowed("only the member who initiated the warm transfer can abort it")
+        # The target leaving ends the transfer, which brings the held customers back.
+        self._leave(self.member(transfer.target), "TransferAborted")
+        return self._flush()
+
+    # --- call actions (PHLO `multi_party_call/{node_id}`) ------------------------------------
+
+    def add_member(self, trigger_source: str, to: str, role: str) -> tuple[Participant, list[Report]]:
+        self._trigger(trigger_source)
+        return self.dial(to, role, announce=True)
+
+    def warm_transfer(self, trigger_source: str, to: str, role: str) -> tuple[Participant, list[Report]]:
+        initiator = self._transfer_trigger(trigger_source, to)
+        held = [p for p in self.participants if p.role == CUSTOMER and p.state == CONNECTED]
+        for customer in held:
+            customer.state = ON_HOLD
+            self._report("ParticipantHold", customer)
+        target = self._dial(to, role, announce=True)
+        self.transfer = WarmTransfer(initiator.member_id, target.member_id, [p.member_id for p in held])
+        return target, self._flush()
+
+    def cold_transfer(self, trigger_source: str, to: str, role: str) -> tuple[Participant, list[Report]]:
+        initiator = self._transfer_trigger(trigger_source, to)
+        target = self._dial(to, role, announce=True)
+        self._leave(initiator, "ColdTransfer")
+        return target, self._flush()
+
+    # --- rules --------------------------------------------------------------------------------
+
+    def _trigger(self, address: str) -> Participant:
+        self._require_live()
+        participant = self.live_member_at(address)
+        if participant is None or participant.role != AGENT:
+            raise NotAllowed(f"trigger_source {address} is not an agent on this multiparty call")
+        if participant.state not in ON_THE_LINE:
+            raise NotAllowed(f"trigger_source {address} has not answered yet")
+        return participant
+
+    def _transfer_trigger(self, trigger_source: str, to: str) -> Participant:
+        initiator = self._trigger(trigger_source)
+        if self.transfer is not None:
+            raise NotAllowed("a warm transfer is already in progress on this multiparty call")
+        if not any(p.live and p is not initiator for p in self.participants):
+            raise NotAllowed("there is no other member on the call to transfer")
+        self._require_absent(to)
+        return initiator
+
+    def _require_live(self) -> None:
+        if self.ended:
+            raise NotAllowed("the multiparty call has ended")
+
+    def _require_absent(self, address: str) -> None:
+        if self.live_member_at(address) is not None:
+            raise NotAllowed(f"{address} is already a member of this multiparty call")
+
+    def _require_transfer(self) -> WarmTransfer:
+        if self.transfer is None:
+            raise NotAllowed("no warm transfer is in progress on this multiparty call")
+        return self.transfer
+
+    def _live_member(self, address: str) -> Participant:
+        self._require_live()
+        participant = self.live_member_at(address)
+        if participant is None:
+            raise NotAllowed(f"{address} is not a member of this multiparty call")
+        return participant
+
+    def _acting_member(self, address: str) -> Participant:
+        """A member an action other than hangup is about: not one who is leaving after a voicemail."""
+        participant = self._live_member(address)
+        if participant.voicemail:
+            raise NotAllowed(f"member {address} is hearing a voicemail drop and will leave")
+        return participant
+
+    # --- changes ------------------------------------------------------------------------------
+
+    def _dial(self, address: str, role: str, *, announce: bool) -> Participant:
+        self._require_live()
+        self._require_absent(address)
+        participant = self._add(address, role, direction="outbound", call_from=self.caller_id, call_to=address)
+        if announce:
+            participant.announced = True
+            self._report("AddParticipantByAPIActionInitiated", participant)
+        return participant
+
+    def _add(self, address: str, role: str, **leg: str) -> Participant:
+        participant = Participant(member_id=str(next(self._member_ids)), address=address, role=role, **leg)
+        self.participants.append(participant)
+        return participant
+
+    def _connect(self, participant: Participant) -> None:
+        participant.state = CONNECTED
+        participant.announced = True
+        if participant.role == AGENT and not self.started:
+            self.started = True  # the conference starts when its first agent enters
+            self._report("MPCStart")
+        self._report("ParticipantJoin", participant)
+
+    def _unhold(self, participant: Participant) -> None:
+        participant.state = CONNECTED
+        if self.transfer is not None and participant.member_id in self.transfer.held:
+            self.transfer.held.remove(participant.member_id)
+        self._report("ParticipantUnhold", participant)
+
+    def _finish_transfer(self) -> None:
+        held = self.transfer.held if self.transfer else []
+        for customer in [self.member(member_id) for member_id in held]:
+            if customer.state == ON_HOLD:
+                self._unhold(customer)
+        self.transfer = None
+
+    def _leave(self, participant: Participant, cause: str) -> None:
+        if not participant.live:
+            return
+        participant.state = LEFT
+        participant.voicemail = False
+        if participant.announced:
+            self._report("ParticipantExit", participant, ParticipantExitCause=cause)
+        live = [p for p in self.participants if p.live]
+        if not any(p.role == AGENT for p in live) or not any(p.role == CUSTOMER for p in live):
+            self._end()
+        elif self.transfer and participant.member_id in (self.transfer.initiator, self.transfer.target):
+            self._finish_transfer()
+
+    def _end(self) -> None:
+        self.transfer = None
+        self.ended = True
+        for participant in self.participants:
+            if participant.live:
+                participant.state = LEFT
+                if participant.announced:
+                    self._report("ParticipantExit", participant, ParticipantExitCause="MPCEnded")
+        self._report("MPCEnd")
+
+    def _report(self, event_name: str, participant: Participant | None = None, **extra: str) -> None:
+        copy = replace(participant) if participant is not None else None
+        self._reports.append(Report(event_name, next(self._sequence), copy, tuple(extra.items())))
+
+    def _flush(self) -> list[Report]:
+        reports, self._reports = self._reports, []
+        return reports
+
+
+def _words(state: str) -> str:
+    return state.replace("_", " ")

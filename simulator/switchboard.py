@@ -1,0 +1,234 @@
+"""The simulated PHLO runner: every live multiparty call, the runs that started them, and time.
+
+The HTTP app asks it to run a PHLO or to act on a call; traffic asks it to put customers
+through. It finds the call an action is about the way PHLO does (by the agent's or member's
+address: an agent is in at most one live call of a node), applies the action to the pure
+model, schedules what happens later (a dialled leg answers after ringing, a voicemail drop
+ends), and hands every reported event, timestamped, to the courier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from phlo.addresses import address_key
+from simulator.callbacks import Courier
+from simulator.directory import Phlo
+from simulator.events import callback_params
+from simulator.model import AGENT, CUSTOMER, MultiPartyCall, NotAllowed, Participant, Report
+
+DEFAULT_CALLER_ID = "+18005550100"  # the PHLO's own number: what it dials out from, what customers call
+RUNS_KEPT = 10_000
+ENDED_CALLS_KEPT = 200
+
+
+class NotFound(Exception):
+    """No such call, member or run (the PHLO API's 404)."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    ring_seconds: tuple[float, float] = (0.3, 1.0)  # how long a dialled leg rings before answering
+    voicemail_seconds: float = 1.5  # how long a dropped voicemail plays before the member leaves
+
+
+@dataclass
+class Run:
+    run_id: str
+    phlo_id: str
+    call: MultiPartyCall
+
+    @property
+    def call_uuids(self) -> list[str]:
+        return [p.call_uuid for p in self.call.participants]
+
+
+class Switchboard:
+    def __init__(
+        self,
+        *,
+        courier: Courier,
+        timing: Timing = Timing(),
+        rng: random.Random | None = None,
+        caller_id: str = DEFAULT_CALLER_ID,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.timing = timing
+        self.caller_id = caller_id
+        self._courier = courier
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._live: dict[str, MultiPartyCall] = {}  # by MPC UUID, oldest first
+        self._phlo_of: dict[str, Phlo] = {}
+        self._ended: deque[MultiPartyCall] = deque(maxlen=ENDED_CALLS_KEPT)
+        self._runs: OrderedDict[str, Run] = OrderedDict()
+        self._timers: dict[str, set[asyncio.TimerHandle]] = {}
+        self._numbering = itertools.count(1)
+
+    # --- what the PHLO API does ---------------------------------------------------------------
+
+    def run_phlo(self, phlo: Phlo, *, agent: str, customer: str) -> Run:
+        """The multiparty PHLO's outbound flow: dial the agent (`from`); once they answer, dial the
+        customer (`to`) into the same call."""
+        self._require_free(phlo, agent)
+        run_id = str(uuid.uuid4())
+        call = self._open(phlo, run_id=run_id)
+        run = self._runs[run_id] = Run(run_id, phlo.phlo_id, call)
+        while len(self._runs) > RUNS_KEPT:
+            self._runs.popitem(last=False)
+        agent_leg, reports = call.dial(agent, AGENT, announce=False)
+        self._report(call, reports)
+        self._ring(call, agent_leg, then=lambda: self._dial_customer(call, customer))
+        return run
+
+    def find_run(self, phlo: Phlo, run_id: str) -> Run:
+        run = self._runs.get(run_id)
+        if run is None or run.phlo_id != phlo.phlo_id:
+            raise NotFound(f"PHLO run {run_id} not found")
+        return run
+
+    def call_action(self, phlo: Phlo, action: str, *, trigger_source: str, to: str, role: str) -> Participant:
+        """`call` (add a member), `warm_transfer` or `cold_transfer`, on the trigger's call."""
+        call, _ = self._call_with_member(phlo, trigger_source)
+        if role == AGENT:
+            self._require_free(phlo, to, besides=call)
+        operation = {"call": call.add_member, "warm_transfer": call.warm_transfer,
+                     "cold_transfer": call.cold_transfer}[action]
+        dialled, reports = operation(trigger_source, to, role)
+        self._report(call, reports)
+        self._ring(call, dialled)
+        return dialled
+
+    def member_action(self, phlo: Phlo, action: str, *, member_address: str) -> None:
+        call, _ = self._call_with_member(phlo, member_address)
+        if action == "voicemail_drop":
+            member = call.voicemail_drop(member_address)
+            self._later(call, self.timing.voicemail_seconds, lambda: self.hang_up(call, member, cause="VoicemailDrop"))
+            return
+        operation = {"hold": call.hold, "unhold": call.unhold, "hangup": call.hangup, "resume_call": call.resume_call,
+                     "abort_transfer": call.abort_transfer}[action]
+        self._report(call, operation(member_address))
+
+    # --- what simulated customers do ----------------------------------------------------------
+
+    def call_in(self, phlo: Phlo, *, customer: str) -> tuple[MultiPartyCall, Participant]:
+        """A customer calls the PHLO's number and waits in a new call for an agent."""
+        call = self._open(phlo)
+        participant, reports = call.join_inbound(customer, CUSTOMER)
+        self._report(call, reports)
+        return call, participant
+
+    def ring_agent(self, call: MultiPartyCall, agent: str) -> Participant:
+        if call.ended:
+            raise NotAllowed("the multiparty call has ended")
+        self._require_free(self._phlo_of[call.mpc_uuid], agent)
+        leg, reports = call.dial(agent, AGENT, announce=False)
+        self._report(call, reports)
+        self._ring(call, leg)
+        return leg
+
+    def hang_up(self, call: MultiPartyCall, participant: Participant, *, cause: str = "Hangup") -> None:
+        self._report(call, call.leave(participant.member_id, cause))
+
+    def busy_agents(self, phlo: Phlo) -> set[str]:
+        """Address keys of everyone in a live call of this PHLO's node as an agent."""
+        return {
+            address_key(p.address)
+            for call in self._calls_of(phlo) for p in call.participants if p.live and p.role == AGENT
+        }
+
+    # --- looking -----------------------------------------------------------------------------
+
+    def calls_as_dicts(self) -> dict:
+        return {
+            "live": [call.as_dict() for call in self._live.values()],
+            "ended": [call.as_dict() for call in self._ended],
+        }
+
+    def close(self) -> None:
+        for handles in self._timers.values():
+            for handle in handles:
+                handle.cancel()
+        self._timers.clear()
+
+    # --- inside ------------------------------------------------------------------------------
+
+    def _open(self, phlo: Phlo, *, run_id: str = "") -> MultiPartyCall:
+        call = MultiPartyCall(
+            phlo_id=phlo.phlo_id, node_id=phlo.node_id, name=f"{phlo.name} call {next(self._numbering)}",
+            caller_id=self.caller_id, run_id=run_id,
+        )
+        self._live[call.mpc_uuid] = call
+        self._phlo_of[call.mpc_uuid] = phlo
+        self._report(call, call.initialize())
+        return call
+
+    def _calls_of(self, phlo: Phlo) -> list[MultiPartyCall]:
+        return [c for c in self._live.values() if c.phlo_id == phlo.phlo_id and c.node_id == phlo.node_id]
+
+    def _call_with_member(self, phlo: Phlo, address: str) -> tuple[MultiPartyCall, Participant]:
+        for call in reversed(self._calls_of(phlo)):
+            member = call.live_member_at(address)
+            if member is not None:
+                return call, member
+        raise NotFound(f"member {address} not found in any live multiparty call of this node")
+
+    def _require_free(self, phlo: Phlo, agent: str, *, besides: MultiPartyCall | None = None) -> None:
+        """An agent is in at most one live call of a node: that is how PHLO finds their call."""
+        for call in self._calls_of(phlo):
+            if call is not besides and call.live_member_at(agent) is not None:
+                raise NotAllowed(f"{agent} is busy in another multiparty call of this node")
+
+    def _dial_customer(self, call: MultiPartyCall, customer: str) -> None:
+        if call.ended:
+            return
+        try:
+            leg, reports = call.dial(customer, CUSTOMER, announce=False)
+        except NotAllowed:
+            return  # the agent added them by hand meanwhile
+        self._report(call, reports)
+        self._ring(call, leg)
+
+    def _ring(self, call: MultiPartyCall, leg: Participant, then: Callable[[], None] | None = None) -> None:
+        def answer() -> None:
+            self._report(call, call.answer(leg.member_id))
+            if then is not None and leg.live:
+                then()
+
+        self._later(call, self._rng.uniform(*self.timing.ring_seconds), answer)
+
+    def _later(self, call: MultiPartyCall, delay: float, action: Callable[[], None]) -> None:
+        handles = self._timers.setdefault(call.mpc_uuid, set())
+
+        def fire() -> None:
+            handles.discard(handle)
+            if not call.ended:
+                action()
+
+        handle = asyncio.get_running_loop().call_later(delay, fire)
+        handles.add(handle)
+
+    def _report(self, call: MultiPartyCall, reports: list[Report]) -> None:
+        if not reports:
+            return
+        phlo = self._phlo_of[call.mpc_uuid]
+        at = self._clock()
+        for report in reports:
+            self._courier.send(phlo, call.mpc_uuid, callback_params(call, report, at=at))
+        if call.ended and call.mpc_uuid in self._live:
+            self._retire(call)
+
+    def _retire(self, call: MultiPartyCall) -> None:
+        del self._live[call.mpc_uuid]
+        del self._phlo_of[call.mpc_uuid]
+        self._ended.append(call)
+        for handle in self._timers.pop(call.mpc_uuid, ()):
+            handle.cancel()
+        self._courier.finish(call.mpc_uuid)

@@ -1,0 +1,76 @@
+// The HTTP API (README "The HTTP API") from the browser: session cookie + CSRF header, errors in plain words.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(describe(status, body));
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+// What went wrong, for a person: the server's "detail", with what PHLO said when it said something.
+function describe(status, body) {
+  const detail = body && typeof body.detail === "string" ? body.detail.trim() : "";
+  if (status === 0) return "Could not reach the server. Check your connection and try again.";
+  if (status === 401) return "Your session has ended. Sign in again to continue.";
+  if (status === 502) {
+    const upstream = body && body.error ? String(body.error).trim() : "";
+    const base = detail || "Plivo refused the request; nothing was changed.";
+    return upstream && !base.includes(upstream) ? `${base} Plivo said: ${upstream}` : base;
+  }
+  if (status === 504) return detail || "Plivo did not answer in time. Nothing was changed; try again.";
+  if (detail) return detail;
+  if (body && typeof body === "object") {
+    const fields = Object.entries(body)
+      .filter(([, v]) => Array.isArray(v))
+      .map(([k, v]) => `${k === "non_field_errors" ? "" : `${k}: `}${v.join(" ")}`);
+    if (fields.length) return fields.join(" ");
+  }
+  if (status >= 500) return `The server had a problem (${status}). Try again in a moment.`;
+  return `The request was refused (${status}).`;
+}
+
+async function request(method, path, body) {
+  const headers = { Accept: "application/json" };
+  const init = { method, headers, credentials: "same-origin" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, null);
+  }
+  let data = null;
+  const text = await response.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { detail: "" };
+    }
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  me: () => request("GET", "/api/me/"),
+  setStatus: (status) => request("PATCH", "/api/me/", { status }),
+  agents: () => request("GET", "/api/agents/"),
+  endedCalls: () => request("GET", "/api/calls/?status=ended"),
+  memberAction: (callId, memberId, action) =>
+    request("POST", `/api/calls/${enc(callId)}/members/${enc(memberId)}/${action}/`),
+  callAction: (callId, action, to, role = "agent") =>
+    request("POST", `/api/calls/${enc(callId)}/${action}/`, { to, role }),
+};

@@ -1,0 +1,112 @@
+"""The house's rules (docs/architecture.md), checked against the code's own imports: each app
+imports only the rooms below it, Plivo's side and the simulator stay free of Django, and nothing
+in the product leans on the benchmark or the tests."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Who may import whom (an app always may import itself). Keep in step with docs/architecture.md.
+ALLOWED = {
+    "contactcenter": {"phlo", "live", "agents", "calls", "pages", "devtools", "simulator"},
+    "pages": {"phlo", "live", "agents", "calls"},
+    "devtools": {"phlo", "live", "agents", "calls", "simulator"},
+    "calls": {"phlo", "live", "agents"},
+    "agents": {"phlo", "live"},
+    "live": set(),
+    "phlo": set(),
+    "simulator": {"phlo"},
+}
+PRODUCT = set(ALLOWED)
+NOT_PRODUCT = {"bench", "tests"}
+FRAMEWORKS = {"django", "rest_framework", "channels", "daphne", "asgiref", "adrf", "drf_spectacular"}
+FRAMEWORK_FREE = {"phlo", "simulator"}
+
+
+def product_files():
+    for app in sorted(PRODUCT):
+        yield from (path for path in sorted((ROOT / app).rglob("*.py")) if "migrations" not in path.parts)
+
+
+def imported_packages(path: Path) -> set[str]:
+    """The top-level packages a module imports, anywhere in it (function-level imports too)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def app_of(path: Path) -> str:
+    return path.relative_to(ROOT).parts[0]
+
+
+def app_graph() -> dict[str, dict[str, set[str]]]:
+    """app → imported app → the files that import it."""
+    graph: dict[str, dict[str, set[str]]] = {app: {} for app in PRODUCT}
+    for path in product_files():
+        app = app_of(path)
+        for package in imported_packages(path) & (PRODUCT | NOT_PRODUCT):
+            if package != app:
+                graph[app].setdefault(package, set()).add(str(path.relative_to(ROOT)))
+    return graph
+
+
+def test_the_walk_sees_every_app():
+    assert {app_of(path) for path in product_files()} == PRODUCT
+
+
+@pytest.mark.parametrize("app", sorted(PRODUCT))
+def test_each_app_imports_only_what_it_may(app):
+    wrong = {package: files for package, files in app_graph()[app].items() if package not in ALLOWED[app]}
+    assert not wrong, f"{app} imports against docs/architecture.md: {wrong}"
+
+
+def test_agents_never_import_calls():
+    assert "calls" not in app_graph()["agents"]
+
+
+def test_no_app_imports_the_project_package():
+    assert [app for app, imports in app_graph().items() if "contactcenter" in imports] == []
+
+
+@pytest.mark.parametrize("app", sorted(FRAMEWORK_FREE))
+def test_plivos_side_and_the_simulator_are_plain_python(app):
+    """No Django and no product model: phlo/ is a library of Plivo's API; the simulator plays Plivo."""
+    leaks = {
+        str(path.relative_to(ROOT)): sorted(imported_packages(path) & FRAMEWORKS)
+        for path in product_files() if app_of(path) == app and imported_packages(path) & FRAMEWORKS
+    }
+    assert leaks == {}
+
+
+def test_the_apps_import_each_other_without_cycles():
+    graph = {app: set(imports) & PRODUCT for app, imports in app_graph().items()}
+    done, on_path = set(), []
+
+    def visit(app):
+        if app in on_path:
+            pytest.fail(f"import cycle between apps: {' -> '.join([*on_path[on_path.index(app):], app])}")
+        if app in done:
+            return
+        on_path.append(app)
+        for imported in sorted(graph[app]):
+            visit(imported)
+        on_path.pop()
+        done.add(app)
+
+    for app in sorted(graph):
+        visit(app)
+
+
+def test_a_forbidden_import_would_be_caught(tmp_path):
+    """The check reads function-level imports too (the kind that once hid a cycle)."""
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from calls.models import Call\n    import bench.run\n")
+    assert imported_packages(module) == {"calls", "bench"}
