@@ -63,11 +63,11 @@ class AgentAdminForm(forms.ModelForm):
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
     form = AgentAdminForm
-    list_display = ["display_name", "username", "address", "status", "status_changed_at", "is_supervisor", "active"]
+    list_display = ["display_name", "username", "address", "status", "status_since", "is_supervisor", "active"]
     list_filter = ["status", "is_supervisor", "user__is_active"]
     search_fields = ["name", "user__username", "address"]
     list_select_related = ["user"]
-    readonly_fields = ["status_changed_at", "wrap_up_until"]
+    readonly_fields = ["status_since", "status_reason", "wrap_up_until"]
 
     @admin.display(ordering="user__username")
     def username(self, agent):

@@ -10,11 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.login_guard import client_address, login_blocked, login_failed, login_succeeded
-from agents.models import SELECTABLE_STATUSES, Agent
+from agents.models import SELECTABLE_STATUSES, SYSTEM_STATUSES, Agent
 from agents.schema import AgentSerializer, ErrorSerializer, MeSerializer
 from agents.selectors import agent_directory
 from agents.serialize import me_to_dict
-from agents.status import StatusNotSelectable, agent_set_status
+from agents.status import StatusNotSelectable, StatusRefused, agent_set_status
 
 
 class TokenView(APIView):
@@ -73,26 +73,27 @@ class MeView(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: MeSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        responses={
+            200: MeSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer,
+        },
     )
     def patch(self, request):
         agent = _own_agent(request)
         data = self.InputSerializer(data=request.data)
         if not data.is_valid():
             chosen = request.data.get("status") if isinstance(request.data, dict) else None
-            if chosen in ("busy", "wrap_up"):
+            if chosen in SYSTEM_STATUSES:
                 return Response(
-                    {"detail": f"'{chosen}' is set by the system; choose available, away or offline.",
-                     "status": [f"'{chosen}' cannot be set by hand."]},
+                    {"detail": str(StatusNotSelectable(chosen)), "status": [f"'{chosen}' cannot be set by hand."]},
                     status=status.HTTP_400_BAD_REQUEST,
                 )
             data.is_valid(raise_exception=True)
         if "status" not in data.validated_data:
             return Response(me_to_dict(agent))
         try:
-            agent_set_status(agent=agent, status=data.validated_data["status"])
-        except StatusNotSelectable as exc:  # pragma: no cover - the serializer already refuses these
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            agent = agent_set_status(agent=agent, status=data.validated_data["status"])
+        except StatusRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(me_to_dict(agent))
 
 

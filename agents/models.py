@@ -12,12 +12,14 @@ class AgentStatus(models.TextChoices):
     AVAILABLE = "available", "Available"
     AWAY = "away", "Away"
     OFFLINE = "offline", "Offline"
+    OFFERED = "offered", "Offered a call"
     BUSY = "busy", "Busy"
     WRAP_UP = "wrap_up", "Wrap-up"
 
 
-# The statuses a person may pick; busy and wrap-up follow their calls.
+# The statuses a person may choose; offered, busy and wrap-up are the system's, and follow their calls.
 SELECTABLE_STATUSES = (AgentStatus.AVAILABLE, AgentStatus.AWAY, AgentStatus.OFFLINE)
+SYSTEM_STATUSES = (AgentStatus.OFFERED, AgentStatus.BUSY, AgentStatus.WRAP_UP)
 
 
 class Agent(models.Model):
@@ -31,13 +33,27 @@ class Agent(models.Model):
     # The comparison form of `address`, so "+1415…" and "1415…" find the same agent.
     address_key = models.CharField(max_length=MAX_ADDRESS_LENGTH, unique=True, editable=False)
     status = models.CharField(max_length=16, choices=AgentStatus.choices, default=AgentStatus.OFFLINE)
-    status_changed_at = models.DateTimeField(default=timezone.now)
+    # Since when the agent is in `status`: for an available agent, how long they have been idle.
+    status_since = models.DateTimeField(default=timezone.now)
+    status_reason = models.CharField(
+        max_length=64, blank=True, help_text='Why the system set the status ("missed call").'
+    )
+    chosen_status = models.CharField(
+        max_length=16, choices=[(s.value, s.label) for s in SELECTABLE_STATUSES], default=AgentStatus.OFFLINE,
+        help_text="What the agent chose; they return to it when a call and its wrap-up are over.",
+    )
     wrap_up_until = models.DateTimeField(null=True, blank=True)
+    # DISPOSITION_REQUIRED: set when wrap-up starts, cleared when the call's disposition is saved;
+    # while set, the agent cannot become available.
+    disposition_pending = models.BooleanField(default=False)
     is_supervisor = models.BooleanField(default=False, help_text="Supervisors see and act on every call.")
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["status", "wrap_up_until"])]
+        indexes = [
+            models.Index(fields=["status", "wrap_up_until"]),
+            models.Index(fields=["status", "status_since"], name="agent_longest_idle"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -56,6 +72,10 @@ class Agent(models.Model):
 
 
 def supervises(user, agent: Agent | None) -> bool:
+    return sees_every_call(is_superuser=user.is_superuser, supervisor_flag=agent is not None and agent.is_supervisor)
+
+
+def sees_every_call(*, is_superuser: bool, supervisor_flag: bool) -> bool:
     """The one rule for who sees and acts on every call: an agent flagged supervisor, or a
     superuser (an operator, with or without a desk of their own)."""
-    return bool(user.is_superuser or (agent is not None and agent.is_supervisor))
+    return bool(is_superuser or supervisor_flag)

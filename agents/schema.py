@@ -4,7 +4,7 @@ shape of the whole API."""
 
 from rest_framework import serializers
 
-from agents.models import AgentStatus
+from agents.models import SELECTABLE_STATUSES, AgentStatus
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -17,9 +17,16 @@ class AgentSerializer(serializers.Serializer):
     name = serializers.CharField()
     address = serializers.CharField()
     status = serializers.ChoiceField(choices=AgentStatus.choices)
-    status_changed_at = serializers.DateTimeField(allow_null=True)
+    status_since = serializers.DateTimeField(allow_null=True)
+    status_changed_at = serializers.DateTimeField(allow_null=True, help_text="The same as status_since.")
+    status_reason = serializers.CharField(allow_blank=True, help_text='Why the system set the status ("missed call").')
+    chosen_status = serializers.ChoiceField(
+        choices=[s.value for s in SELECTABLE_STATUSES],
+        help_text="The status the agent chose; they return to it after a call and its wrap-up.",
+    )
     wrap_up_until = serializers.DateTimeField(allow_null=True)
+    is_supervisor = serializers.BooleanField()
 
 
 class MeSerializer(AgentSerializer):
-    is_supervisor = serializers.BooleanField()
+    pass

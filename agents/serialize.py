@@ -4,42 +4,47 @@ documents the same shapes for the OpenAPI schema."""
 
 from datetime import datetime
 
-from agents.models import Agent
+from agents.models import Agent, sees_every_call
 
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def agent_to_dict(agent: Agent) -> dict:
-    return {
-        "id": agent.pk,
-        "username": agent.user.get_username(),
-        "name": agent.display_name,
-        "address": agent.address,
-        "status": agent.status,
-        "status_changed_at": iso(agent.status_changed_at),
-        "wrap_up_until": iso(agent.wrap_up_until),
-    }
-
-
 # The directory is in every snapshot: read as rows, it costs a fraction of building model instances.
-AGENT_ROW_FIELDS = ("id", "user__username", "name", "address", "status", "status_changed_at", "wrap_up_until")
+AGENT_ROW_FIELDS = (
+    "id", "user__username", "name", "address", "status", "status_since", "status_reason", "chosen_status",
+    "wrap_up_until", "is_supervisor", "user__is_superuser",
+)
 
 
 def agent_row_to_dict(row: tuple) -> dict:
-    """`agent_to_dict` for a `values_list(*AGENT_ROW_FIELDS)` row."""
-    pk, username, name, address, status, status_changed_at, wrap_up_until = row
+    """An agent's directory entry from a `values_list(*AGENT_ROW_FIELDS)` row."""
+    (pk, username, name, address, status, status_since, status_reason, chosen_status, wrap_up_until,
+     is_supervisor, is_superuser) = row
+    since = iso(status_since)
     return {
         "id": pk,
         "username": username,
         "name": name or username,
         "address": address,
         "status": status,
-        "status_changed_at": iso(status_changed_at),
+        "status_since": since,
+        "status_changed_at": since,  # the name of the first API; the same value
+        "status_reason": status_reason,
+        "chosen_status": chosen_status,
         "wrap_up_until": iso(wrap_up_until),
+        "is_supervisor": sees_every_call(is_superuser=is_superuser, supervisor_flag=is_supervisor),
     }
 
 
+def agent_to_dict(agent: Agent) -> dict:
+    user = agent.user
+    return agent_row_to_dict((
+        agent.pk, user.get_username(), agent.name, agent.address, agent.status, agent.status_since,
+        agent.status_reason, agent.chosen_status, agent.wrap_up_until, agent.is_supervisor, user.is_superuser,
+    ))
+
+
 def me_to_dict(agent: Agent) -> dict:
-    return {**agent_to_dict(agent), "is_supervisor": agent.supervises}
+    return agent_to_dict(agent)

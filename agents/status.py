@@ -1,7 +1,12 @@
-"""Agent status: what people choose, and what follows from their calls.
+"""Agent status: what people choose, and what the system sets while they are on a call
+(docs/routing.md, "Statuses").
 
-The calls domain tells agents who is on the line (`follow_calls`); agents never read calls.
-Every change returns (or publishes after commit) the live message that shows it.
+An agent *chooses* available, away or offline (`chosen_status`). The system sets offered (a
+call is ringing their phone), busy (on the line) and wrap-up (after their last call); when those
+end, the agent returns to what they chose, never to available by default. Choosing during a call
+sets what comes after it. The calls domain tells agents who is on the line (`follow_calls`) and
+who is offered a call (`offer`, `offer_failed`, `offer_withdrawn`); agents never read calls.
+Every change returns, or publishes after commit, the live message that shows it.
 """
 
 from datetime import timedelta
@@ -15,9 +20,19 @@ from agents.serialize import agent_to_dict
 from live import messages
 from live.publish import publish_on_commit
 
+MISSED_CALL = "missed call"
+STATUS_FIELDS = ["status", "status_since", "status_reason", "chosen_status", "wrap_up_until", "disposition_pending"]
+
 
 class StatusNotSelectable(ValueError):
-    pass
+    """A status only the system sets (400)."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"'{status}' is set by the system; choose available, away or offline.")
+
+
+class StatusRefused(ValueError):
+    """A status that cannot be taken now (409): available with a disposition still to save."""
 
 
 def agent_update_message(agent: Agent) -> dict:
@@ -25,57 +40,119 @@ def agent_update_message(agent: Agent) -> dict:
     return messages.update(frame="agent.updated", field="agent", key=f"agent:{agent.pk}", payload=agent_to_dict(agent))
 
 
-def _set_status(agent: Agent, status: str, *, wrap_up_until=None) -> None:
+def _set_status(agent: Agent, status: str, *, reason: str = "", wrap_up_until=None, at=None) -> None:
     agent.status = status
-    agent.status_changed_at = timezone.now()
+    agent.status_since = at or timezone.now()
+    agent.status_reason = reason
     agent.wrap_up_until = wrap_up_until
-    agent.save(update_fields=["status", "status_changed_at", "wrap_up_until"])
+    agent.save(update_fields=STATUS_FIELDS)
 
 
 def agent_set_status(*, agent: Agent, status: str) -> Agent:
-    """An agent picks available, away or offline; busy and wrap-up are the system's to set."""
+    """The agent chooses a status. Off a call it applies now; offered or on a call it is what comes
+    after (shown as such); in wrap-up it ends the wrap-up now ("ready"), except that available
+    waits for a required disposition."""
     if status not in SELECTABLE_STATUSES:
-        raise StatusNotSelectable(f"'{status}' is set by the system; choose available, away or offline.")
+        raise StatusNotSelectable(status)
     with transaction.atomic():
-        if agent.status != status:
+        agent = Agent.objects.select_for_update().select_related("user").get(pk=agent.pk)
+        if status == AgentStatus.AVAILABLE and agent.disposition_pending:
+            raise StatusRefused("Save a disposition for your last call before you become available.")
+        changed = agent.chosen_status != status
+        agent.chosen_status = status
+        if agent.status in (AgentStatus.OFFERED, AgentStatus.BUSY):
+            if changed:
+                agent.save(update_fields=["chosen_status"])
+        elif agent.status != status or agent.status_reason:
             _set_status(agent, status)
+            changed = True
+        elif changed:
+            agent.save(update_fields=["chosen_status"])
+        if changed:
             publish_on_commit([agent_update_message(agent)])
     return agent
 
 
+def agent_signed_out(agent: Agent) -> None:
+    """Signing out chooses offline: at once, or after the call they are on."""
+    agent_set_status(agent=agent, status=AgentStatus.OFFLINE)
+
+
 def follow_calls(*, agent_ids: set[int], on_the_line: set[int]) -> list[dict]:
-    """Busy while on the line in a live call; wrap-up when the last one is over.
+    """Busy while on the line in a live call (whatever they had chosen: an offline agent who
+    answers a transfer is on a call); wrap-up when the last one is over.
 
     The calls domain calls this inside the transaction that changed its calls, with the agents it
     touched and those of them still on the line; returns the agent changes to publish.
     """
     if not agent_ids:
         return []
-    messages_out = []
+    changed = []
     for agent in Agent.objects.select_related("user").filter(pk__in=agent_ids):
         if agent.pk in on_the_line and agent.status != AgentStatus.BUSY:
             _set_status(agent, AgentStatus.BUSY)
         elif agent.pk not in on_the_line and agent.status == AgentStatus.BUSY:
+            agent.disposition_pending = settings.DISPOSITION_REQUIRED
             _set_status(
                 agent, AgentStatus.WRAP_UP, wrap_up_until=timezone.now() + timedelta(seconds=settings.WRAP_UP_SECONDS)
             )
         else:
             continue
-        messages_out.append(agent_update_message(agent))
-    return messages_out
+        changed.append(agent_update_message(agent))
+    return changed
 
 
 def agents_finish_wrap_up() -> list[dict]:
-    """Wrap-up over: back to available. Safe on several processes at once (conditional update)."""
+    """Wrap-up over: back to the status each agent chose (a required disposition still missing
+    keeps them in wrap-up). Safe on several processes at once (conditional update)."""
     now = timezone.now()
-    due = list(
-        Agent.objects.filter(status=AgentStatus.WRAP_UP, wrap_up_until__lte=now).values_list("pk", flat=True)
-    )
-    messages_out = []
-    for pk in due:
-        updated = Agent.objects.filter(pk=pk, status=AgentStatus.WRAP_UP, wrap_up_until__lte=now).update(
-            status=AgentStatus.AVAILABLE, status_changed_at=now, wrap_up_until=None
+    due = Agent.objects.filter(status=AgentStatus.WRAP_UP, wrap_up_until__lte=now, disposition_pending=False)
+    return _return_to_chosen(due.values_list("pk", flat=True), expected=AgentStatus.WRAP_UP)
+
+
+def disposition_saved(agent_id: int, *, done: bool) -> list[dict]:
+    """The agent saved the disposition of their last call: it is no longer pending; with `done`,
+    their wrap-up ends now."""
+    Agent.objects.filter(pk=agent_id).update(disposition_pending=False)
+    return _return_to_chosen([agent_id], expected=AgentStatus.WRAP_UP) if done else []
+
+
+def offer(agent_id: int) -> bool:
+    """Claim an available agent for one call: only one claim can win (a conditional update), on
+    any number of processes. Returns whether this one did."""
+    now = timezone.now()
+    return bool(
+        Agent.objects.filter(pk=agent_id, status=AgentStatus.AVAILABLE).update(
+            status=AgentStatus.OFFERED, status_since=now, status_reason="", wrap_up_until=None
         )
-        if updated:
-            messages_out.append(agent_update_message(Agent.objects.select_related("user").get(pk=pk)))
-    return messages_out
+    )
+
+
+def offer_failed(agent_id: int) -> list[dict]:
+    """The agent did not take the call offered to them: away, with the reason on their desk; they
+    choose available again themselves."""
+    now = timezone.now()
+    updated = Agent.objects.filter(pk=agent_id, status=AgentStatus.OFFERED).update(
+        status=AgentStatus.AWAY, chosen_status=AgentStatus.AWAY, status_since=now, status_reason=MISSED_CALL
+    )
+    return _messages_for([agent_id]) if updated else []
+
+
+def offer_withdrawn(agent_id: int) -> list[dict]:
+    """Someone else took the call first: the offered agent is as they were (available, as chosen)."""
+    return _return_to_chosen([agent_id], expected=AgentStatus.OFFERED)
+
+
+def _return_to_chosen(agent_ids, *, expected: str) -> list[dict]:
+    returned = []
+    now = timezone.now()
+    for pk, chosen in Agent.objects.filter(pk__in=list(agent_ids), status=expected).values_list("pk", "chosen_status"):
+        if Agent.objects.filter(pk=pk, status=expected).update(
+            status=chosen, status_since=now, status_reason="", wrap_up_until=None
+        ):
+            returned.append(pk)
+    return _messages_for(returned)
+
+
+def _messages_for(agent_ids) -> list[dict]:
+    return [agent_update_message(agent) for agent in Agent.objects.select_related("user").filter(pk__in=agent_ids)]

@@ -10,7 +10,7 @@ callbacks of the same call. Every attempt, refused or failed too, leaves an Acti
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from asgiref.sync import sync_to_async
@@ -19,16 +19,25 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.viewers import Person, viewer_for
+from calls.callbacks.intake import early_run_call
 from calls.errors import CallError
 from calls.models import Action, Call, Member, PhloApp
 from calls.selectors import visible_call
 from calls.serialize import call_to_dict
-from calls.state_machine import ActionRefused, MemberSnap, apply_action, check_action
+from calls.state_machine import ActionRefused, apply_action, check_action, dial
 from calls.store import load_call, member_key, save_call_state, snapshot
 from calls.upstream import phlo_api
-from calls.vocabulary import CallAction, CallStatus, MemberAction, MemberRole, MemberState
+from calls.vocabulary import (
+    CallAction,
+    CallDirection,
+    CallOutcome,
+    CallStatus,
+    JoinedVia,
+    MemberAction,
+    MemberRole,
+    MemberState,
+)
 from live.publish import publish
-from phlo.addresses import same_address
 from phlo.http import PlivoError, PlivoTimeout, PlivoUnreachable, Reply
 
 START_ACTION = "start-call"
@@ -99,22 +108,26 @@ def _create_call(attempt: Attempt, permitted: Permitted, reply: Reply, *, to: st
     with transaction.atomic():
         # PHLO calls the run's ID api_id; the call meets its MPC UUID with the first callback.
         run_id = str(reply.data.get("run_id") or reply.api_id)[:64]
-        # The run's first callback may have beaten PHLO's answer here and created the call already.
-        existing = Call.objects.filter(phlo_app=permitted.app, run_id=run_id).values_list("pk", flat=True).first()
+        # The run's first callbacks may have beaten PHLO's answer here and created the call already.
+        existing = early_run_call(permitted.app, agent_address=permitted.agent.address, now=now)
         if existing:
             call, members = load_call(existing, lock=True)
+            call.run_id = run_id
+            call.save(update_fields=["run_id"])
         else:
             call = Call.objects.create(
-                phlo_app=permitted.app, run_id=run_id, status=CallStatus.RINGING, started_at=now
+                phlo_app=permitted.app, run_id=run_id, status=CallStatus.RINGING, started_at=now,
+                direction=CallDirection.OUTBOUND, outcome=CallOutcome.OUTBOUND,
             )
             members = []
-        before = after = snapshot(call, members)
-        dialled = [(permitted.agent.address, MemberRole.AGENT), (to, MemberRole.CUSTOMER)]
-        for address, role in dialled:
-            if not any(m.live and same_address(m.address, address) for m in after.members):
-                after = after.with_member(
-                    MemberSnap(key=f"new:{role}", address=address, role=role, state=MemberState.DIALING)
-                )
+        before = snapshot(call, members)
+        # Placed by an agent: never queued, whatever the callbacks that beat us here said.
+        after = replace(before, direction=CallDirection.OUTBOUND, outcome=CallOutcome.OUTBOUND)
+        for address, role in [(permitted.agent.address, MemberRole.AGENT), (to, MemberRole.CUSTOMER)]:
+            after, _ = dial(
+                after, to=address, role=role, at=now, via=JoinedVia.OUTBOUND, invited_by_id=permitted.agent.pk,
+                new_key=f"new:{role}",
+            )
         _, messages = save_call_state(call, members, before, after, visible_change=True, at=now)
         _record(attempt, call_id=call.pk, member_id=None, http_status=201, phlo=reply)
     return call_to_dict(call, members), messages
@@ -221,7 +234,10 @@ def _apply(
         except ActionRefused:
             after = before
         else:
-            after = apply_action(before, attempt.action, at=now, to=to, role=role, new_key=DIALLED_KEY, **keys)
+            after = apply_action(
+                before, attempt.action, at=now, to=to, role=role, new_key=DIALLED_KEY, actor_id=permitted.agent.pk,
+                **keys,
+            )
         by_key, messages = save_call_state(call, members, before, after, visible_change=after != before, at=now)
         dialled = by_key.get(DIALLED_KEY)
         _record(

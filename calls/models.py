@@ -2,8 +2,17 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from calls.vocabulary import CallStatus, MemberRole, MemberState, TransferRole
-from phlo.addresses import MAX_ADDRESS_LENGTH
+from calls.vocabulary import (
+    CallDirection,
+    CallOutcome,
+    CallStatus,
+    JoinedVia,
+    MemberRole,
+    MemberState,
+    RecordingState,
+    TransferRole,
+)
+from phlo.events import MAX_ADDRESS_LENGTH, MAX_ID_LENGTH, MAX_NAME_LENGTH
 from phlo.http import Credentials
 
 
@@ -16,6 +25,19 @@ class PhloApp(models.Model):
     auth_id = models.CharField("auth ID", max_length=64)
     auth_token = models.CharField("auth token", max_length=128, help_text="Kept secret: never shown back.")
     is_default = models.BooleanField("default", default=False, help_text="Runs new outbound calls.")
+    routing = models.BooleanField(
+        "routing", default=True,
+        help_text="The desk offers waiting customers to available agents (docs/routing.md). Off for a PHLO "
+                  "that dials agents itself.",
+    )
+    record_calls = models.BooleanField(
+        "record every call", default=False, help_text="Start recording when an agent joins a call."
+    )
+    caller_id = models.CharField(
+        "caller ID", max_length=32, blank=True,
+        help_text="The PHLO's own number: the `from` of the legs the desk dials (supervisors). "
+                  "Empty: their own address.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -44,20 +66,54 @@ class Call(models.Model):
     """One multiparty call (MPC) as we know it; `version` grows with every change we publish."""
 
     phlo_app = models.ForeignKey(PhloApp, on_delete=models.PROTECT, related_name="calls")
-    mpc_uuid = models.CharField("MPC UUID", max_length=64, unique=True, null=True, blank=True)
-    mpc_name = models.CharField("MPC name", max_length=128, blank=True)
-    run_id = models.CharField("PHLO run ID", max_length=64, blank=True)
+    mpc_uuid = models.CharField("MPC UUID", max_length=MAX_ID_LENGTH, unique=True, null=True, blank=True)
+    mpc_name = models.CharField("MPC name", max_length=MAX_NAME_LENGTH, blank=True)
+    run_id = models.CharField("PHLO run ID", max_length=MAX_ID_LENGTH, blank=True)
+    direction = models.CharField(max_length=16, choices=CallDirection.choices, blank=True)
     status = models.CharField(max_length=16, choices=CallStatus.choices, default=CallStatus.RINGING)
     started_at = models.DateTimeField(default=timezone.now)
+    # Routing (docs/routing.md): since when the customer waits, who is offered the call now and
+    # since when, who missed it last (not offered it again in a row), when an agent answered.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    offered_to = models.ForeignKey(
+        "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="offered_calls"
+    )
+    offered_at = models.DateTimeField(null=True, blank=True)
+    last_offered_to = models.ForeignKey(
+        "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    missed_offers = models.PositiveSmallIntegerField(default=0)
+    answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=CallOutcome.choices, blank=True)
+    was_transferred = models.BooleanField(default=False)
+    termination_cause = models.CharField(max_length=MAX_NAME_LENGTH, blank=True)
+    termination_cause_code = models.CharField(max_length=16, blank=True)
+    recording = models.CharField(
+        max_length=16, blank=True, choices=[(RecordingState.RECORDING, "Recording"), (RecordingState.PAUSED, "Paused")]
+    )
+    # Each recording of the call as Plivo's recording callbacks describe it (calls/state_machine.py:
+    # RecordingSnap): a few per call at most, always shown with it, so kept on its row.
+    recordings = models.JSONField(default=list, blank=True)
+    # After the call (docs/history.md): what it was about.
+    disposition = models.ForeignKey(
+        "calls.Disposition", on_delete=models.PROTECT, null=True, blank=True, related_name="calls"
+    )
+    notes = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)
     # The newest call-level event applied, so an older one never rolls the state back.
     last_sequence = models.BigIntegerField(null=True, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the desk first heard of it (our clock).")
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["status", "-started_at"])]
+        indexes = [
+            models.Index(fields=["status", "-started_at"]),
+            models.Index(fields=["status", "-ended_at", "-id"], name="call_history"),
+            models.Index(fields=["status", "waiting_since"], name="call_queue"),
+            models.Index(fields=["outcome", "-ended_at"], name="call_outcome"),
+        ]
 
     def __str__(self) -> str:
         return f"Call {self.pk} ({self.get_status_display()})"
@@ -67,12 +123,27 @@ class Member(models.Model):
     """A participant of a call; a caller who leaves and rejoins is a new member (new MemberID)."""
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="members")
-    member_id = models.CharField("Plivo MemberID", max_length=64, blank=True)
-    call_uuid = models.CharField("call UUID", max_length=64, blank=True, db_index=True)
+    member_id = models.CharField("Plivo MemberID", max_length=MAX_ID_LENGTH, blank=True)
+    call_uuid = models.CharField("call UUID", max_length=MAX_ID_LENGTH, blank=True, db_index=True)
     address = models.CharField(max_length=MAX_ADDRESS_LENGTH)
+    # The comparison form of `address` (phlo/addresses.py), indexed: the history finds a number by it.
+    address_key = models.CharField(max_length=MAX_ADDRESS_LENGTH, blank=True, db_index=True)
     role = models.CharField(max_length=16, choices=MemberRole.choices, default=MemberRole.CUSTOMER)
     state = models.CharField(max_length=16, choices=MemberState.choices, default=MemberState.DIALING)
+    state_since = models.DateTimeField(null=True, blank=True)
+    # Who put the member in this state through the desk (None: Plivo's callbacks or unknown), so a
+    # desk can say "Held by your supervisor".
+    state_changed_by = models.ForeignKey(
+        "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     transfer_role = models.CharField(max_length=16, choices=TransferRole.choices, default="", blank=True)
+    joined_via = models.CharField(max_length=16, choices=JoinedVia.choices, default="", blank=True)
+    invited_by = models.ForeignKey(
+        "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="The agent who dialled this member in (an add, a transfer, a supervisor's own leg).",
+    )
+    muted = models.BooleanField(default=False)
+    coach_mode = models.BooleanField(default=False, help_text="Heard by the agents only, never by the customer.")
     agent = models.ForeignKey(
         "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships"
     )
@@ -103,20 +174,29 @@ class CallEvent(models.Model):
         STALE = "stale", "Older than the state (kept, not applied)"
         NO_CHANGE = "no_change", "Changed nothing"
         UNMATCHED = "unmatched", "Matched no call or member"
+        DUPLICATE = "duplicate", "A repeat of one already stored"
+        UNRECOGNISED = "unrecognised", "A kind of callback the desk does not know"
 
     phlo_app = models.ForeignKey(PhloApp, on_delete=models.CASCADE, related_name="events")
     call = models.ForeignKey(Call, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
     member = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
-    event_name = models.CharField(max_length=64)
+    family = models.CharField(max_length=32, blank=True, help_text="Which family of Plivo callback it is.")
+    event_name = models.CharField(max_length=MAX_NAME_LENGTH)
     params = models.JSONField()
     sequence = models.BigIntegerField(null=True, blank=True)
     event_timestamp = models.DateTimeField(null=True, blank=True)
-    dedupe_key = models.CharField(max_length=64, unique=True)
+    # Unique: a repeated delivery cannot be applied twice. A repeat is kept too, without a key.
+    dedupe_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reason = models.CharField(max_length=255, blank=True, help_text="Why it changed nothing, in words.")
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["received_at", "id"]
+        indexes = [
+            models.Index(fields=["outcome", "received_at"], name="callback_outcome"),
+            models.Index(fields=["phlo_app", "received_at"], name="callback_app"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_name} at {self.received_at:%H:%M:%S}"
@@ -135,6 +215,8 @@ class Action(models.Model):
     upstream_status = models.PositiveSmallIntegerField(null=True, blank=True)
     api_id = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
+    # What Plivo reported of it later (an add-participant request's AddParticipantAPIRequestOutcome).
+    upstream_outcome = models.CharField(max_length=64, blank=True)
     duration_ms = models.FloatField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -143,3 +225,33 @@ class Action(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor} ({'ok' if self.ok else 'failed'})"
+
+
+class Disposition(models.Model):
+    """A wrap-up code operators keep in the admin: what a call was about."""
+
+    name = models.CharField(max_length=64, unique=True)
+    active = models.BooleanField(default=True, help_text="Offered to agents in wrap-up.")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CallbackNonce(models.Model):
+    """The `X-Plivo-Signature-V3-Nonce` of each signed callback, with the request it signed: the same
+    nonce is accepted again only for the identical request (a retry), never for other parameters."""
+
+    phlo_app = models.ForeignKey(PhloApp, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=256)
+    fingerprint = models.CharField(max_length=64)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["phlo_app", "nonce"], name="unique_nonce_per_app")]
+
+    def __str__(self) -> str:
+        return f"nonce seen at {self.seen_at:%Y-%m-%d %H:%M:%S}"

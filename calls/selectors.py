@@ -19,7 +19,7 @@ STATUS_FILTERS = ("live", "ringing", "active", "ended")
 
 
 def calls_with_members() -> QuerySet[Call]:
-    return Call.objects.select_related("phlo_app").prefetch_related(
+    return Call.objects.select_related("phlo_app", "disposition").prefetch_related(
         Prefetch("members", queryset=Member.objects.order_by("created_at", "id"))
     )
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from agents.serialize import iso
 from calls.models import Call, Member
 from calls.visibility import call_audience
-from calls.vocabulary import CallStatus
+from calls.vocabulary import CallStatus, MemberRole, MonitorMode
 from live import messages
 
 
@@ -22,8 +22,21 @@ def member_to_dict(member: Member) -> dict:
         "agent": member.agent_id,
         "joined_at": iso(member.joined_at),
         "left_at": iso(member.left_at),
+        "state_since": iso(member.state_since or member.joined_at or member.created_at),
+        "state_changed_by": member.state_changed_by_id,
         "transfer_role": member.transfer_role or None,
+        "joined_via": member.joined_via or None,
+        "invited_by": member.invited_by_id,
+        "muted": member.muted,
+        "monitor_mode": (
+            MonitorMode.of(coach_mode=member.coach_mode, muted=member.muted).value
+            if member.role == MemberRole.SUPERVISOR else None
+        ),
     }
+
+
+def recording_to_dict(recording: dict) -> dict:
+    return {name: recording.get(name) for name in ("url", "duration", "format", "started_at", "ended_at", "state")}
 
 
 def call_to_dict(call: Call, members: Iterable[Member] | None = None) -> dict:
@@ -34,8 +47,17 @@ def call_to_dict(call: Call, members: Iterable[Member] | None = None) -> dict:
         "id": call.pk,
         "phlo_id": call.phlo_app.phlo_id,
         "status": call.status,
+        "direction": call.direction or None,
         "started_at": iso(call.started_at),
+        "waiting_since": iso(call.waiting_since),
+        "offered_to": call.offered_to_id,
+        "answered_at": iso(call.answered_at),
         "ended_at": iso(call.ended_at),
+        "outcome": call.outcome or None,
+        "recording": call.recording or None,
+        "recordings": [recording_to_dict(r) for r in call.recordings or []],
+        "disposition": call.disposition.name if call.disposition_id else None,
+        "notes": call.notes,
         "version": call.version,
         "members": [member_to_dict(m) for m in sorted(members, key=lambda m: (m.created_at, m.pk or 0))],
     }

@@ -1,11 +1,17 @@
-"""The call state machine: (current state, normalised event or action) → new state. Pure: no I/O.
+"""The call state machine: (current state, event or action) → new state. Pure: no I/O.
 
 Two rules keep it truthful whatever order Plivo delivers in:
-- a call only moves forward (ringing → active → ended) and a member who left stays left
-  (a caller who rejoins is a new member with a new MemberID);
+- a call only moves forward (ringing or waiting → active → ended) and a member who left stays
+  left (a caller who rejoins is a new member with a new MemberID);
 - an event older than the newest one applied to the same call or member (by SequenceNumber,
   else EventTimestamp) is kept but does not roll the state back.
+
+And the queue's (docs/routing.md): with routing on, a customer who called in and is alone (no
+agent on the call) is *waiting*; the first agent on the line answers the call; a customer who
+leaves while waiting abandons it.
 """
+
+from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -15,10 +21,14 @@ from calls.vocabulary import (
     LIVE_MEMBER_STATES,
     ON_THE_LINE,
     CallAction,
+    CallDirection,
+    CallOutcome,
     CallStatus,
+    JoinedVia,
     MemberAction,
     MemberRole,
     MemberState,
+    RecordingState,
     TransferRole,
 )
 from phlo.addresses import address_key, same_address
@@ -29,17 +39,24 @@ DIALING, RINGING, CONNECTED, ON_HOLD, IN_TRANSFER, LEFT = (
     MemberState.LEFT,
 )
 INITIATOR, TARGET = TransferRole.INITIATOR, TransferRole.TARGET
+AGENT, CUSTOMER, SUPERVISOR = MemberRole.AGENT, MemberRole.CUSTOMER, MemberRole.SUPERVISOR
 
 
 @dataclass(frozen=True)
 class MemberSnap:
     key: str  # "db:<pk>" for a stored member, "new:<n>" for one this step creates
     address: str
-    role: str = MemberRole.CUSTOMER
+    role: str = CUSTOMER
     state: str = DIALING
     member_id: str = ""
     call_uuid: str = ""
     transfer_role: str = ""
+    joined_via: str = JoinedVia.UNKNOWN
+    invited_by_id: int | None = None
+    state_since: datetime | None = None
+    state_changed_by_id: int | None = None  # the agent whose action put them in this state
+    muted: bool = False
+    coach_mode: bool = False
     joined_at: datetime | None = None
     left_at: datetime | None = None
     last_sequence: int | None = None
@@ -49,24 +66,55 @@ class MemberSnap:
     def live(self) -> bool:
         return self.state in LIVE_MEMBER_STATES
 
+    @property
+    def on_the_line(self) -> bool:
+        return self.state in ON_THE_LINE
+
+
+@dataclass(frozen=True)
+class RecordingSnap:
+    key: str  # "db:<pk>", or "new:rec" for one this step creates
+    recording_uuid: str = ""
+    state: str = RecordingState.RECORDING
+    url: str = ""
+    duration: int | None = None
+    format: str = ""
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
 
 @dataclass(frozen=True)
 class CallSnap:
     status: str = CallStatus.RINGING
+    direction: str = ""
+    routing: bool = False  # the call's PHLO app routes: waiting customers are offered to agents
     started_at: datetime | None = None
+    waiting_since: datetime | None = None
+    answered_at: datetime | None = None
     ended_at: datetime | None = None
+    outcome: str = ""
+    was_transferred: bool = False
+    recording: str = ""
+    termination_cause: str = ""
+    termination_cause_code: str = ""
     mpc_name: str = ""
     last_sequence: int | None = None
     last_event_at: datetime | None = None
     members: tuple[MemberSnap, ...] = field(default_factory=tuple)
+    recordings: tuple[RecordingSnap, ...] = field(default_factory=tuple)
 
     def member(self, key: str) -> MemberSnap:
         return next(m for m in self.members if m.key == key)
 
-    def with_member(self, member: MemberSnap) -> "CallSnap":
+    def with_member(self, member: MemberSnap) -> CallSnap:
         if any(m.key == member.key for m in self.members):
             return replace(self, members=tuple(member if m.key == member.key else m for m in self.members))
         return replace(self, members=(*self.members, member))
+
+    def with_recording(self, recording: RecordingSnap) -> CallSnap:
+        if any(r.key == recording.key for r in self.recordings):
+            return replace(self, recordings=tuple(recording if r.key == recording.key else r for r in self.recordings))
+        return replace(self, recordings=(*self.recordings, recording))
 
     @property
     def transfer_initiator(self) -> MemberSnap | None:
@@ -76,12 +124,18 @@ class CallSnap:
     def transfer_target(self) -> MemberSnap | None:
         return next((m for m in self.members if m.transfer_role == TARGET and m.live), None)
 
+    def has_live(self, role: str) -> bool:
+        return any(m.role == role and m.live for m in self.members)
+
+    def has_on_the_line(self, role: str) -> bool:
+        return any(m.role == role and m.on_the_line for m in self.members)
+
 
 @dataclass(frozen=True)
 class Result:
     call: CallSnap
     member_key: str | None
-    outcome: str  # applied | stale | no_change | unmatched
+    outcome: str  # applied | stale | no_change | unmatched | unrecognised
 
 
 def _is_older(event: Event, last_sequence: int | None, last_event_at: datetime | None) -> bool:
@@ -136,13 +190,30 @@ LEAVING = (Kind.MEMBER_LEFT, Kind.MEMBER_FAILED)
 CALL_STATUS_OF = {
     Kind.CALL_INITIALIZED: CallStatus.RINGING, Kind.CALL_STARTED: CallStatus.ACTIVE, Kind.CALL_ENDED: CallStatus.ENDED,
 }
+FLAGS_OF = {  # member flags the events set
+    Kind.MEMBER_MUTED: ("muted", True),
+    Kind.MEMBER_UNMUTED: ("muted", False),
+    Kind.MEMBER_COACHED: ("coach_mode", True),
+    Kind.MEMBER_UNCOACHED: ("coach_mode", False),
+}
+RECORDING_STATE_OF = {
+    Kind.RECORDING_STARTED: RecordingState.RECORDING,
+    Kind.RECORDING_PAUSED: RecordingState.PAUSED,
+    Kind.RECORDING_RESUMED: RecordingState.RECORDING,
+    Kind.RECORDING_COMPLETED: RecordingState.COMPLETED,
+    Kind.RECORDING_FAILED: RecordingState.FAILED,
+}
 
 # --- events -------------------------------------------------------------------------------------
 
 
 def apply_event(call: CallSnap, event: Event, *, new_key: str = "new:0") -> Result:
+    if event.kind == Kind.UNRECOGNISED:
+        return Result(call, None, "unrecognised")
     if event.kind.about_call:
         return _apply_call_event(call, event)
+    if event.kind.about_recording:
+        return _apply_recording_event(call, event)
     if event.kind == Kind.INFORMATIONAL:
         return Result(call, None, "no_change")
     return _apply_member_event(call, event, new_key)
@@ -155,11 +226,20 @@ def _apply_call_event(call: CallSnap, event: Event) -> Result:
         updated.started_at is None or (event.timestamp and event.timestamp < updated.started_at)
     ):
         updated = replace(updated, started_at=event.at)
+    if event.termination_cause or event.termination_cause_code:
+        updated = replace(
+            updated, termination_cause=updated.termination_cause or event.termination_cause,
+            termination_cause_code=updated.termination_cause_code or event.termination_cause_code,
+        )
+    if target_status == CallStatus.ACTIVE and _queueing(call):
+        # A multiparty call starts when its first participant enters (Plivo's startMpcOnEnter), so
+        # MPCStart can come with a customer alone; whether a routed call is active is its agents' to say.
+        target_status = call.status
     stale = _is_older(event, call.last_sequence, call.last_event_at)
     if CALL_ORDER[target_status] > CALL_ORDER[call.status] and not (stale and target_status != CallStatus.ENDED):
-        updated = replace(updated, status=target_status)
-        if target_status == CallStatus.ENDED:
-            updated = _end_call(updated, event.at)
+        updated = _end_call(updated, event.at) if target_status == CallStatus.ENDED else replace(
+            updated, status=target_status
+        )
     updated = _stamp(updated, event)
     return Result(updated, None, _outcome(updated, call, stale))
 
@@ -172,10 +252,50 @@ def _outcome(updated: CallSnap, call: CallSnap, stale: bool, *, created: bool = 
 
 
 def _end_call(call: CallSnap, at: datetime) -> CallSnap:
-    members = tuple(
-        replace(m, state=LEFT, left_at=m.left_at or at, transfer_role="") if m.live else m for m in call.members
+    members = tuple(_left(m, at) if m.live else m for m in call.members)
+    return replace(
+        call, status=CallStatus.ENDED, ended_at=call.ended_at or at, members=members, recording="",
+        outcome=call.outcome or _final_outcome(call),
     )
-    return replace(call, status=CallStatus.ENDED, ended_at=call.ended_at or at, members=members)
+
+
+def _final_outcome(call: CallSnap) -> str:
+    """Decided at the end for a call that never had one: a customer who called in and was never
+    answered abandoned it."""
+    if call.answered_at is not None:
+        return CallOutcome.ANSWERED
+    if call.direction == CallDirection.INBOUND:
+        return CallOutcome.ABANDONED
+    return ""
+
+
+def _apply_recording_event(call: CallSnap, event: Event) -> Result:
+    """A recording of the call started, paused, resumed, completed or failed (MPCRecording…)."""
+    info = event.recording
+    state = RECORDING_STATE_OF[event.kind]
+    known = next(
+        (r for r in call.recordings if info and info.recording_uuid and r.recording_uuid == info.recording_uuid), None
+    ) or next((r for r in reversed(call.recordings) if r.state in (RecordingState.RECORDING, RecordingState.PAUSED)),
+              None)
+    recording = known or RecordingSnap(key="new:rec", started_at=event.at)
+    if info is not None:
+        recording = replace(
+            recording,
+            recording_uuid=recording.recording_uuid or info.recording_uuid,
+            url=info.url or recording.url,
+            duration=info.duration if info.duration is not None else recording.duration,
+            format=info.format or recording.format,
+            started_at=info.started_at or recording.started_at,
+            ended_at=info.ended_at or recording.ended_at,
+        )
+    finished = state in (RecordingState.COMPLETED, RecordingState.FAILED)
+    if known is None or known.state not in (RecordingState.COMPLETED, RecordingState.FAILED):
+        recording = replace(recording, state=state, ended_at=recording.ended_at or (event.at if finished else None))
+    updated = call.with_recording(recording)
+    if call.status != CallStatus.ENDED:
+        live = [r for r in updated.recordings if r.state in (RecordingState.RECORDING, RecordingState.PAUSED)]
+        updated = replace(updated, recording=live[-1].state if live else "")
+    return Result(updated, None, _outcome(updated, call, stale=False))
 
 
 def _apply_member_event(call: CallSnap, event: Event, new_key: str) -> Result:
@@ -185,8 +305,9 @@ def _apply_member_event(call: CallSnap, event: Event, new_key: str) -> Result:
             return Result(call, None, "unmatched")
         # An event about someone we have not seen says where they are now.
         member = MemberSnap(
-            key=new_key, address=event.address or event.member_id, role=event.role or MemberRole.CUSTOMER,
-            state=FIRST_STATE.get(event.kind, CONNECTED),
+            key=new_key, address=event.address or event.member_id, role=event.role or CUSTOMER,
+            state=FIRST_STATE.get(event.kind, CONNECTED), state_since=event.at,
+            joined_via=_first_joined_via(event),
         )
         is_new = True
     else:
@@ -208,21 +329,30 @@ def _apply_member_event(call: CallSnap, event: Event, new_key: str) -> Result:
     if not stale and call.status != CallStatus.ENDED:
         member = _member_transition(member, event)
     elif call.status == CallStatus.ENDED and member.live:
-        member = replace(member, state=LEFT, left_at=event.at)
+        member = _left(member, event.at)
+    if member.state != before.state and not is_new:
+        # Plivo moved them: whoever's click it was, this is the state now, from the event's time.
+        member = replace(member, state_since=event.at, state_changed_by_id=None)
     member = _stamp(member, event)
     updated = call.with_member(member)
     if member.state != before.state or is_new:
         updated = _settle_transfer(updated, member, before)
-    if call.status == CallStatus.RINGING and member.state in ON_THE_LINE and not stale:
-        updated = replace(updated, status=CallStatus.ACTIVE)
+    if not stale:
+        updated = _follow_queue(updated, member, event)
     return Result(updated, member.key, _outcome(updated, call, stale, created=is_new))
+
+
+def _first_joined_via(event: Event) -> str:
+    if event.direction == "inbound":
+        return JoinedVia.INBOUND
+    return JoinedVia.UNKNOWN
 
 
 def _member_transition(member: MemberSnap, event: Event) -> MemberSnap:
     if not member.live:
         return member  # left is final; a rejoin arrives as a new member
     state = member.state
-    if event.kind in (Kind.MEMBER_JOINED, Kind.MEMBER_PRESENT):
+    if event.kind in (Kind.MEMBER_JOINED, Kind.MEMBER_PRESENT) or event.kind in FLAGS_OF:
         state = CONNECTED if member.state in (DIALING, RINGING) else member.state
     elif event.kind == Kind.MEMBER_RINGING:
         state = RINGING if member.state == DIALING else member.state
@@ -232,32 +362,68 @@ def _member_transition(member: MemberSnap, event: Event) -> MemberSnap:
         state = CONNECTED if member.state == ON_HOLD else member.state
     elif event.kind in LEAVING:
         return _left(member, event.at)
-    return replace(member, state=state)
+    member = replace(member, state=state)
+    if event.kind in FLAGS_OF:
+        flag, value = FLAGS_OF[event.kind]
+        member = replace(member, **{flag: value})
+    return member
 
 
 def _left(member: MemberSnap, at: datetime) -> MemberSnap:
-    return replace(member, state=LEFT, left_at=member.left_at or at, transfer_role="")
+    return replace(
+        member, state=LEFT, left_at=member.left_at or at, transfer_role="", state_since=at,
+    )
+
+
+def _follow_queue(call: CallSnap, member: MemberSnap, event: Event) -> CallSnap:
+    """What a member's change means for the call as a whole: it becomes active (and answered)
+    when an agent is on the line, waiting when a customer who called in is alone, abandoned
+    when that customer leaves."""
+    if call.status == CallStatus.ENDED:
+        return call
+    if call.direction == "" and member.role == CUSTOMER and event.direction in CallDirection.values:
+        call = replace(call, direction=event.direction)
+    queueing = _queueing(call)
+    if call.answered_at is None and call.has_on_the_line(AGENT) and call.has_on_the_line(CUSTOMER):
+        call = replace(call, answered_at=event.at)
+        if call.direction != CallDirection.OUTBOUND:
+            call = replace(call, outcome=CallOutcome.ANSWERED)
+    if call.status in (CallStatus.RINGING, CallStatus.WAITING):
+        if call.has_on_the_line(AGENT) or (not queueing and member.on_the_line):
+            return replace(call, status=CallStatus.ACTIVE)
+        if queueing and member.role == CUSTOMER and member.on_the_line and not call.has_live(AGENT):
+            return replace(call, status=CallStatus.WAITING, waiting_since=call.waiting_since or event.at)
+        if call.status == CallStatus.WAITING and member.role == CUSTOMER and not call.has_live(CUSTOMER):
+            return _end_call(replace(call, outcome=CallOutcome.ABANDONED), event.at)
+    return call
+
+
+def _queueing(call: CallSnap) -> bool:
+    """Whether the call may wait for an agent: its app routes, and no agent placed it."""
+    return call.routing and call.direction != CallDirection.OUTBOUND
 
 
 def _settle_transfer(call: CallSnap, member: MemberSnap, before: MemberSnap) -> CallSnap:
-    """A warm transfer ends when the held customer is brought back, or when either agent leaves."""
+    """A warm transfer ends when the held customer is brought back, or when either agent leaves.
+    The call was transferred if the target is still on it."""
     initiator = call.transfer_initiator
     if initiator is None:
         return call
-    customer_back = member.role == MemberRole.CUSTOMER and before.state == ON_HOLD and member.state == CONNECTED
+    customer_back = member.role == CUSTOMER and before.state == ON_HOLD and member.state == CONNECTED
     agent_left = before.transfer_role in (INITIATOR, TARGET) and member.state == LEFT
     if not (customer_back or agent_left):
         return call
-    return _finish_transfer(call)
+    target = call.transfer_target
+    return _finish_transfer(call, completed=target is not None and target.on_the_line)
 
 
-def _finish_transfer(call: CallSnap) -> CallSnap:
+def _finish_transfer(call: CallSnap, *, completed: bool) -> CallSnap:
     members = []
     for m in call.members:
         if m.transfer_role or m.state == IN_TRANSFER:
             m = replace(m, transfer_role="", state=CONNECTED if m.state == IN_TRANSFER else m.state)
         members.append(m)
-    return replace(call, members=tuple(members))
+    return replace(call, members=tuple(members), was_transferred=call.was_transferred or completed)
 
 
 def _without_marks(call: CallSnap) -> CallSnap:
@@ -271,6 +437,7 @@ def _same(a: CallSnap, b: CallSnap) -> bool:
 
 # --- actions ------------------------------------------------------------------------------------
 
+
 class ActionRefused(Exception):
     """The action does not fit the call's current state (409)."""
 
@@ -282,7 +449,7 @@ def check_action(call: CallSnap, action: str, *, member_key: str | None, request
     if action in CallAction.values:
         if action in (CallAction.WARM_TRANSFER, CallAction.COLD_TRANSFER):
             requester = call.member(requester_key) if requester_key else None
-            if requester is None or requester.state not in ON_THE_LINE:
+            if requester is None or not requester.on_the_line:
                 raise ActionRefused("Only an agent on this call can transfer it.")
             if call.transfer_initiator is not None:
                 raise ActionRefused("A warm transfer is already in progress; complete or abort it first.")
@@ -296,9 +463,15 @@ def check_action(call: CallSnap, action: str, *, member_key: str | None, request
     elif action == MemberAction.UNHOLD:
         if member.state != ON_HOLD:
             raise ActionRefused(f"This member is not on hold; they are {_words(member)}.")
-    elif action in (MemberAction.HANGUP, MemberAction.VOICEMAIL_DROP):
+    elif action == MemberAction.HANGUP:
         if member.state == LEFT:
             raise ActionRefused("This member has already left the call.")
+    elif action == MemberAction.VOICEMAIL_DROP:
+        # A voicemail is dropped on a machine that answered: the leg must be connected.
+        if not member.on_the_line:
+            raise ActionRefused(
+                f"A voicemail can only be dropped on a member who answered; this one is {_words(member)}."
+            )
     elif action in (MemberAction.RESUME_CALL, MemberAction.ABORT_TRANSFER):
         initiator, target = call.transfer_initiator, call.transfer_target
         if initiator is None:
@@ -309,17 +482,43 @@ def check_action(call: CallSnap, action: str, *, member_key: str | None, request
             raise ActionRefused("Only the transferring agent or the transfer target can complete the transfer.")
 
 
-def _customers(call: CallSnap, from_state: str, to_state: str) -> CallSnap:
+def _words(member: MemberSnap) -> str:
+    return MemberState(member.state).label.lower()
+
+
+def _customers(call: CallSnap, from_state: str, to_state: str, at: datetime) -> CallSnap:
     """Every customer in `from_state` moves to `to_state` (a warm transfer holds them; its end brings them back)."""
     members = tuple(
-        replace(m, state=to_state) if m.role == MemberRole.CUSTOMER and m.state == from_state else m
+        replace(m, state=to_state, state_since=at) if m.role == CUSTOMER and m.state == from_state else m
         for m in call.members
     )
     return replace(call, members=members)
 
 
-def _words(member: MemberSnap) -> str:
-    return MemberState(member.state).label.lower()
+JOINED_VIA_ACTION = {
+    CallAction.ADD_MEMBER: JoinedVia.ADDED,
+    CallAction.WARM_TRANSFER: JoinedVia.WARM_TRANSFER,
+    CallAction.COLD_TRANSFER: JoinedVia.COLD_TRANSFER,
+}
+
+
+def dial(call: CallSnap, *, to: str, role: str, at: datetime, via: str, invited_by_id: int | None,
+         new_key: str = "new:0") -> tuple[CallSnap, MemberSnap]:
+    """A member the desk asked Plivo to dial in (an action, the router, a supervisor's own leg).
+    Plivo's callbacks can beat its answer to the request: then they are already here (Plivo
+    refuses to dial someone who is on the call, so a live member at `to` is this dial)."""
+    already_here = next((m for m in reversed(call.members) if m.live and same_address(m.address, to)), None)
+    if already_here is not None:
+        dialled = replace(
+            already_here, joined_via=already_here.joined_via or via,
+            invited_by_id=already_here.invited_by_id or invited_by_id,
+        )
+    else:
+        dialled = MemberSnap(
+            key=new_key, address=to, role=role, state=DIALING, state_since=at, joined_via=via,
+            invited_by_id=invited_by_id,
+        )
+    return call.with_member(dialled), dialled
 
 
 def apply_action(
@@ -329,39 +528,44 @@ def apply_action(
     at: datetime,
     member_key: str | None = None,
     requester_key: str | None = None,
+    actor_id: int | None = None,
     to: str = "",
-    role: str = MemberRole.AGENT,
+    role: str = AGENT,
     new_key: str = "new:0",
 ) -> CallSnap:
-    """The state an accepted action implies at once; Plivo's callbacks confirm or correct it."""
+    """The state an accepted action implies at once; Plivo's callbacks confirm or correct it.
+    `actor_id` is the agent who asked (the desk says "Held by …")."""
     if action in CallAction.values:
-        # Plivo's callbacks can beat PHLO's answer: then the dialled member is already here (PHLO
-        # refuses to dial someone who is on the call, so a live member at `to` is this dial).
-        already_here = next((m for m in reversed(call.members) if m.live and same_address(m.address, to)), None)
-        dialled = already_here or MemberSnap(key=new_key, address=to, role=role, state=DIALING)
+        call, dialled = dial(
+            call, to=to, role=role, at=at, via=JOINED_VIA_ACTION[action], invited_by_id=actor_id, new_key=new_key
+        )
         if action == CallAction.ADD_MEMBER:
-            return call.with_member(dialled)
+            return call
         requester = call.member(requester_key)
         if action == CallAction.COLD_TRANSFER:
             call = call.with_member(_left(requester, at))
-            return call.with_member(dialled)
+            return replace(call, was_transferred=True)
         # warm transfer: the customers wait on hold while the two agents consult
-        call = _customers(call, CONNECTED, ON_HOLD)
-        call = call.with_member(replace(requester, state=IN_TRANSFER, transfer_role=INITIATOR))
-        return call.with_member(replace(dialled, transfer_role=TARGET))
+        call = _customers(call, CONNECTED, ON_HOLD, at)
+        call = call.with_member(
+            replace(requester, state=IN_TRANSFER, transfer_role=INITIATOR, state_since=at, state_changed_by_id=actor_id)
+        )
+        return call.with_member(replace(call.member(dialled.key), transfer_role=TARGET))
     member = call.member(member_key)
     if action == MemberAction.HOLD:
-        return call.with_member(replace(member, state=ON_HOLD))
+        return call.with_member(replace(member, state=ON_HOLD, state_since=at, state_changed_by_id=actor_id))
     if action == MemberAction.UNHOLD:
-        return call.with_member(replace(member, state=CONNECTED))
-    if action in (MemberAction.HANGUP, MemberAction.VOICEMAIL_DROP):
-        call = call.with_member(_left(member, at))
+        return call.with_member(replace(member, state=CONNECTED, state_since=at, state_changed_by_id=actor_id))
+    if action == MemberAction.HANGUP:
+        call = call.with_member(replace(_left(member, at), state_changed_by_id=actor_id))
         return _settle_transfer(call, call.member(member.key), member)
+    if action == MemberAction.VOICEMAIL_DROP:
+        return call  # the member hears the message and leaves when it ends: Plivo's callbacks say when
     if action == MemberAction.RESUME_CALL:
-        return _finish_transfer(_customers(call, ON_HOLD, CONNECTED))
+        return _finish_transfer(_customers(call, ON_HOLD, CONNECTED, at), completed=True)
     if action == MemberAction.ABORT_TRANSFER:
         target = call.transfer_target
         if target is not None:
             call = call.with_member(_left(target, at))
-        return _finish_transfer(_customers(call, ON_HOLD, CONNECTED))
+        return _finish_transfer(_customers(call, ON_HOLD, CONNECTED, at), completed=False)
     raise ValueError(f"unknown action {action!r}")

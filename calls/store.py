@@ -5,19 +5,26 @@ returns the live messages to publish after commit (the call, serialised once, an
 whose status followed). Callbacks and actions share it, so both broadcast the same way.
 """
 
-from dataclasses import fields
+from dataclasses import asdict, fields
 from datetime import datetime
 
+from django.utils.dateparse import parse_datetime
+
 from agents.models import Agent
+from agents.serialize import iso
 from agents.status import follow_calls
 from calls.models import Call, Member, PhloApp
 from calls.serialize import call_to_dict, call_update_message
-from calls.state_machine import CallSnap, MemberSnap
-from calls.vocabulary import LIVE_CALL_STATUSES, ON_THE_LINE
+from calls.state_machine import CallSnap, MemberSnap, RecordingSnap
+from calls.vocabulary import LIVE_CALL_STATUSES, ON_THE_LINE, MemberRole
 from phlo.addresses import address_key
 
 MEMBER_FIELDS = [f.name for f in fields(MemberSnap) if f.name != "key"]
-CALL_FIELDS = [f.name for f in fields(CallSnap) if f.name != "members"]
+# `routing` is the PHLO app's, not the call's; members and recordings are written on their own.
+CALL_FIELDS = [f.name for f in fields(CallSnap) if f.name not in ("members", "recordings", "routing")]
+RECORDING_FIELDS = [f.name for f in fields(RecordingSnap) if f.name != "key"]
+# Only these members are ever someone's desk: a customer calling from an agent's number is not them.
+AGENT_ROLES = (MemberRole.AGENT, MemberRole.SUPERVISOR)
 
 
 def member_key(member: Member) -> str:
@@ -25,7 +32,7 @@ def member_key(member: Member) -> str:
 
 
 def _calls(*, lock: bool):
-    calls = Call.objects.select_related("phlo_app")
+    calls = Call.objects.select_related("phlo_app", "disposition")
     return calls.select_for_update(of=("self",)) if lock else calls
 
 
@@ -51,10 +58,27 @@ def load_members(call: Call) -> list[Member]:
 def snapshot(call: Call, members: list[Member]) -> CallSnap:
     return CallSnap(
         **{name: getattr(call, name) for name in CALL_FIELDS},
+        routing=call.phlo_app.routing,
         members=tuple(
             MemberSnap(key=member_key(m), **{name: getattr(m, name) for name in MEMBER_FIELDS}) for m in members
         ),
+        recordings=tuple(_recording_snap(i, stored) for i, stored in enumerate(call.recordings or [])),
     )
+
+
+def _recording_snap(index: int, stored: dict) -> RecordingSnap:
+    times = {name: parse_datetime(stored[name]) if stored.get(name) else None for name in ("started_at", "ended_at")}
+    return RecordingSnap(
+        key=f"db:{index}", **{name: stored.get(name) for name in RECORDING_FIELDS if name not in times}, **times
+    )
+
+
+def _recordings_json(recordings: tuple[RecordingSnap, ...]) -> list[dict]:
+    return [
+        {name: iso(value) if isinstance(value, datetime) else value for name, value in asdict(r).items()
+         if name != "key"}
+        for r in recordings
+    ]
 
 
 def save_call_state(
@@ -68,7 +92,8 @@ def save_call_state(
         member = by_key.get(snap.key)
         if member is None:
             member = Member(call=call, created_at=at, **{name: getattr(snap, name) for name in MEMBER_FIELDS})
-            member.agent = _agent_for(snap.address)
+            member.address_key = address_key(snap.address)
+            member.agent = _agent_for(snap)
             member.save()
             by_key[snap.key] = member
             members.append(member)
@@ -78,15 +103,19 @@ def save_call_state(
                 continue
             for name in changed:
                 setattr(member, name, getattr(snap, name))
-            if "address" in changed:
-                member.agent = _agent_for(snap.address)
-                changed.append("agent")
+            if "address" in changed or "role" in changed:
+                member.address_key = address_key(snap.address)
+                member.agent = _agent_for(snap)
+                changed += ["address_key", "agent"]
             member.save(update_fields=changed)
         if member.agent_id:
             touched_agents.add(member.agent_id)
     call_changed = [n for n in CALL_FIELDS if getattr(after, n) != getattr(before, n)]
     for name in call_changed:
         setattr(call, name, getattr(after, name))
+    if after.recordings != before.recordings:
+        call.recordings = _recordings_json(after.recordings)
+        call_changed.append("recordings")
     if visible_change:
         call.version += 1
         call_changed.append("version")
@@ -110,5 +139,8 @@ def _on_the_line(agent_ids: set[int]) -> set[int]:
     )
 
 
-def _agent_for(address: str) -> Agent | None:
-    return Agent.objects.filter(address_key=address_key(address)).first() if address else None
+def _agent_for(member: MemberSnap) -> Agent | None:
+    """The agent whose desk this member is: by address, for agent and supervisor legs only."""
+    if member.role not in AGENT_ROLES or not member.address:
+        return None
+    return Agent.objects.filter(address_key=address_key(member.address)).first()

@@ -9,8 +9,65 @@ from phlo.vocabulary import NodeAction, Role
 
 class CallStatus(models.TextChoices):
     RINGING = "ringing", "Ringing"
+    WAITING = "waiting", "Waiting for an agent"
     ACTIVE = "active", "Active"
     ENDED = "ended", "Ended"
+
+
+class CallDirection(models.TextChoices):
+    INBOUND = "inbound", "Inbound"  # a customer called in
+    OUTBOUND = "outbound", "Outbound"  # an agent placed it (POST /api/calls/): never queued
+
+
+class CallOutcome(models.TextChoices):
+    """Decided once: answered (an agent joined), abandoned (the customer left waiting), outbound."""
+
+    ANSWERED = "answered", "Answered"
+    ABANDONED = "abandoned", "Abandoned"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class RecordingState(models.TextChoices):
+    RECORDING = "recording", "Recording"
+    PAUSED = "paused", "Paused"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class MonitorMode(models.TextChoices):
+    """How a supervisor is on a call: listen (muted, heard by nobody), whisper (coach: heard by the
+    agents only), barge (heard by everyone)."""
+
+    LISTEN = "listen", "Listening"
+    WHISPER = "whisper", "Whispering"
+    BARGE = "barge", "Barged in"
+
+    @property
+    def coach_mode(self) -> bool:
+        return self != MonitorMode.BARGE
+
+    @property
+    def muted(self) -> bool:
+        return self == MonitorMode.LISTEN
+
+    @classmethod
+    def of(cls, *, coach_mode: bool, muted: bool) -> "MonitorMode":
+        if not coach_mode:
+            return cls.BARGE
+        return cls.LISTEN if muted else cls.WHISPER
+
+
+class JoinedVia(models.TextChoices):
+    """How a member came to be on the call (the desk shows "Transferred from Alice")."""
+
+    UNKNOWN = "", "—"
+    INBOUND = "inbound", "Called in"
+    OUTBOUND = "outbound", "Dialled by the PHLO run"
+    ROUTED = "routed", "Offered by the router"
+    ADDED = "added", "Added"
+    WARM_TRANSFER = "warm_transfer", "Warm transfer"
+    COLD_TRANSFER = "cold_transfer", "Cold transfer"
+    MONITOR = "monitor", "Supervisor monitoring"
 
 
 class MemberState(models.TextChoices):
@@ -34,9 +91,9 @@ class TransferRole(models.TextChoices):
     TARGET = "target", "Transfer target"
 
 
-LIVE_CALL_STATUSES = (CallStatus.RINGING, CallStatus.ACTIVE)
-# A call only moves forward.
-CALL_ORDER = {CallStatus.RINGING: 0, CallStatus.ACTIVE: 1, CallStatus.ENDED: 2}
+LIVE_CALL_STATUSES = (CallStatus.RINGING, CallStatus.WAITING, CallStatus.ACTIVE)
+# A call only moves forward (waiting is beside ringing: a customer alone in the call, before an agent).
+CALL_ORDER = {CallStatus.RINGING: 0, CallStatus.WAITING: 0, CallStatus.ACTIVE: 1, CallStatus.ENDED: 2}
 LIVE_MEMBER_STATES = (
     MemberState.DIALING, MemberState.RINGING, MemberState.CONNECTED, MemberState.ON_HOLD, MemberState.IN_TRANSFER,
 )
@@ -77,4 +134,6 @@ def for_pages() -> dict:
         "call_statuses": dict(CallStatus.choices),
         "member_states": dict(MemberState.choices),
         "roles": dict(MemberRole.choices),
+        "monitor_modes": dict(MonitorMode.choices),
+        "outcomes": dict(CallOutcome.choices),
     }

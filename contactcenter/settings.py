@@ -165,8 +165,13 @@ SPECTACULAR_SETTINGS = {
 # The product's own settings.
 PHLO_BASE_URL = env_str("PHLO_BASE_URL", "https://phlorunner.plivo.com/v1").rstrip("/")
 PHLO_TIMEOUT = env_float("PHLO_TIMEOUT", 5.0)
+PLIVO_API_BASE_URL = env_str("PLIVO_API_BASE_URL", "https://api.plivo.com/v1").rstrip("/")
 PLIVO_VERIFY_SIGNATURES = env_bool("PLIVO_VERIFY_SIGNATURES", True)
 WRAP_UP_SECONDS = env_float("WRAP_UP_SECONDS", 30.0)
+DISPOSITION_REQUIRED = env_bool("DISPOSITION_REQUIRED", False)
+ROUTING_RING_SECONDS = env_float("ROUTING_RING_SECONDS", 20.0)
+SERVICE_LEVEL_SECONDS = env_float("SERVICE_LEVEL_SECONDS", 20.0)
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # Cookies are Secure whenever we know the site is served over TLS (PUBLIC_BASE_URL is https),
 # or when asked; a plain-http loopback deployment still has working logins.

@@ -22,6 +22,10 @@ class AgentFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     address = factory.Sequence(lambda n: f"+1415555{n:04d}")
     status = "available"
+    # What they chose: the status itself when it is one a person picks.
+    chosen_status = factory.LazyAttribute(
+        lambda o: o.status if o.status in ("available", "away", "offline") else "available"
+    )
     is_supervisor = False
 
 

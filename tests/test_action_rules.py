@@ -44,7 +44,7 @@ MEMBER_RULES = {
     "hold": {"connected"},
     "unhold": {"on_hold"},
     "hangup": {"dialing", "ringing", "connected", "on_hold", "in_transfer"},
-    "voicemail-drop": {"dialing", "ringing", "connected", "on_hold", "in_transfer"},
+    "voicemail-drop": {"connected", "on_hold", "in_transfer"},  # a leg that answered (a machine)
     "resume-call": set(),  # no transfer under way
     "abort-transfer": set(),
 }
@@ -129,7 +129,7 @@ def states(call: CallSnap) -> dict[str, tuple[str, str]]:
         ("unhold", a_call(AGENT, replace(CUSTOMER, state="on_hold")), CUSTOMER.key,
          {CUSTOMER.address: ("connected", "")}),
         ("hangup", a_call(), CUSTOMER.key, {CUSTOMER.address: ("left", "")}),
-        ("voicemail-drop", a_call(), CUSTOMER.key, {CUSTOMER.address: ("left", "")}),
+        ("voicemail-drop", a_call(), CUSTOMER.key, {CUSTOMER.address: ("connected", "")}),
         ("resume-call", in_warm_transfer(), TARGET.key,
          {AGENT.address: ("connected", ""), CUSTOMER.address: ("connected", ""), TARGET.address: ("connected", "")}),
         ("abort-transfer", in_warm_transfer(), AGENT.key,

@@ -224,11 +224,11 @@ def test_the_schema_describes_the_action_body(schema):
 
 
 def test_a_run_whose_first_callback_came_first_is_one_call(api_for, agent, phlo_app, respx_mock, client):
-    """Plivo's first callback (with PhloRunID) can reach us before PHLO's answer to the run does."""
+    """Plivo's first callback can reach us before PHLO's answer to the run does (and names no run)."""
     from calls.models import Call
     from tests.support.plivo import django_callback, mpc_event
 
-    django_callback(client, phlo_app, mpc_event("MPCInitialized", "mpc-early", seq=1, PhloRunID="run-early"))
+    django_callback(client, phlo_app, mpc_event("MPCInitialized", "mpc-early", seq=1))
     respx_mock.post(url__regex=r".*/account/.*/phlo/.*/").respond(201, json={"api_id": "run-early", "error": ""})
     response = api_for(agent).post("/api/calls/", {"to": "+12025550123"}, format="json")
     assert response.status_code == 201

@@ -112,6 +112,8 @@ def test_replays_of_a_valid_callback_are_applied_once(client, phlo_app, seq, rep
     ]
     assert [r.status_code for r in responses] == [200] * (1 + replays)
     assert [r.json()["outcome"] for r in responses[1:]] == ["duplicate"] * replays
-    assert CallEvent.objects.count() == before + 1
+    # Every delivery is kept; one of them applied.
+    assert CallEvent.objects.count() == before + 1 + replays
+    assert CallEvent.objects.filter(params__MPCUUID=params["MPCUUID"]).exclude(outcome="duplicate").count() == 1
     call = Call.objects.get(mpc_uuid=params["MPCUUID"])
     assert call.version == 2 and Member.objects.get(call=call).state == "on_hold"

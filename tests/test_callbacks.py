@@ -104,10 +104,12 @@ def test_it_refuses_unparseable_bodies(client, phlo_app, body, content_type):
     assert not CallEvent.objects.exists()
 
 
-def test_it_refuses_a_signed_callback_it_does_not_recognise(client, phlo_app):
+def test_a_signed_callback_it_does_not_recognise_is_kept_with_the_reason(client, phlo_app):
     response = django_callback(client, phlo_app, {"Foo": "bar"})
-    assert response.status_code == 400
-    assert not CallEvent.objects.exists()
+    assert response.status_code == 200 and response.json()["outcome"] == "unrecognised"
+    stored = CallEvent.objects.get()
+    assert (stored.params, stored.outcome, stored.call) == ({"Foo": "bar"}, "unrecognised", None)
+    assert "No recognisable Plivo event" in stored.reason
 
 
 def test_a_repeated_delivery_is_answered_and_changes_nothing(client, phlo_app):
@@ -116,7 +118,7 @@ def test_a_repeated_delivery_is_answered_and_changes_nothing(client, phlo_app):
     version = Call.objects.get().version
     response = django_callback(client, phlo_app, params)
     assert response.status_code == 200 and response.json()["outcome"] == "duplicate"
-    assert CallEvent.objects.count() == 1
+    assert list(CallEvent.objects.values_list("outcome", flat=True)) == ["applied", "duplicate"]
     assert Call.objects.get().version == version
 
 

@@ -95,8 +95,8 @@ def test_kill_9_under_load_loses_nothing_answered(tmp_path):
     # Every callback answered 200 before the crash is stored and applied …
     assert {f"m{i}" for i in ok_before_crash} <= stored_members
     assert {f"m{i}" for i in ok_before_crash} <= joined
-    # … and after the retries every event is there exactly once.
-    assert db.execute("select count(*) from calls_callevent").fetchone() == (EVENTS,)
+    # … and after the retries every event is there exactly once (the repeats kept as duplicates).
+    assert db.execute("select count(*) from calls_callevent where outcome != 'duplicate'").fetchone() == (EVENTS,)
     assert len(joined) == EVENTS
     # The reconnected dashboard shows the truth.
     (call,) = snap["calls"]

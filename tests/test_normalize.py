@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from phlo.events import Unrecognised, event_from_params, flat_params, participant_address
+from phlo.events import Kind, NotACallback, event_from_params, flat_params, masked, participant_address
 
 
 @pytest.mark.parametrize(
@@ -17,12 +17,19 @@ from phlo.events import Unrecognised, event_from_params, flat_params, participan
         ("ParticipantExit", "member_left"),
         ("ParticipantHold", "member_held"),
         ("ParticipantUnhold", "member_unheld"),
-        ("ParticipantMute", "member_present"),
-        ("ParticipantUnmute", "member_present"),
-        ("ParticipantCoachModeStart", "member_present"),
-        ("ParticipantCoachModeStop", "member_present"),
+        ("ParticipantMute", "member_muted"),
+        ("ParticipantUnmute", "member_unmuted"),
+        ("ParticipantCoachModeStart", "member_coached"),
+        ("ParticipantCoachModeStop", "member_uncoached"),
+        ("ParticipantSpeakStart", "member_present"),
+        ("ParticipantDigitInput", "member_present"),
         ("AddParticipantByAPIActionInitiated", "member_dialing"),
-        ("MPCRecordingInitiated", "informational"),
+        ("MPCRecordingInitiated", "recording_started"),
+        ("MPCRecordingPaused", "recording_paused"),
+        ("MPCRecordingResumed", "recording_resumed"),
+        ("MPCRecordingCompleted", "recording_completed"),
+        ("MPCRecordingFailed", "recording_failed"),
+        ("ParticipantRecordingInitiated", "informational"),
     ],
 )
 def test_multiparty_call_events(name, kind):
@@ -86,9 +93,10 @@ def test_sequence_and_timestamp_are_read():
         {"DialStatus": "completed"},
     ],
 )
-def test_unrecognisable_callbacks_are_refused(params):
-    with pytest.raises(Unrecognised):
-        event_from_params(params)
+def test_unrecognisable_callbacks_are_kept_with_the_reason(params):
+    event = event_from_params(params)
+    assert event.kind == Kind.UNRECOGNISED
+    assert event.reason
 
 
 @pytest.mark.parametrize(
@@ -97,8 +105,37 @@ def test_unrecognisable_callbacks_are_refused(params):
      {f"k{i}": "v" for i in range(300)}, {"a": "nul\x00byte"}],
 )
 def test_flatten_refuses_shapes_plivo_never_sends(raw):
-    with pytest.raises(Unrecognised):
+    with pytest.raises(NotACallback):
         flat_params(raw)
+
+
+def test_a_recording_event_carries_the_recording():
+    event = event_from_params({
+        "EventName": "MPCRecordingCompleted", "MPCUUID": "m", "RecordingUUID": "rec-1",
+        "RecordingURL": "https://media.plivo.com/rec-1.mp3", "RecordingDuration": "42", "RecordingFormat": "mp3",
+        "RecordingStartTime": "2026-12-01 10:00:00", "RecordingEndTime": "2026-12-01 10:00:42",
+    })
+    assert (event.recording.recording_uuid, event.recording.url, event.recording.duration) == (
+        "rec-1", "https://media.plivo.com/rec-1.mp3", 42)
+    assert event.recording.ended_at == datetime(2026, 12, 1, 10, 0, 42, tzinfo=UTC)
+
+
+def test_the_termination_cause_is_read():
+    event = event_from_params({"EventName": "MPCEnd", "MPCUUID": "m", "MPCTerminationCause": "Hangup",
+                               "MPCTerminationCauseCode": "2000"})
+    assert (event.termination_cause, event.termination_cause_code) == ("Hangup", "2000")
+
+
+def test_over_long_identities_are_cut_to_what_the_desk_keeps():
+    event = event_from_params({"EventName": "ParticipantJoin", "MPCUUID": "u" * 300, "MemberID": "7",
+                               "ParticipantCallFrom": "sip:" + "a" * 400 + "@example.com",
+                               "ParticipantCallDirection": "inbound"})
+    assert (len(event.mpc_uuid), len(event.address)) == (128, 255)
+
+
+def test_keys_pressed_are_masked():
+    params = {"EventName": "ParticipantDigitInput", "DigitInput": "4111111111111111", "MPCUUID": "m"}
+    assert masked(params) == {**params, "DigitInput": "•" * 16}
 
 
 def test_flatten_turns_json_numbers_into_strings():

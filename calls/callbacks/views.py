@@ -1,8 +1,10 @@
 """`/callbacks/plivo/{phlo_id}/`: Plivo's callbacks in (docs/callbacks.md).
 
-Order of refusals: unknown PHLO app (404) → unparseable (400) → bad signature (403) →
-unrecognised event (400). Nothing of a refused request is stored. An accepted one is stored,
-deduplicated and applied in one transaction, answered 200, and its change published.
+Order of refusals: unknown PHLO app (404) → unparseable (400) → bad signature (403). Nothing of
+a refused request is stored. Every authentic callback, whatever its shape, is stored (those that
+change nothing with an outcome saying why), deduplicated and applied in one transaction,
+answered 200, and its change published: Plivo retries what is not answered 200, and an
+authentic callback must never be lost that way.
 """
 
 import json
@@ -18,8 +20,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from calls.callbacks.intake import callback_store_and_apply
 from calls.models import PhloApp
+from calls.reactions import after_callback
 from live.publish import publish
-from phlo.events import Unrecognised, event_from_params, flat_params
+from phlo.events import NotACallback, event_from_params, flat_params
 from phlo.signatures import signature_valid
 
 logger = logging.getLogger(__name__)
@@ -38,35 +41,35 @@ def parse_params(request) -> dict:
         return _pairs(request.META.get("QUERY_STRING", ""))
     body = request.body
     if len(body) > MAX_BODY_BYTES:
-        raise Unrecognised("The callback body is too large.")
+        raise NotACallback("The callback body is too large.")
     content_type = request.content_type or ""
     if content_type == "multipart/form-data":
         try:
             return _single_values(request.POST.lists())
         except Exception:  # Django's multipart parser raises several types for broken bodies
-            raise Unrecognised("The form body cannot be parsed.") from None
+            raise NotACallback("The form body cannot be parsed.") from None
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise Unrecognised("The body is not UTF-8.") from None
+        raise NotACallback("The body is not UTF-8.") from None
     if content_type == "application/json":
         try:
             parsed = json.loads(text)
         except ValueError:
-            raise Unrecognised("The JSON body cannot be parsed.") from None
+            raise NotACallback("The JSON body cannot be parsed.") from None
         if not isinstance(parsed, dict):
-            raise Unrecognised("The JSON body must be an object of parameters.")
+            raise NotACallback("The JSON body must be an object of parameters.")
         return parsed
     if content_type in ("application/x-www-form-urlencoded", ""):
         return _pairs(text)
-    raise Unrecognised(f"Unsupported content type {content_type!r}; send form fields or JSON.")
+    raise NotACallback(f"Unsupported content type {content_type!r}; send form fields or JSON.")
 
 
 def _pairs(raw: str) -> dict[str, str]:
     try:
         pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=bool(raw), max_num_fields=500)
     except ValueError:
-        raise Unrecognised("The parameters cannot be parsed.") from None
+        raise NotACallback("The parameters cannot be parsed.") from None
     return _single_values((key, [value]) for key, value in pairs)
 
 
@@ -76,7 +79,7 @@ def _single_values(lists) -> dict[str, str]:
     for key, values in lists:
         for value in values:
             if key in params and params[key] != value:
-                raise Unrecognised(f"Parameter {key} is given twice with different values.")
+                raise NotACallback(f"Parameter {key} is given twice with different values.")
             params[key] = value
     return params
 
@@ -96,26 +99,25 @@ def _signed(request, app: PhloApp, params: dict) -> bool:
     )
 
 
-def _receive(request, phlo_id: str) -> tuple[JsonResponse, list[dict]]:
-    """Everything between the request and the broadcast, in one trip to a thread: the answer, and
-    the committed changes to publish."""
+def _receive(request, phlo_id: str) -> tuple[JsonResponse, list[dict], tuple | None]:
+    """Everything between the request and the broadcast, in one trip to a thread: the answer, the
+    committed changes to publish, and what the desk may react to (the app and the intake result)."""
     app = PhloApp.objects.filter(phlo_id=phlo_id).first()
     if app is None:
-        return _reply(404, "Unknown PHLO app."), []
+        return _reply(404, "Unknown PHLO app."), [], None
     try:
         raw_params = parse_params(request)
-    except Unrecognised as exc:
-        return _reply(400, str(exc)), []
+    except NotACallback as exc:
+        return _reply(400, str(exc)), [], None
     if settings.PLIVO_VERIFY_SIGNATURES and not _signed(request, app, raw_params):
         logger.warning("callback for %s refused: signature does not match", phlo_id)
-        return _reply(403, "Signature does not match."), []
+        return _reply(403, "Signature does not match."), [], None
     try:
         params = flat_params(raw_params)
-        event = event_from_params(params)
-    except Unrecognised as exc:
-        return _reply(400, str(exc)), []
-    result = callback_store_and_apply(app=app, params=params, event=event)
-    return _reply(200, "ok", outcome=result.outcome), result.messages
+    except NotACallback as exc:
+        return _reply(400, str(exc)), [], None
+    result = callback_store_and_apply(app=app, params=params, event=event_from_params(params))
+    return _reply(200, "ok", outcome=result.outcome), result.messages, (app, result)
 
 
 # One thread applies every callback of this process, on a database connection it keeps. Django runs
@@ -127,7 +129,7 @@ def _receive(request, phlo_id: str) -> tuple[JsonResponse, list[dict]]:
 _intake_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callback-intake")
 
 
-def _receive_on_kept_connection(request, phlo_id: str) -> tuple[JsonResponse, list[dict]]:
+def _receive_on_kept_connection(request, phlo_id: str) -> tuple[JsonResponse, list[dict], tuple | None]:
     try:
         return _receive(request, phlo_id)
     except DatabaseError:
@@ -135,7 +137,7 @@ def _receive_on_kept_connection(request, phlo_id: str) -> tuple[JsonResponse, li
         raise
 
 
-def _receive_in_intake_thread(request, phlo_id: str) -> tuple[JsonResponse, list[dict]]:
+def _receive_in_intake_thread(request, phlo_id: str) -> tuple[JsonResponse, list[dict], tuple | None]:
     if connection.in_atomic_block:
         # Called inside a transaction of the caller's own (a test's): stay in it, or the intake
         # would not see what the transaction holds.
@@ -147,6 +149,8 @@ def _receive_in_intake_thread(request, phlo_id: str) -> tuple[JsonResponse, list
 async def plivo_callback(request, phlo_id: str):
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    response, messages = await sync_to_async(_receive_in_intake_thread)(request, phlo_id)
+    response, messages, reactable = await sync_to_async(_receive_in_intake_thread)(request, phlo_id)
     await publish(messages)
+    if reactable is not None:
+        after_callback(*reactable)
     return response

@@ -40,6 +40,7 @@ SERVER_SETTINGS = {
     "max_connections": "300",
     "shared_buffers": "64MB",
     "log_min_messages": "warning",
+    "track_activity_query_size": "8192",  # tests read whole waiting queries from pg_stat_activity
 }
 _PR_SET_PDEATHSIG = 1
 

@@ -1,3 +1,4 @@
+import argparse
 import re
 
 from django.core.management.base import BaseCommand, CommandError
@@ -19,8 +20,13 @@ class Command(BaseCommand):
         parser.add_argument("--auth-id", required=True)
         parser.add_argument("--auth-token", required=True)
         parser.add_argument("--default", action="store_true", help="Use this PHLO for new outbound calls")
+        parser.add_argument(
+            "--routing", action=argparse.BooleanOptionalAction, default=None,
+            help="Offer waiting customers to available agents (on for a new app; an update keeps the app's setting "
+                 "unless this is given). --no-routing: the PHLO dials agents itself (docs/routing.md).",
+        )
 
-    def handle(self, *args, name, phlo_id, node_id, auth_id, auth_token, default, **options):
+    def handle(self, *args, name, phlo_id, node_id, auth_id, auth_token, default, routing, **options):
         for label, value in (("--phlo-id", phlo_id), ("--node-id", node_id), ("--auth-id", auth_id)):
             if not SAFE_ID.fullmatch(value):
                 raise CommandError(f"{label} must be letters, digits, '-' or '_' (at most 64), not {value!r}.")
@@ -31,15 +37,16 @@ class Command(BaseCommand):
         with transaction.atomic():
             if default:
                 PhloApp.objects.filter(is_default=True).exclude(phlo_id=phlo_id).update(is_default=False)
-            app, created = PhloApp.objects.update_or_create(
-                phlo_id=phlo_id,
-                defaults={"name": name, "node_id": node_id, "auth_id": auth_id, "auth_token": auth_token},
-            )
+            settings = {"name": name, "node_id": node_id, "auth_id": auth_id, "auth_token": auth_token}
+            if routing is not None:
+                settings["routing"] = routing
+            app, created = PhloApp.objects.update_or_create(phlo_id=phlo_id, defaults=settings)
             if default and not app.is_default:
                 app.is_default = True
                 app.save(update_fields=["is_default"])
             elif not PhloApp.objects.filter(is_default=True).exists():
                 app.is_default = True  # the only PHLO app is the one new calls use
                 app.save(update_fields=["is_default"])
-        self.stdout.write(f"{'Created' if created else 'Updated'} PHLO app {name} ({phlo_id}).")
+        routed = "on" if app.routing else "off"
+        self.stdout.write(f"{'Created' if created else 'Updated'} PHLO app {name} ({phlo_id}); routing {routed}.")
         self.stdout.write(f"Callback URL path: {app.callback_path}")
