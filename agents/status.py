@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from agents.models import SELECTABLE_STATUSES, Agent, AgentStatus
@@ -21,6 +22,9 @@ from live import messages
 from live.publish import publish_on_commit
 
 MISSED_CALL = "missed call"
+
+# Sent once an agent's becoming available is committed (`agent_ids`): someone may route a call to them.
+became_available = Signal()
 STATUS_FIELDS = ["status", "status_since", "status_reason", "chosen_status", "wrap_up_until", "disposition_pending"]
 
 
@@ -70,6 +74,8 @@ def agent_set_status(*, agent: Agent, status: str) -> Agent:
             agent.save(update_fields=["chosen_status"])
         if changed:
             publish_on_commit([agent_update_message(agent)])
+            if agent.status == AgentStatus.AVAILABLE:
+                _announce_available([agent.pk])
     return agent
 
 
@@ -135,7 +141,7 @@ def offer_failed(agent_id: int) -> list[dict]:
     updated = Agent.objects.filter(pk=agent_id, status=AgentStatus.OFFERED).update(
         status=AgentStatus.AWAY, chosen_status=AgentStatus.AWAY, status_since=now, status_reason=MISSED_CALL
     )
-    return _messages_for([agent_id]) if updated else []
+    return messages_for([agent_id]) if updated else []
 
 
 def offer_withdrawn(agent_id: int) -> list[dict]:
@@ -144,15 +150,23 @@ def offer_withdrawn(agent_id: int) -> list[dict]:
 
 
 def _return_to_chosen(agent_ids, *, expected: str) -> list[dict]:
-    returned = []
+    returned, available = [], []
     now = timezone.now()
     for pk, chosen in Agent.objects.filter(pk__in=list(agent_ids), status=expected).values_list("pk", "chosen_status"):
         if Agent.objects.filter(pk=pk, status=expected).update(
             status=chosen, status_since=now, status_reason="", wrap_up_until=None
         ):
             returned.append(pk)
-    return _messages_for(returned)
+            if chosen == AgentStatus.AVAILABLE:
+                available.append(pk)
+    _announce_available(available)
+    return messages_for(returned)
 
 
-def _messages_for(agent_ids) -> list[dict]:
+def _announce_available(agent_ids: list[int]) -> None:
+    if agent_ids:
+        transaction.on_commit(lambda: became_available.send(sender=Agent, agent_ids=agent_ids))
+
+
+def messages_for(agent_ids) -> list[dict]:
     return [agent_update_message(agent) for agent in Agent.objects.select_related("user").filter(pk__in=agent_ids)]

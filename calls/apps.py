@@ -6,7 +6,12 @@ class CallsConfig(AppConfig):
     name = "calls"
 
     def ready(self):
+        from agents.status import became_available
+        from calls import routing
         from calls.selectors import live_world, snapshot_for
-        from live.sources import register_snapshots
+        from calls.stats import RECOMPUTE_SECONDS, figures
+        from live.sources import PeriodicJob, register_periodic, register_snapshots
 
         register_snapshots(snapshot_for=snapshot_for, world=live_world)
+        register_periodic(PeriodicJob("queue figures", RECOMPUTE_SECONDS, figures.run))
+        became_available.connect(routing.wake_on_available, dispatch_uid="calls.routing")

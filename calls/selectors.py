@@ -8,6 +8,7 @@ from agents.selectors import agent_directory
 from calls.errors import CallError
 from calls.models import Call, CallStatus, Member
 from calls.serialize import call_key, call_to_dict
+from calls.stats import figures
 from calls.store import load_call
 from calls.visibility import call_audience, may_see, visible_calls
 from calls.vocabulary import LIVE_CALL_STATUSES
@@ -50,15 +51,19 @@ def call_for(viewer: Viewer, call_id: int) -> dict:
     return call_to_dict(call, members)
 
 
-def _snapshot(calls: list[dict], agents: list[dict]) -> Snapshot:
-    return Snapshot(
-        body={"calls": calls, "agents": agents}, versions={call_key(call["id"]): call["version"] for call in calls}
-    )
+def _snapshot(viewer: Viewer, calls: list[dict], agents: list[dict], stats: dict) -> Snapshot:
+    body = {"calls": calls, "agents": agents}
+    if viewer.is_supervisor:
+        body["stats"] = stats
+    else:
+        body["queue"] = {key: stats[key] for key in ("waiting", "longest_wait_seconds")}
+    return Snapshot(body=body, versions={call_key(call["id"]): call["version"] for call in calls})
 
 
 def snapshot_for(viewer: Viewer) -> Snapshot:
-    """What a dashboard shows on (re)connecting: the live calls it may see and the directory."""
-    return _snapshot(calls_for(viewer), agent_directory())
+    """What a dashboard shows on (re)connecting: the live calls it may see, the directory, and the
+    queue (its figures for supervisors, the number waiting for agents)."""
+    return _snapshot(viewer, calls_for(viewer), agent_directory(), figures.current())
 
 
 @dataclass(frozen=True)
@@ -69,10 +74,12 @@ class LiveWorld:
 
     calls: list[tuple[dict, dict]]  # (call, its audience as a message carries it)
     agents: list[dict]
+    stats: dict
 
     def snapshot_for(self, viewer: Viewer) -> Snapshot:
         """The same as `snapshot_for(viewer)` would read now."""
-        return _snapshot([call for call, audience in self.calls if admits(audience, viewer)], self.agents)
+        calls = [call for call, audience in self.calls if admits(audience, viewer)]
+        return _snapshot(viewer, calls, self.agents, self.stats)
 
 
 def live_world() -> LiveWorld:
@@ -83,4 +90,5 @@ def live_world() -> LiveWorld:
             for c in calls
         ],
         agents=agent_directory(),
+        stats=figures.current(),
     )

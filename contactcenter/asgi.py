@@ -11,14 +11,30 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from calls.routing import router  # noqa: E402
 from contactcenter.ws_auth import BrowserOriginValidator, SessionOrTokenAuthMiddleware  # noqa: E402
 from live.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": BrowserOriginValidator(SessionOrTokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
-    }
+
+class WithBackgroundWork:
+    """Starts the process's background work, the call router (calls/routing.py), with its first
+    request: Daphne has no lifespan events to start it at boot. Later requests find it running."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        router()
+        return await self.app(scope, receive, send)
+
+
+application = WithBackgroundWork(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": BrowserOriginValidator(SessionOrTokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
+        }
+    )
 )
 
 # The cyclic garbage collector's full collections walk every live object: 50-135 ms pauses on the

@@ -172,6 +172,9 @@ DISPOSITION_REQUIRED = env_bool("DISPOSITION_REQUIRED", False)
 ROUTING_RING_SECONDS = env_float("ROUTING_RING_SECONDS", 20.0)
 SERVICE_LEVEL_SECONDS = env_float("SERVICE_LEVEL_SECONDS", 20.0)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Whether this process runs the call router in the background (calls/routing.py). In-process tests
+# switch it off and drive routing passes themselves.
+ROUTER_ENABLED = env_bool("ROUTER_ENABLED", True)
 
 # Cookies are Secure whenever we know the site is served over TLS (PUBLIC_BASE_URL is https),
 # or when asked; a plain-http loopback deployment still has working logins.

@@ -1,12 +1,11 @@
 """What the PHLO simulator learns from this desk's database, read here and handed to it: the PHLO
-apps (as Plivo's console would hold them) and, while the simulator still plays the router, the
-available agents' addresses."""
+apps, as Plivo's console would hold them. Nothing else: who answers a customer is the desk's
+router's business (docs/routing.md)."""
 
 from datetime import UTC
 
 from django.db import close_old_connections
 
-from agents.models import Agent, AgentStatus
 from calls.models import PhloApp
 from simulator.directory import Phlo
 
@@ -21,11 +20,3 @@ def load_phlos_from_database() -> list[Phlo]:
         )
         for app in PhloApp.objects.order_by("-is_default", "pk")
     ]
-
-
-def available_agent_addresses() -> list[str]:
-    close_old_connections()
-    return list(
-        Agent.objects.filter(status=AgentStatus.AVAILABLE, user__is_active=True)
-        .order_by("pk").values_list("address", flat=True)
-    )

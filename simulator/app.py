@@ -7,7 +7,8 @@ Plivo's error shape {"api_id", "error"} with 400, 401, 404, 405 or 500.
 
 Controls, without auth (the simulator listens on loopback): `GET|POST|DELETE /_sim/faults`
 (read, change, reset the fault knobs), `GET /_sim/calls` (the simulated calls and their
-members), `POST /_sim/inbound` (a customer calls now). See docs/simulator.md.
+members), `POST /_sim/inbound` (a customer calls now and waits), `GET|POST|DELETE /_sim/phones` (how a
+dialled address answers: normally, late, never, or rejecting). See docs/simulator.md.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ class SimulatorApp:
             route("_sim/faults", phlo_api=False, GET=self.get_faults, POST=self.set_faults, DELETE=self.reset_faults),
             route("_sim/calls", phlo_api=False, GET=self.get_calls),
             route("_sim/inbound", phlo_api=False, POST=self.place_inbound_call),
+            route("_sim/phones", phlo_api=False, GET=self.get_phones, POST=self.set_phone, DELETE=self.reset_phones),
         ]
 
     async def __call__(self, scope, receive, send) -> None:
@@ -260,20 +262,33 @@ class SimulatorApp:
         return Reply(200, self.switchboard.calls_as_dicts())
 
     async def place_inbound_call(self, request: Request) -> Reply:
-        """`{"phlo_id", "from", "agent", "talk_seconds"}`, all optional: a customer calls now."""
+        """`{"phlo_id", "from", "talk_seconds", "patience_seconds"}`, all optional: a customer calls
+        now and waits in a new multiparty call until an agent is dialled in, or gives up."""
         body = request.json_object(required=False)
         phlo_id = body.get("phlo_id")
         phlo = await (self.directory.find(str(phlo_id)) if phlo_id else self.directory.default())
         if phlo is None:
             raise Refusal(404, "no such PHLO app" if phlo_id else "no PHLO app is configured")
-        talk_seconds = body.get("talk_seconds")
-        if talk_seconds is not None and (isinstance(talk_seconds, bool) or not isinstance(talk_seconds, int | float)):
-            raise Refusal(400, "talk_seconds must be a number")
         call = self.traffic.call_in(
             phlo, customer=_address(body, "from") if "from" in body else None,
-            agent=_address(body, "agent") if "agent" in body else None, talk_seconds=talk_seconds,
+            talk_seconds=_seconds(body, "talk_seconds"), patience_seconds=_seconds(body, "patience_seconds"),
         )
         return Reply(201, {"mpc_uuid": call.mpc_uuid, "customer": call.participants[0].address})
+
+    async def get_phones(self, request: Request) -> Reply:
+        return Reply(200, self.switchboard.phones.as_dict())
+
+    async def set_phone(self, request: Request) -> Reply:
+        """`{"address", "answer": "normal"|"late"|"never"|"reject", "after": seconds}`."""
+        try:
+            phone = self.switchboard.phones.update(request.json_object(required=True))
+        except ValueError as exc:
+            raise Refusal(400, str(exc)) from None
+        return Reply(200, phone.as_dict())
+
+    async def reset_phones(self, request: Request) -> Reply:
+        self.switchboard.phones.reset()
+        return Reply(200, self.switchboard.phones.as_dict())
 
 
 def _address(body: dict, name: str) -> str:
@@ -282,6 +297,13 @@ def _address(body: dict, name: str) -> str:
         raise Refusal(400, f"'{name}' is a required field")
     if not is_valid_address(value):
         raise Refusal(400, f"'{name}' must be a phone number or a SIP endpoint, not {value!r}")
+    return value
+
+
+def _seconds(body: dict, name: str) -> float | None:
+    value = body.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+        raise Refusal(400, f"{name} must be a number of seconds")
     return value
 
 

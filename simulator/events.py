@@ -18,8 +18,6 @@ def callback_params(call: MultiPartyCall, report: Report, *, at: datetime) -> di
         "SequenceNumber": str(report.sequence),
         "EventTimestamp": at.strftime(TIMESTAMP_FORMAT),
     }
-    if call.run_id:
-        params["PhloRunID"] = call.run_id
     participant = report.participant
     if participant is not None:
         params.update(

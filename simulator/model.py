@@ -186,7 +186,9 @@ class MultiPartyCall:
     # --- call actions (PHLO `multi_party_call/{node_id}`) ------------------------------------
 
     def add_member(self, trigger_source: str, to: str, role: str) -> tuple[Participant, list[Report]]:
-        self._trigger(trigger_source)
+        # Any member on the line may trigger a dial: a waiting customer is how the desk's router
+        # brings an agent in (docs/routing.md).
+        self._trigger(trigger_source, roles=(AGENT, CUSTOMER))
         return self.dial(to, role, announce=True)
 
     def warm_transfer(self, trigger_source: str, to: str, role: str) -> tuple[Participant, list[Report]]:
@@ -207,11 +209,12 @@ class MultiPartyCall:
 
     # --- rules --------------------------------------------------------------------------------
 
-    def _trigger(self, address: str) -> Participant:
+    def _trigger(self, address: str, *, roles: tuple[str, ...] = (AGENT,)) -> Participant:
         self._require_live()
         participant = self.live_member_at(address)
-        if participant is None or participant.role != AGENT:
-            raise NotAllowed(f"trigger_source {address} is not an agent on this multiparty call")
+        if participant is None or participant.role not in roles:
+            who = "an agent" if roles == (AGENT,) else "a member"
+            raise NotAllowed(f"trigger_source {address} is not {who} on this multiparty call")
         if participant.state not in ON_THE_LINE:
             raise NotAllowed(f"trigger_source {address} has not answered yet")
         return participant
@@ -292,12 +295,16 @@ class MultiPartyCall:
     def _leave(self, participant: Participant, cause: str) -> None:
         if not participant.live:
             return
+        was_on_the_line = participant.state in ON_THE_LINE
         participant.state = LEFT
         participant.voicemail = False
         if participant.announced:
             self._report("ParticipantExit", participant, ParticipantExitCause=cause)
         live = [p for p in self.participants if p.live]
-        if not any(p.role == AGENT for p in live) or not any(p.role == CUSTOMER for p in live):
+        # The call ends with its last customer, or with its last agent once one had been on it: a
+        # customer waits on alone while the phones of agents dialled in ring and fail.
+        agent_gone = was_on_the_line and participant.role == AGENT and not any(p.role == AGENT for p in live)
+        if agent_gone or not any(p.role == CUSTOMER for p in live):
             self._end()
         elif self.transfer and participant.member_id in (self.transfer.initiator, self.transfer.target):
             self._finish_transfer()

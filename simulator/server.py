@@ -86,7 +86,6 @@ class Simulator:
         callback_latency: tuple[float, float] = DEFAULT_LATENCY,
         callback_timeout: float = 8.0,
         seed: int | None = None,
-        find_available_agents: Callable[[], list[str]] = list,
         access_log: bool = False,
         log_level: str = "warning",
     ):
@@ -100,7 +99,7 @@ class Simulator:
         self.switchboard = Switchboard(courier=self.courier, timing=timing or Timing(), rng=rng)
         self.traffic = Traffic(
             switchboard=self.switchboard, directory=self.directory, calls_per_minute=calls_per_minute,
-            behaviour=behaviour or CustomerBehaviour(), rng=rng, find_available_agents=find_available_agents,
+            behaviour=behaviour or CustomerBehaviour(), rng=rng,
         )
         self.app = SimulatorApp(
             directory=self.directory, switchboard=self.switchboard, traffic=self.traffic, faults=self.faults, rng=rng

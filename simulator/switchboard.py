@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from phlo.addresses import address_key
 from simulator.callbacks import Courier
 from simulator.directory import Phlo
 from simulator.events import callback_params
-from simulator.model import AGENT, CUSTOMER, MultiPartyCall, NotAllowed, Participant, Report
+from simulator.model import AGENT, CUSTOMER, RINGING, MultiPartyCall, NotAllowed, Participant, Report
+from simulator.phones import Answer, Phones
 
 DEFAULT_CALLER_ID = "+18005550100"  # the PHLO's own number: what it dials out from, what customers call
 RUNS_KEPT = 10_000
@@ -37,6 +37,8 @@ class NotFound(Exception):
 class Timing:
     ring_seconds: tuple[float, float] = (0.3, 1.0)  # how long a dialled leg rings before answering
     voicemail_seconds: float = 1.5  # how long a dropped voicemail plays before the member leaves
+    no_answer_seconds: float = 45.0  # how long Plivo lets a phone ring that nobody answers (ring_timeout)
+    reject_seconds: float = 0.2  # how soon a phone that rejects the call does
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Switchboard:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.timing = timing
+        self.phones = Phones()
         self.caller_id = caller_id
         self._courier = courier
         self._rng = rng or random.Random()
@@ -125,24 +128,8 @@ class Switchboard:
         self._report(call, reports)
         return call, participant
 
-    def ring_agent(self, call: MultiPartyCall, agent: str) -> Participant:
-        if call.ended:
-            raise NotAllowed("the multiparty call has ended")
-        self._require_free(self._phlo_of[call.mpc_uuid], agent)
-        leg, reports = call.dial(agent, AGENT, announce=False)
-        self._report(call, reports)
-        self._ring(call, leg)
-        return leg
-
     def hang_up(self, call: MultiPartyCall, participant: Participant, *, cause: str = "Hangup") -> None:
         self._report(call, call.leave(participant.member_id, cause))
-
-    def busy_agents(self, phlo: Phlo) -> set[str]:
-        """Address keys of everyone in a live call of this PHLO's node as an agent."""
-        return {
-            address_key(p.address)
-            for call in self._calls_of(phlo) for p in call.participants if p.live and p.role == AGENT
-        }
 
     # --- looking -----------------------------------------------------------------------------
 
@@ -197,12 +184,28 @@ class Switchboard:
         self._ring(call, leg)
 
     def _ring(self, call: MultiPartyCall, leg: Participant, then: Callable[[], None] | None = None) -> None:
+        """The dialled phone rings, then answers, or not, as `phones` says for its address."""
+        phone = self.phones.get(leg.address)
+
         def answer() -> None:
             self._report(call, call.answer(leg.member_id))
             if then is not None and leg.live:
                 then()
 
-        self._later(call, self._rng.uniform(*self.timing.ring_seconds), answer)
+        def fail(cause: str) -> None:
+            if leg.state == RINGING:
+                self.hang_up(call, leg, cause=cause)
+
+        if phone.answer == Answer.REJECT:
+            self._later(call, phone.after if phone.after is not None else self.timing.reject_seconds,
+                        lambda: fail("Rejected"))
+        elif phone.answer == Answer.NEVER:
+            self._later(call, phone.after if phone.after is not None else self.timing.no_answer_seconds,
+                        lambda: fail("NoAnswer"))
+        elif phone.answer == Answer.LATE and phone.after is not None:
+            self._later(call, phone.after, answer)
+        else:
+            self._later(call, self._rng.uniform(*self.timing.ring_seconds), answer)
 
     def _later(self, call: MultiPartyCall, delay: float, action: Callable[[], None]) -> None:
         handles = self._timers.setdefault(call.mpc_uuid, set())

@@ -104,9 +104,14 @@ class Simulator:
         wait_for_port(port, process=self.process, timeout=30)
 
     def customer_calls(self, customer: str, username: str) -> None:
-        """A customer calls in and is put through to that agent (who answers after a short ring)."""
-        response = self.http.post("/_sim/inbound", json={"from": customer, "agent": AGENTS[username][1],
-                                                         "talk_seconds": 600})
+        """A customer calls in and that agent is dialled in (and answers after a short ring): the PHLO
+        request the desk's router would send (this desk's router is off, so the test picks the agent)."""
+        response = self.http.post("/_sim/inbound", json={"from": customer, "talk_seconds": 600})
+        assert response.status_code == 201, response.text
+        response = self.http.post(
+            f"/v1/phlo/{PHLO_ID}/multi_party_call/node-ui/", auth=("MAUITESTAUTHID", AUTH_TOKEN),
+            json={"action": "call", "trigger_source": customer, "to": AGENTS[username][1], "role": "agent"},
+        )
         assert response.status_code == 201, response.text
 
     def faults(self, **faults) -> None:

@@ -53,4 +53,4 @@ def test_it_is_read_in_a_few_queries_however_many_calls(phlo_app, agent):
     with CaptureQueriesContext(connection) as queries:
         world = live_world()
     assert len(world.calls) == 20
-    assert len(queries) <= 3
+    assert len(queries) <= 7  # calls, their members, the directory; the queue's figures (4, whatever the calls)

@@ -31,6 +31,16 @@ from tests.support.servers import Daphne, RedisServer, Stack, wait_for_http
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 PHLO_ID, NODE_ID, AUTH_ID, AUTH_TOKEN = "phlo-mp", "node-mp", "MAMULTIPROC", "multiprocess-auth-token"
+ROUTED_PHLO_ID = "phlo-mp-routed"  # the same account's PHLO whose waiting customers the desk routes
+ROUTED_AGENTS = [f"+1415556{n:04d}" for n in range(10)]
+# Away until the routing test makes them available (other tests' customers must not reach them).
+ROUTED_AGENTS_SET_UP = """
+from agents.accounts import agent_create_or_update
+from agents.models import Agent
+for n, address in enumerate({addresses!r}):
+    agent, _ = agent_create_or_update(username=f"routed{{n}}", password=None, address=address)
+Agent.objects.filter(address__in={addresses!r}).update(status="away", chosen_status="away")
+"""
 PASSWORD = "correct-horse-battery"
 ALICE, SAM = "+14155550101", "+14155550199"
 CUSTOMER, SECOND_CUSTOMER = "+12025550001", "+12025550002"
@@ -118,11 +128,15 @@ def deployment(tmp_path_factory):
         stack = Stack(
             tmp_path_factory.mktemp("multiprocess"), database_url=db_url, REDIS_URL=redis.url,
             PHLO_BASE_URL=f"{phlo.url}/v1", DATABASE_POOL_SIZE=str(POOL_SIZE),
+            ROUTING_RING_SECONDS="120",  # the stub never dials anyone: offers stay open while a test looks
         ).setup()
         stack.manage("configure_phlo", "--name", "Multiprocess", "--phlo-id", PHLO_ID, "--node-id", NODE_ID,
                      "--auth-id", AUTH_ID, "--auth-token", AUTH_TOKEN, "--default", "--no-routing")
         stack.manage("create_agent", "alice", "--password", PASSWORD, "--address", ALICE, "--name", "Alice Agent")
         stack.manage("create_agent", "sam", "--password", PASSWORD, "--address", SAM, "--supervisor")
+        stack.manage("configure_phlo", "--name", "Routed", "--phlo-id", ROUTED_PHLO_ID, "--node-id", NODE_ID,
+                     "--auth-id", AUTH_ID, "--auth-token", AUTH_TOKEN, "--routing")
+        stack.manage("shell", "-c", ROUTED_AGENTS_SET_UP.format(addresses=ROUTED_AGENTS))
         a, b = stack.start_daphne(), stack.start_daphne()
         for daphne in (a, b):
             wait_for_http(f"{daphne.url}/healthz")
@@ -156,9 +170,11 @@ async def token_for(http: httpx.AsyncClient, daphne: Daphne, username: str) -> s
     return response.json()["token"]
 
 
-async def callback(http: httpx.AsyncClient, daphne: Daphne, params: dict) -> httpx.Response:
+async def callback(
+    http: httpx.AsyncClient, daphne: Daphne, params: dict, phlo_id: str = PHLO_ID
+) -> httpx.Response:
     """A callback as Plivo sends it: form-encoded POST, signed for the URL it is sent to."""
-    url = f"{daphne.url}/callbacks/plivo/{PHLO_ID}/"
+    url = f"{daphne.url}/callbacks/plivo/{phlo_id}/"
     headers = signed_headers(auth_token=AUTH_TOKEN, url=url, method="POST", params=params)
     return await http.post(
         url, content=urlencode(params), headers={**headers, "content-type": "application/x-www-form-urlencoded"}
@@ -510,3 +526,43 @@ async def test_five_hundred_concurrent_callbacks_for_one_call_on_two_processes(d
         await wall.close()
     # Requests queued for a pooled connection rather than opening one each (500 > max_connections).
     assert 2 <= await most_connections <= 2 * POOL_SIZE
+
+
+async def test_a_burst_of_waiting_customers_on_two_processes_never_offers_twice(deployment, http):
+    """50 customers start waiting at once, their callbacks split between the two processes, whose
+    routers both race to offer them to 10 available agents: each agent is offered exactly one call,
+    each call at most one agent, and PHLO is asked to dial each agent once."""
+    deployment.query(
+        "UPDATE agents_agent SET status = 'available', chosen_status = 'available' WHERE address = ANY(%s)"
+        " RETURNING id", ROUTED_AGENTS)
+    before = len(deployment.phlo.requests)
+    mpcs = [new_mpc() for _ in range(50)]
+    responses = await asyncio.gather(*(
+        callback(http, deployment.a if i % 2 else deployment.b,
+                 participant("ParticipantJoin", mpc, "cust", f"+1202556{i:04d}", seq=1), ROUTED_PHLO_ID)
+        for i, mpc in enumerate(mpcs)
+    ))
+    assert [r.status_code for r in responses] == [200] * 50
+
+    def offers() -> list[tuple[int, int]]:
+        return deployment.query(
+            "SELECT c.id, c.offered_to_id FROM calls_call c JOIN calls_phloapp p ON p.id = c.phlo_app_id"
+            " WHERE p.phlo_id = %s AND c.offered_to_id IS NOT NULL", ROUTED_PHLO_ID)
+
+    deadline = time.monotonic() + 15
+    while len(offers()) < 10 and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # let any second offer that should not exist show itself
+    offered = offers()
+    assert len(offered) == 10
+    assert len({agent for _, agent in offered}) == 10  # one call per agent
+    statuses = deployment.query("SELECT status, count(*) FROM agents_agent WHERE address = ANY(%s) GROUP BY status",
+                                ROUTED_AGENTS)
+    assert statuses == [("offered", 10)]
+    dialled = [body for _, path, body in deployment.phlo.requests[before:] if body.get("action") == "call"]
+    assert sorted(body["to"] for body in dialled) == sorted(ROUTED_AGENTS)  # each agent dialled once
+    assert len({body["trigger_source"] for body in dialled}) == 10  # for ten different customers
+    waiting = deployment.query(
+        "SELECT count(*) FROM calls_call c JOIN calls_phloapp p ON p.id = c.phlo_app_id"
+        " WHERE p.phlo_id = %s AND c.status = 'waiting'", ROUTED_PHLO_ID)
+    assert waiting == [(50,)]

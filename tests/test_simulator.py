@@ -20,12 +20,11 @@ from asgiref.sync import sync_to_async
 from plivo import exceptions as plivo_errors
 from plivo.utils.signature_v3 import validate_v3_signature
 
-from devtools.simulator_sources import available_agent_addresses, load_phlos_from_database
+from devtools.simulator_sources import load_phlos_from_database
 from simulator.app import UNAUTHORIZED
 from simulator.server import InProcessServer, Simulator, SimulatorThread
 from simulator.switchboard import Timing
-from simulator.traffic import CustomerBehaviour
-from tests.factories import AgentFactory, PhloAppFactory
+from tests.factories import PhloAppFactory
 
 # One event loop for the module, so the callback receiver is started once, not per test.
 pytestmark = [
@@ -125,8 +124,7 @@ async def make_simulator(receiver):
 
     async def make(**options) -> Simulator:
         options = {"port": 0, "callback_base": receiver.url, "timing": FAST, "retry_delays": (0.05, 0.1),
-                   "callback_latency": (0, 0), "seed": 5, "load_phlos": load_phlos_from_database,
-                   "find_available_agents": available_agent_addresses, **options}
+                   "callback_latency": (0, 0), "seed": 5, "load_phlos": load_phlos_from_database, **options}
         simulator = await Simulator(**options).start()
         started.append(simulator)
         return simulator
@@ -166,10 +164,13 @@ async def run_call(api, receiver, app, agent=AGENT, customer=CUSTOMER) -> str:
     response = await api.post(f"/account/{app.auth_id}/phlo/{app.phlo_id}/", json={"from": agent, "to": customer})
     assert response.status_code == 201, response.text
     run_id = response.json()["api_id"]
-    events = await receiver.until(
-        lambda evs: sum(1 for e in evs if e.get("PhloRunID") == run_id and e["EventName"] == "ParticipantJoin") == 2
-    )
-    return next(e["MPCUUID"] for e in events if e.get("PhloRunID") == run_id)
+    # Plivo's callbacks name no run: the run's legs (its call UUIDs) lead to its multiparty call.
+    run = (await api.get(f"/phlo/{app.phlo_id}/runs/{run_id}/")).json()
+    legs = set(run["call_uuids"])
+    events = await receiver.until(lambda evs: any(e.get("ParticipantCallUUID") in legs for e in evs))
+    mpc = next(e["MPCUUID"] for e in events if e.get("ParticipantCallUUID") in legs)
+    await receiver.until(lambda evs: receiver.names(mpc).count("ParticipantJoin") == 2)
+    return mpc
 
 
 async def call_state(control, mpc: str) -> dict:
@@ -315,7 +316,7 @@ async def test_a_run_dials_the_agent_then_the_customer(api, app, receiver):
 
     events = await receiver.until_named("MPCInitialized", "MPCStart", "ParticipantJoin", "ParticipantJoin")
     assert [e["SequenceNumber"] for e in events] == ["1", "2", "3", "4"]
-    assert {e["PhloRunID"] for e in events} == {run_id}
+    assert not any("PhloRunID" in e for e in events)  # Plivo's callbacks name no run
     assert len({e["MPCUUID"] for e in events}) == 1
     agent, customer = events[2], events[3]
     assert (agent["ParticipantRole"], agent["ParticipantCallDirection"], agent["ParticipantCallTo"]) == (
@@ -466,10 +467,14 @@ async def test_cold_transfer_connects_the_customer_to_the_target_and_drops_the_i
     assert (await transfer(api, app, "call", trigger=TARGET, to="+14155550104")).status_code == 201
 
 
-async def test_only_an_agent_on_the_line_can_trigger_call_actions(api, app, receiver):
+async def test_who_can_trigger_call_actions(api, app, receiver):
+    """Transfers: only an agent on the line. Dialling someone in (`call`): any member on the line, a
+    waiting customer included (how the desk's router brings an agent in)."""
     await run_call(api, receiver, app)
-    assert (await transfer(api, app, "call", trigger=CUSTOMER)).status_code == 400  # a customer
+    assert (await transfer(api, app, "warm_transfer", trigger=CUSTOMER)).status_code == 400  # a customer
+    assert (await transfer(api, app, "call", trigger="+14155550999")).status_code == 404  # not on any call
     assert (await transfer(api, app, "call", to=CUSTOMER)).status_code == 400  # already a member
+    assert (await transfer(api, app, "call", trigger=CUSTOMER)).status_code == 201
 
 
 # --- delivery -----------------------------------------------------------------------------------
@@ -556,44 +561,100 @@ async def test_the_stuck_fault_never_answers_so_the_client_times_out(api, app, c
 # --- traffic ------------------------------------------------------------------------------------
 
 
-async def test_an_inbound_customer_rings_available_agents_round_robin_then_hangs_up(make_simulator, app, receiver):
-    agents = await sync_to_async(lambda: [
-        AgentFactory(address="+14155550111"), AgentFactory(address="+14155550112"),
-        AgentFactory(address="+14155550113", status="away"),
-    ])()
-    simulator = await make_simulator()
+async def inbound(simulator, **body) -> dict:
     async with httpx.AsyncClient(base_url=f"{simulator.url}/_sim") as control:
-        first = (await control.post("/inbound/", json={"talk_seconds": 0.05})).json()
-        second = (await control.post("/inbound/", json={"talk_seconds": 0.05, "from": CUSTOMER})).json()
-    assert second["customer"] == CUSTOMER
-    events = await receiver.until(lambda evs: sum(e["EventName"] == "MPCEnd" for e in evs) == 2)
-    for call in (first, second):
-        assert [e["EventName"] for e in events if e["MPCUUID"] == call["mpc_uuid"]] == [
-            "MPCInitialized", "ParticipantJoin", "MPCStart", "ParticipantJoin", "ParticipantExit", "ParticipantExit",
-            "MPCEnd",
-        ]
-    joins = [e for e in events if e["EventName"] == "ParticipantJoin"]
-    customers = [e for e in joins if e["ParticipantRole"] == "Customer"]
-    assert {e["ParticipantCallDirection"] for e in customers} == {"inbound"}
-    assert customers[1]["ParticipantCallFrom"] == CUSTOMER
-    rung = {e["ParticipantCallTo"] for e in joins if e["ParticipantRole"] == "Agent"}
-    assert rung == {agents[0].address, agents[1].address}  # both available ones, never the one away
+        response = await control.post("/inbound/", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_an_inbound_customer_waits_alone_until_the_desk_dials_an_agent_in(make_simulator, app, receiver):
+    """As on Plivo: the customer is alone in the multiparty call (no MPCStart yet); the desk's `call`
+    action, triggered by the customer, brings the agent in; the customer talks, then hangs up."""
+    simulator = await make_simulator()
+    call = await inbound(simulator, talk_seconds=0.05, **{"from": CUSTOMER})
+    mpc = call["mpc_uuid"]
+    await receiver.until(lambda evs: "ParticipantJoin" in [e["EventName"] for e in evs if e["MPCUUID"] == mpc])
+    await asyncio.sleep(0.2)
+    assert receiver.names(mpc) == ["MPCInitialized", "ParticipantJoin"]  # waiting: nobody rings anyone
+    joined = next(e for e in receiver.events if e["MPCUUID"] == mpc and e["EventName"] == "ParticipantJoin")
+    assert (joined["ParticipantRole"], joined["ParticipantCallDirection"], joined["ParticipantCallFrom"]) == (
+        "Customer", "inbound", CUSTOMER)
+    async with httpx.AsyncClient(base_url=simulator.api_url, auth=(app.auth_id, app.auth_token)) as api:
+        response = await transfer(api, app, "call", to=AGENT, trigger=CUSTOMER, role="agent")
+    assert response.status_code == 201, response.text
+    await receiver.until(lambda evs: "MPCEnd" in [e["EventName"] for e in evs if e["MPCUUID"] == mpc])
+    assert receiver.names(mpc) == [
+        "MPCInitialized", "ParticipantJoin", "AddParticipantByAPIActionInitiated", "MPCStart", "ParticipantJoin",
+        "ParticipantExit", "ParticipantExit", "MPCEnd",
+    ]
     await simulator.stop()
 
 
-async def test_a_customer_with_no_agent_free_gives_up(make_simulator, app, receiver):
-    simulator = await make_simulator(behaviour=CustomerBehaviour(patience_seconds=0.1, retry_seconds=0.02))
+async def test_a_customer_nobody_answers_gives_up(make_simulator, app, receiver):
+    simulator = await make_simulator()
+    mpc = (await inbound(simulator, patience_seconds=0.1))["mpc_uuid"]
+    await receiver.until(lambda evs: "MPCEnd" in [e["EventName"] for e in evs if e["MPCUUID"] == mpc])
+    assert receiver.names(mpc) == ["MPCInitialized", "ParticipantJoin", "ParticipantExit", "MPCEnd"]
+    exit_event = next(e for e in receiver.events if e["MPCUUID"] == mpc and e["EventName"] == "ParticipantExit")
+    assert exit_event["ParticipantExitCause"] == "CustomerGaveUp"
+    await simulator.stop()
+
+
+@pytest.mark.parametrize(
+    ("phone", "cause"), [({"answer": "reject"}, "Rejected"), ({"answer": "never", "after": 0.1}, "NoAnswer")]
+)
+async def test_a_phone_that_rejects_or_never_answers_fails_its_leg_and_the_customer_waits_on(
+    make_simulator, app, receiver, phone, cause
+):
+    simulator = await make_simulator()
     async with httpx.AsyncClient(base_url=f"{simulator.url}/_sim") as control:
-        await control.post("/inbound/", json={})
-    events = await receiver.until_named("MPCInitialized", "ParticipantJoin", "ParticipantExit", "MPCEnd")
-    assert events[-2]["ParticipantExitCause"] == "NoAgentAvailable"
+        assert (await control.post("/phones/", json={"address": AGENT, **phone})).status_code == 200
+    mpc = (await inbound(simulator, patience_seconds=5, **{"from": CUSTOMER}))["mpc_uuid"]
+    await receiver.until(lambda evs: "ParticipantJoin" in [e["EventName"] for e in evs if e["MPCUUID"] == mpc])
+    async with httpx.AsyncClient(base_url=simulator.api_url, auth=(app.auth_id, app.auth_token)) as api:
+        assert (await transfer(api, app, "call", to=AGENT, trigger=CUSTOMER, role="agent")).status_code == 201
+    await receiver.until(lambda evs: "ParticipantExit" in [e["EventName"] for e in evs if e["MPCUUID"] == mpc])
+    assert receiver.names(mpc) == [
+        "MPCInitialized", "ParticipantJoin", "AddParticipantByAPIActionInitiated", "ParticipantExit"]
+    failed = next(e for e in receiver.events if e["MPCUUID"] == mpc and e["EventName"] == "ParticipantExit")
+    assert (failed["ParticipantCallTo"], failed["ParticipantExitCause"]) == (AGENT, cause)
+    await asyncio.sleep(0.1)
+    assert receiver.names(mpc)[-1] == "ParticipantExit"  # no MPCEnd: the customer still waits
+    await simulator.stop()
+
+
+async def test_a_late_phone_answers_after_its_delay(make_simulator, app, receiver):
+    simulator = await make_simulator()
+    async with httpx.AsyncClient(base_url=f"{simulator.url}/_sim") as control:
+        await control.post("/phones/", json={"address": AGENT, "answer": "late", "after": 0.3})
+        listed = (await control.get("/phones/")).json()
+    assert listed == {"phones": [{"address": AGENT, "answer": "late", "after": 0.3}]}
+    mpc = (await inbound(simulator, talk_seconds=5, **{"from": CUSTOMER}))["mpc_uuid"]
+    await receiver.until(lambda evs: "ParticipantJoin" in [e["EventName"] for e in evs if e["MPCUUID"] == mpc])
+    async with httpx.AsyncClient(base_url=simulator.api_url, auth=(app.auth_id, app.auth_token)) as api:
+        dialled_at = time.monotonic()
+        await transfer(api, app, "call", to=AGENT, trigger=CUSTOMER, role="agent")
+    await receiver.until(lambda evs: [e["EventName"] for e in evs if e["MPCUUID"] == mpc].count("ParticipantJoin") == 2)
+    assert time.monotonic() - dialled_at >= 0.3
+    await simulator.stop()
+
+
+@pytest.mark.parametrize(
+    "bad", [{"answer": "sometimes", "address": AGENT}, {"address": "not a number"}, {"address": AGENT, "after": -1},
+            {"address": AGENT, "colour": "red"}, []],
+)
+async def test_phone_settings_are_checked(make_simulator, bad):
+    simulator = await make_simulator()
+    async with httpx.AsyncClient(base_url=f"{simulator.url}/_sim") as control:
+        response = await control.post("/phones/", json=bad)
+    assert response.status_code == 400 and response.json()["error"]
     await simulator.stop()
 
 
 async def test_calls_per_minute_brings_customers_by_itself(make_simulator, app, receiver):
-    await sync_to_async(AgentFactory)(address="+14155550121")
     simulator = await make_simulator(calls_per_minute=600)
-    await receiver.until(lambda evs: any(e["EventName"] == "ParticipantJoin" and e["ParticipantRole"] == "Agent"
+    await receiver.until(lambda evs: any(e["EventName"] == "ParticipantJoin" and e["ParticipantRole"] == "Customer"
                                          for e in evs), timeout=10)
     await simulator.stop()
 

@@ -207,7 +207,8 @@ async def test_three_hundred_sockets_each_receive_one_change_exactly_once(phlo_a
         first = await asyncio.gather(*(ws.receive_json_from(timeout=10) for ws in sockets))
         assert {(m["type"], m["seq"]) for m in first} == {("call.updated", 2)}
         extra = await asyncio.gather(*(drain(ws, timeout=0.5) for ws in sockets))
-        assert not any(extra)
+        # The queue's figures may follow (a customer now waits); the call's change never comes twice.
+        assert {m["type"] for messages in extra for m in messages} <= {"stats.updated", "queue.updated"}
     finally:
         await close_all(*sockets)
 

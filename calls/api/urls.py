@@ -2,10 +2,12 @@
 
 from django.urls import path
 
+from calls.api.stats import StatsView
 from calls.api.views import CallActionView, CallDetailView, CallListView, MemberActionView
 from calls.vocabulary import CallAction, MemberAction
 
 urlpatterns = [
+    path("stats/", StatsView.as_view(), name="api-stats"),
     path("calls/", CallListView.as_view(), name="api-calls"),
     path("calls/<int:call_id>/", CallDetailView.as_view(), name="api-call"),
     *(

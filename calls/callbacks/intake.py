@@ -16,9 +16,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from calls.models import Action, Call, CallEvent, Member, PhloApp
+from calls.routing import settle_offer
 from calls.state_machine import apply_event
 from calls.store import load_call, load_call_by_mpc, save_call_state, snapshot
-from calls.vocabulary import LIVE_CALL_STATUSES, MemberState
+from calls.vocabulary import LIVE_CALL_STATUSES, CallStatus, MemberState
 from phlo.addresses import address_key
 from phlo.events import Event, Family, Kind, masked
 
@@ -37,6 +38,7 @@ class IntakeResult:
     outcome: str  # applied | stale | no_change | unmatched | unrecognised | duplicate
     call_id: int | None
     messages: list[dict]
+    offer_wanted: bool = False  # the call waits for an agent and no one is offered it
 
 
 def dedupe_key(app: PhloApp, params: dict[str, str]) -> str:
@@ -104,11 +106,13 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
     call, members = loaded
     before = snapshot(call, members)
     result = apply_event(before, event)
-    visible = created or result.outcome == Outcome.APPLIED
+    offer_ended = settle_offer(call, result.call)
+    visible = created or result.outcome == Outcome.APPLIED or offer_ended is not None
     if event.mpc_uuid and not call.mpc_uuid:
         call.mpc_uuid = event.mpc_uuid  # a call we started by running the PHLO meets its MPC
         call.save(update_fields=["mpc_uuid"])
     by_key, messages = save_call_state(call, members, before, result.call, visible_change=visible, at=now)
+    messages.extend(offer_ended or [])
     if event.family == Family.ADD_PARTICIPANT and event.request_outcome:
         _note_request_outcome(call, event)
     outcome = Outcome.APPLIED if created else result.outcome
@@ -117,7 +121,8 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
     stored.outcome = outcome
     stored.reason = _unmatched_reason(event) if outcome == Outcome.UNMATCHED else REASONS.get(outcome, "")
     stored.save()
-    return IntakeResult(outcome, call.pk, messages)
+    offer_wanted = call.status == CallStatus.WAITING and call.offered_to_id is None and call.phlo_app.routing
+    return IntakeResult(outcome, call.pk, messages, offer_wanted=offer_wanted)
 
 
 def _keep(stored: CallEvent, outcome: str, reason: str, *, call_id: int | None = None) -> IntakeResult:

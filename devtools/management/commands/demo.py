@@ -22,8 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.accounts import agent_create_or_update
-from agents.models import AgentStatus
-from agents.status import agent_set_status
+from agents.models import Agent, AgentStatus
 from calls.models import Call, PhloApp
 from calls.state_machine import apply_event
 from calls.store import load_call, save_call_state, snapshot
@@ -49,7 +48,8 @@ DEMO_PEOPLE = (
     # Yours to log in as: offline until you set yourself available on the desk.
     DemoPerson("alice", "Alice Agent", "+14155550101", AgentStatus.OFFLINE),
     DemoPerson("bob", "Bob Agent", "+14155550102", AgentStatus.OFFLINE),
-    # Simulated colleagues: available, so the simulated customers' calls reach them and the wall has life.
+    # Simulated colleagues: available, so the router offers them the simulated customers' calls (their
+    # simulated phones answer) and the wall has life.
     DemoPerson("carol", "Carol Agent", "+14155550103", AgentStatus.AVAILABLE),
     DemoPerson("dave", "Dave Agent", "+14155550104", AgentStatus.AVAILABLE),
 )
@@ -113,7 +113,7 @@ class Command(BaseCommand):
         existing = PhloApp.objects.filter(phlo_id=DEMO_PHLO["phlo_id"]).first()
         # hex: a token starting with "-" would read as an option when handed to configure_phlo
         token = existing.auth_token if existing else secrets.token_hex(24)
-        call_command("configure_phlo", **DEMO_PHLO, auth_token=token, default=True, stdout=StringIO())
+        call_command("configure_phlo", **DEMO_PHLO, auth_token=token, default=True, routing=True, stdout=StringIO())
         _end_calls_left_live(PhloApp.objects.get(phlo_id=DEMO_PHLO["phlo_id"]))
         logins = []
         for person in DEMO_PEOPLE:
@@ -130,7 +130,11 @@ class Command(BaseCommand):
                 # The demo's supervisor also opens the Django admin (PHLO apps, agents, call history).
                 agent.user.is_staff = agent.user.is_superuser = True
                 agent.user.save(update_fields=["is_staff", "is_superuser"])
-            agent_set_status(agent=agent, status=person.status)
+            # Each demo begins the same way, whatever an earlier one left (an offer, a call, a wrap-up).
+            Agent.objects.filter(pk=agent.pk).update(
+                status=person.status, chosen_status=person.status, status_since=timezone.now(), status_reason="",
+                wrap_up_until=None, disposition_pending=False,
+            )
             logins.append((person, password))
         return logins
 
@@ -175,8 +179,9 @@ class Command(BaseCommand):
             write(f"    {role:<12}{person.username:<14}{password:<16}{person.address:<15}{person.status}")
         write("")
         if calls_per_minute:
-            write(f"  Simulated customers call {calls_per_minute:g} times a minute and ring available agents;")
-            write("  set yourself available on the desk to take some too.")
+            write(f"  Simulated customers call {calls_per_minute:g} times a minute and wait; the desk offers each")
+            write("  to the longest-idle available agent, whose (simulated) phone answers.")
+            write("  Set yourself available on the desk to take some too.")
         pids = ", ".join(f"{label} pid {process.pid}" for label, _, process in children)
         write(f"  Running ({pids}). Press Ctrl-C to stop.")
         write("=" * 72)
@@ -186,6 +191,7 @@ class Command(BaseCommand):
 def _end_calls_left_live(app: PhloApp) -> None:
     """A call an earlier demo left live can never end by itself (the simulator holding it is gone),
     and would keep its agents busy: end it, as an MPCEnd would."""
+    Call.objects.filter(phlo_app=app, offered_to__isnull=False).update(offered_to=None, offered_at=None)
     live = Call.objects.filter(phlo_app=app, status__in=LIVE_CALL_STATUSES)
     for call_id in live.values_list("pk", flat=True):
         with transaction.atomic():

@@ -4,7 +4,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from devtools.simulator_sources import available_agent_addresses, load_phlos_from_database
+from devtools.simulator_sources import load_phlos_from_database
 from simulator.callbacks import DEFAULT_LATENCY, DEFAULT_RETRY_DELAYS
 from simulator.faults import Faults
 from simulator.server import Simulator
@@ -62,10 +62,12 @@ class Command(BaseCommand):
                             help="How long a dialled leg rings before it answers, e.g. 0.3-1.0")
         timing.add_argument("--voicemail-seconds", type=float, default=Timing.voicemail_seconds,
                             help="How long a dropped voicemail plays before the member leaves")
+        timing.add_argument("--no-answer-seconds", type=float, default=Timing.no_answer_seconds,
+                            help="How long a phone set to never answer rings before its leg fails")
         timing.add_argument("--talk-seconds", type=seconds_range, default=CustomerBehaviour.talk_seconds,
                             help="How long a simulated customer talks before hanging up, e.g. 20-90")
         timing.add_argument("--patience-seconds", type=float, default=CustomerBehaviour.patience_seconds,
-                            help="How long a simulated customer waits for a free agent")
+                            help="How long a simulated customer waits for an agent before hanging up")
         timing.add_argument("--callback-latency", type=seconds_range, default=DEFAULT_LATENCY,
                             help="Delay from an event to its callback being sent, e.g. 0.02-0.1")
         timing.add_argument("--retry-delays", type=seconds_list, default=DEFAULT_RETRY_DELAYS,
@@ -82,12 +84,14 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         simulator = Simulator(
             load_phlos=load_phlos_from_database,
-            find_available_agents=available_agent_addresses,
             host=options["host"],
             port=options["port"],
             callback_base=options["callback_base"],
             calls_per_minute=options["calls_per_minute"],
-            timing=Timing(ring_seconds=options["ring_seconds"], voicemail_seconds=options["voicemail_seconds"]),
+            timing=Timing(
+                ring_seconds=options["ring_seconds"], voicemail_seconds=options["voicemail_seconds"],
+                no_answer_seconds=options["no_answer_seconds"],
+            ),
             behaviour=CustomerBehaviour(
                 talk_seconds=options["talk_seconds"], patience_seconds=options["patience_seconds"]
             ),
@@ -131,6 +135,6 @@ class Command(BaseCommand):
             self.stdout.write("  No PHLO app configured yet (manage.py configure_phlo); it is read when first asked.")
         if simulator.traffic.calls_per_minute:
             self.stdout.write(f"Simulated customers: {simulator.traffic.calls_per_minute:g} calls per minute")
-        controls = ", ".join(f"{simulator.url}/_sim/{name}/" for name in ("faults", "calls", "inbound"))
+        controls = ", ".join(f"{simulator.url}/_sim/{name}/" for name in ("faults", "calls", "inbound", "phones"))
         self.stdout.write(f"Controls: {controls}")
         self.stdout.flush()
