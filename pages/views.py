@@ -18,6 +18,7 @@ from agents.viewers import Person, viewer_for
 from calls import vocabulary
 from calls.selectors import snapshot_for
 from pages.forms import ThrottledAuthenticationForm
+from phlo.addresses import ADDRESS_HELP, ADDRESS_PATTERN
 
 
 class LoginView(auth_views.LoginView):
@@ -56,6 +57,8 @@ def _page_data(viewer: Person, page: str) -> dict:
         "snapshot": snapshot_for(viewer).body,
         "vocabulary": {**vocabulary.for_pages(), "agent_statuses": dict(AgentStatus.choices)},
         "urls": {"socket": "/ws/dashboard/", "api": "/api/", "login": "/login/"},
+        # The address rule of phlo/addresses.py, so a typed number is checked as it is typed.
+        "rules": {"address_pattern": ADDRESS_PATTERN, "address_help": ADDRESS_HELP},
     }
 
 

@@ -368,7 +368,9 @@ def test_a_warm_transfer_live_on_two_desks_and_the_wall(pages):
     # Alice leaves; the call goes on with Bob. Her desk is free again and lists nothing current.
     alice.get_by_role("button", name="Leave the call (hang up yourself)").click()
     expect(alice.locator("#no-call")).to_be_visible()
-    expect(member_row(bob, "Alice Moreno")).to_contain_text("Left")
+    alice_row = call_card(bob, CUSTOMER_SHOWN).locator(".member", has=bob.locator(".member-name", has_text="Alice Moreno"))
+    expect(alice_row).to_contain_text("Left")
+    expect(member_row(bob, "Bob Chen (you)")).to_contain_text("transferred from Alice Moreno")
     expect(member_row(wall, "Bob Chen")).to_contain_text("Connected")
 
     # Bob hangs up the customer, which ends the call: it leaves the wall and joins the recent
@@ -403,21 +405,21 @@ def test_a_failed_action_says_why_and_changes_nothing(pages):
     expect(unhold).to_be_enabled()
     expect(unhold).to_be_focused()
     expect(row).to_contain_text("On hold")
-    expect(desk.locator("#announcer")).to_have_text("Customer +1 917 555 0111 is on hold.")
+    expect(desk.locator(".toast-success")).to_have_text(re.compile("Customer \\+1 917 555 0111 is on hold."))
 
-    # PHLO fails: the agent reads why, in words, and nothing changes.
+    # PHLO fails: the agent reads why, in a sentence, where it can be seen, and nothing changes.
     pages.simulator.faults(error_rate=1.0)
     try:
         unhold.click()
-        error = card.get_by_role("alert")
+        error = desk.get_by_role("alert").filter(has_text="Could not take")
         expect(error).to_contain_text("Could not take customer +1 917 555 0111 off hold")
-        expect(error).to_contain_text("HTTP 500")
-        expect(error).to_contain_text("Internal server error, please try again later")
+        expect(error).to_contain_text("PHLO had a problem (HTTP 500) and did not act; nothing was changed.")
+        expect(error).not_to_contain_text("Internal server error")  # Plivo's own words stay in the log
         expect(row).to_contain_text("On hold")
         expect(unhold).to_be_enabled()
     finally:
         pages.simulator.no_faults()
-    error.get_by_role("button", name="Dismiss error").click()
+    error.get_by_role("button", name="Dismiss message").click()
     expect(error).to_be_hidden()
     unhold.click()
     expect(row).to_contain_text("Connected")
