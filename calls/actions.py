@@ -76,8 +76,8 @@ class Permitted:
     app: PhloApp
     agent: Agent  # the requester: their address is the trigger source / the `from`
     member: Member | None = None  # the member a member action is about
-    # A cold transfer hands the customers over talking: those on hold are taken off hold first.
-    held_customers: tuple[str, ...] = ()
+    # A cold transfer hands the customers over talking: those on hold (pk, address) are taken off hold.
+    held_customers: tuple[tuple[int, str], ...] = ()
     who: str = "the member"  # the person the action is about, in words for an error sentence
 
 
@@ -149,21 +149,37 @@ async def call_action_run(*, user, call_id: int, action: str, to: str, role: str
     action = CallAction(action)
     attempt = Attempt(user_id=user.pk, action=action, request_body={"to": to, "role": role}, call_id=call_id)
 
+    unheld: list[int] = []
+
     async def send(permitted: Permitted) -> Reply:
         phlo = phlo_api(permitted.app)
-        for address in permitted.held_customers:
-            # Plivo's cold transfer leaves a held customer on hold with the new agent, who would
-            # answer into silence: one action, so the customer is taken off hold first (a failure
-            # here stops the transfer before it starts).
-            await phlo.member_action(MemberAction.UNHOLD.phlo, member_address=address)
-        return await phlo.node_action(action.phlo, trigger_source=permitted.agent.address, to=to, role=role)
+        reply = await phlo.node_action(action.phlo, trigger_source=permitted.agent.address, to=to, role=role)
+        for pk, address in permitted.held_customers:
+            if await _unhold_after_cold_transfer(phlo, attempt, address):
+                unheld.append(pk)
+        return reply
 
     return await _attempt(
         attempt,
         check=lambda: _check_action(user, attempt),
         send=send,
-        finish=lambda permitted, reply: _apply(attempt, permitted, reply, to=to, role=role),
+        finish=lambda permitted, reply: _apply(attempt, permitted, reply, to=to, role=role, unheld=tuple(unheld)),
     )
+
+
+async def _unhold_after_cold_transfer(phlo, attempt: Attempt, address: str) -> bool:
+    """Plivo's cold transfer leaves a held customer on hold, so the new agent would answer into
+    silence: the desk takes them off hold once the transfer is accepted (and only then: a refused
+    transfer leaves the call as it was). Should that fail, the transfer still happened; the
+    customer stays on hold for the new agent to take off, as their desk shows."""
+    try:
+        await phlo.member_action(MemberAction.UNHOLD.phlo, member_address=address)
+    except PlivoError as exc:
+        logger.warning(
+            "unhold after %s on call %s failed: %s %r", attempt.action, attempt.call_id, exc.status, exc.error
+        )
+        return False
+    return True
 
 
 async def member_action_run(
@@ -226,7 +242,9 @@ def _check_action(user, attempt: Attempt) -> Permitted:
         raise CallError(str(refused), http_status=409) from None
     held = ()
     if attempt.action == CallAction.COLD_TRANSFER:
-        held = tuple(m.address for m in members if m.role == MemberRole.CUSTOMER and m.state == MemberState.ON_HOLD)
+        held = tuple(
+            (m.pk, m.address) for m in members if m.role == MemberRole.CUSTOMER and m.state == MemberState.ON_HOLD
+        )
     who = _name_of(member.address if member else attempt.request_body.get("to", ""))
     return Permitted(app=call.phlo_app, agent=agent, member=member, held_customers=held, who=who)
 
@@ -256,8 +274,10 @@ def _keys(attempt: Attempt, members: list[Member], agent: Agent) -> dict[str, st
 
 
 def _apply(
-    attempt: Attempt, permitted: Permitted, reply: Reply, *, to: str = "", role: str = MemberRole.AGENT
+    attempt: Attempt, permitted: Permitted, reply: Reply, *, to: str = "", role: str = MemberRole.AGENT,
+    unheld: tuple[int, ...] = (),
 ) -> tuple[ActionDone, list]:
+    """`unheld`: members PHLO also took off hold as part of this action (a cold transfer's customers)."""
     now = timezone.now()
     with transaction.atomic():
         call, members = load_call(attempt.call_id, lock=True)
@@ -274,6 +294,11 @@ def _apply(
                 before, attempt.action, at=now, to=to, role=role, new_key=DIALLED_KEY, actor_id=permitted.agent.pk,
                 **keys,
             )
+            for pk in unheld:
+                if after.member(f"db:{pk}").state == MemberState.ON_HOLD:
+                    after = apply_action(
+                        after, MemberAction.UNHOLD, at=now, member_key=f"db:{pk}", actor_id=permitted.agent.pk
+                    )
         by_key, messages = save_call_state(call, members, before, after, visible_change=after != before, at=now)
         dialled = by_key.get(DIALLED_KEY)
         _record(

@@ -543,8 +543,7 @@ def apply_action(
             return call
         requester = call.member(requester_key)
         if action == CallAction.COLD_TRANSFER:
-            # The customers are handed over talking (calls/actions.py takes them off hold first).
-            call = _customers(call.with_member(_left(requester, at)), ON_HOLD, CONNECTED, at)
+            call = call.with_member(_left(requester, at))
             return replace(call, was_transferred=True)
         # warm transfer: the customers wait on hold while the two agents consult
         call = _customers(call, CONNECTED, ON_HOLD, at)

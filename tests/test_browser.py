@@ -368,7 +368,8 @@ def test_a_warm_transfer_live_on_two_desks_and_the_wall(pages):
     # Alice leaves; the call goes on with Bob. Her desk is free again and lists nothing current.
     alice.get_by_role("button", name="Leave the call (hang up yourself)").click()
     expect(alice.locator("#no-call")).to_be_visible()
-    alice_row = call_card(bob, CUSTOMER_SHOWN).locator(".member", has=bob.locator(".member-name", has_text="Alice Moreno"))
+    alice_name = bob.locator(".member-name", has_text="Alice Moreno")
+    alice_row = call_card(bob, CUSTOMER_SHOWN).locator(".member", has=alice_name)
     expect(alice_row).to_contain_text("Left")
     expect(member_row(bob, "Bob Chen (you)")).to_contain_text("transferred from Alice Moreno")
     expect(member_row(wall, "Bob Chen")).to_contain_text("Connected")

@@ -83,7 +83,7 @@ def test_without_a_body_a_member_action_needs_none(phlo, api_for, phlo_app, agen
 # --- a cold transfer hands the customer over talking ------------------------------------------------
 
 
-def test_a_cold_transfer_takes_a_held_customer_off_hold_first(phlo, api_for, phlo_app, agent, other_agent):
+def test_a_cold_transfer_takes_a_held_customer_off_hold(phlo, api_for, phlo_app, agent, other_agent):
     live = live_call(phlo_app, agent, customer_state="on_hold")
 
     response = api_for(agent).post(
@@ -92,9 +92,9 @@ def test_a_cold_transfer_takes_a_held_customer_off_hold_first(phlo, api_for, phl
 
     assert response.status_code == 200, response.json()
     assert sent(phlo) == [
-        ("POST", member_url(CUSTOMER), BASIC_AUTH, {"action": "unhold"}),
         ("POST", NODE_URL, BASIC_AUTH,
          {"action": "cold_transfer", "trigger_source": agent.address, "to": other_agent.address, "role": "agent"}),
+        ("POST", member_url(CUSTOMER), BASIC_AUTH, {"action": "unhold"}),
     ]
     states = {m["address"]: (m["state"], m["joined_via"], m["invited_by"]) for m in response.json()["call"]["members"]}
     assert states == {
@@ -105,8 +105,9 @@ def test_a_cold_transfer_takes_a_held_customer_off_hold_first(phlo, api_for, phl
     assert Action.objects.filter(action="cold-transfer").count() == 1  # one action, one record
 
 
-def test_a_cold_transfer_whose_unhold_fails_does_not_start(phlo, api_for, phlo_app, agent, other_agent):
-    phlo["phlo"].respond(500, json={"api_id": "api-500", "error": "internal error"})
+def test_a_refused_cold_transfer_leaves_a_held_customer_held(phlo, api_for, phlo_app, agent, other_agent):
+    phlo["phlo"].respond(400, json={"api_id": "api-400", "error": f"{other_agent.address} is busy in another "
+                                                                  "multiparty call of this node"})
     live = live_call(phlo_app, agent, customer_state="on_hold")
     before = call_state(live.call)
 
@@ -115,8 +116,24 @@ def test_a_cold_transfer_whose_unhold_fails_does_not_start(phlo, api_for, phlo_a
     )
 
     assert response.status_code == 502
-    assert [request[3]["action"] for request in sent(phlo)] == ["unhold"]
+    assert [request[3]["action"] for request in sent(phlo)] == ["cold_transfer"]
     assert call_state(live.call) == before
+
+
+def test_a_customer_plivo_would_not_unhold_stays_held_for_the_new_agent(phlo, api_for, phlo_app, agent, other_agent):
+    phlo["phlo"].side_effect = [
+        httpx.Response(201, json={"api_id": "api-transfer", "error": ""}),
+        httpx.Response(500, json={"api_id": "api-500", "error": "internal error"}),
+    ]
+    live = live_call(phlo_app, agent, customer_state="on_hold")
+
+    response = api_for(agent).post(
+        f"/api/calls/{live.call.pk}/cold-transfer/", {"to": other_agent.address}, format="json"
+    )
+
+    assert response.status_code == 200  # the transfer happened
+    assert Member.objects.get(pk=live.customer.pk).state == "on_hold"  # as it still is on Plivo's side
+    assert Member.objects.get(pk=live.agent.pk).state == "left"
 
 
 def test_a_cold_transfer_with_nobody_held_sends_only_the_transfer(phlo, api_for, phlo_app, agent, other_agent):
