@@ -14,6 +14,8 @@ import re
 import signal
 import sqlite3
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -147,17 +149,24 @@ class Api:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """Database with agents and a PHLO app, Daphne, the PHLO simulator, and one Chromium."""
-    workdir = tmp_path_factory.mktemp("browser")
+    with running_world(tmp_path_factory.mktemp("browser"), wrap_up_seconds=600) as world:
+        yield world
+
+
+@contextmanager
+def running_world(workdir: Path, *, wrap_up_seconds: int, chromium_args: tuple[str, ...] = ()) -> Iterator[World]:
     simulator_port = free_port()
     # tests.settings: the real settings with a fast password hasher (nine agents sign in).
     stack = Stack(workdir, DJANGO_SETTINGS_MODULE="tests.settings", PHLO_BASE_URL=f"http://127.0.0.1:{simulator_port}/v1",
-                  PHLO_TIMEOUT="10", WRAP_UP_SECONDS="600")
+                  PHLO_TIMEOUT="10", WRAP_UP_SECONDS=str(wrap_up_seconds))
     try:
         stack.manage("shell", "-c", setup_script())
         daphne = stack.start_daphne()
         simulator = Simulator(stack, port=simulator_port, callback_base=daphne.url)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *chromium_args]
+            )
             try:
                 yield World(stack, daphne, simulator, browser, workdir)
             finally:

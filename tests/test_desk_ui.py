@@ -13,21 +13,10 @@ import os
 import re
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.support.servers import ROOT, Stack, free_port
-from tests.test_browser import (
-    AGENTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASSWORD,
-    PHLO_ID,
-    Simulator,
-    World,
-    call_card,
-    setup_script,
-    sign_in,
-)
+from tests.support.servers import ROOT
+from tests.test_browser import AGENTS, PASSWORD, PHLO_ID, World, ago, call_card, running_world, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -39,25 +28,10 @@ expect.set_options(timeout=15_000)
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("desk-ui")
-    simulator_port = free_port()
-    stack = Stack(workdir, DJANGO_SETTINGS_MODULE="tests.settings", PHLO_BASE_URL=f"http://127.0.0.1:{simulator_port}/v1",
-                  PHLO_TIMEOUT="10", WRAP_UP_SECONDS=str(WRAP_UP_SECONDS))
-    try:
-        stack.manage("shell", "-c", setup_script())
-        daphne = stack.start_daphne()
-        simulator = Simulator(stack, port=simulator_port, callback_base=daphne.url)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True,
-                args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
-            )
-            try:
-                yield World(stack, daphne, simulator, browser, workdir)
-            finally:
-                browser.close()
-    finally:
-        stack.stop()
+    # The ring is played without a click first, as it is for a person who has used the page.
+    with running_world(tmp_path_factory.mktemp("desk-ui"), wrap_up_seconds=WRAP_UP_SECONDS,
+                       chromium_args=("--autoplay-policy=no-user-gesture-required",)) as world:
+        yield world
 
 
 @pytest.fixture
@@ -113,7 +87,7 @@ def test_an_offline_agent_who_takes_a_transfer_returns_to_offline_and_next_statu
 
     # During the call the status control sets what comes next, and says so.
     bob.get_by_role("button", name="Away after this call").click()
-    expect(bob.locator(".toast-success")).to_contain_text("You will be Away after this call.")
+    expect(bob.locator(".toast-success", has_text="You will be Away after this call.")).to_be_visible()
     expect(my_status(bob)).to_have_text("Busy")
     expect(bob.locator("#status-next")).to_have_text("Next: Away after this call")
     expect(wall.locator("#agent-board tr", has_text="Bob Chen")).to_contain_text("Busy")
@@ -291,7 +265,7 @@ def test_a_cold_transfer_as_both_agents_see_it(pages):
     card.get_by_role("button", name="Cold transfer").click()
 
     # Erin: told where the call went; the card moves to her recent calls.
-    expect(erin.locator(".toast-success")).to_contain_text("Transferred to Frank Ito.")
+    expect(erin.locator(".toast-success", has_text="Transferred to Frank Ito.")).to_be_visible()
     expect(erin.locator("#no-call")).to_be_visible()
     expect(erin.locator("#recent-calls .recent-row").first).to_contain_text("transferred to Frank Ito")
     # Frank: who it came from, and the customer talking to him, not on hold.
@@ -336,7 +310,8 @@ def test_a_hold_button_that_flips_under_the_pointer_ignores_the_click(pages):
     assert desk.evaluate("window.__flip") == {"ignored": True}
     expect(row).to_contain_text("On hold")
     expect(row).to_contain_text("held by your supervisor (Sam Rivera)")
-    expect(desk.locator(".toast-info")).to_contain_text("Your supervisor Sam Rivera put +1 202 555 0105 on hold.")
+    told = "Your supervisor Sam Rivera put +1 202 555 0105 on hold."
+    expect(desk.locator(".toast-info", has_text=told)).to_be_visible()
     assert not [url for url in posts if "/members/" in url]
     # The timer counts time on hold, from when the supervisor held them.
     timer = row.get_by_role("timer")
@@ -404,7 +379,7 @@ def busy_floor(world: World) -> None:
         mpc = f"mpc-sizes-{n}"
         plivo.customer_joins(mpc, customer, minutes_ago=5 + n)
         plivo.agent_joins(mpc, agent, minutes_ago=5 + n)
-    plivo.member_event("ParticipantHold", "mpc-sizes-1", "c", "+12025550188")
+    plivo.member_event("ParticipantHold", "mpc-sizes-1", "c", "+12025550188", EventTimestamp=ago(1.5))
 
 
 def test_the_desk_and_the_wall_fit_every_screen(pages):
@@ -473,6 +448,4 @@ def test_the_api_docs_load_with_no_network(pages):
     page.goto("/api/docs/")
     expect(page.locator(".opblock-summary-path", has_text="/api/calls/{call_id}/cold-transfer/")).to_be_visible()
     expect(page.locator(".opblock-summary-path", has_text="/api/me/").first).to_be_visible()
-    page.goto("/api/redoc/")
-    expect(page.get_by_text("/api/calls/{call_id}/warm-transfer/").first).to_be_attached()
     assert outside == []

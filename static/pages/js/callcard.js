@@ -39,11 +39,37 @@ export function renderCalls(container, calls, ctx) {
   }
 }
 
-export function callTitle(call, agents) {
+function titleMembers(call) {
   const customers = call.members.filter((m) => m.role === "customer");
-  const shown = customers.filter(isLive).length ? customers.filter(isLive) : customers;
+  return customers.filter(isLive).length ? customers.filter(isLive) : customers;
+}
+
+export function callTitle(call, agents) {
+  const shown = titleMembers(call);
   if (!shown.length) return "Internal call";
   return shown.map((m) => memberName(m, agents)).join(", ");
+}
+
+/** The title as nodes: each number an unbreakable piece (never split or cut on a small screen). */
+export function callTitleNodes(call, agents) {
+  const shown = titleMembers(call);
+  if (!shown.length) return ["Internal call"];
+  return shown.flatMap((m, i) => [i ? ", " : "", nameNode(m, agents)]);
+}
+
+function nameNode(member, agents) {
+  const name = memberName(member, agents);
+  return member.agent != null && agents.has(member.agent) ? name : addressNode(name);
+}
+
+function addressNode(address) {
+  return h("span", { class: address.startsWith("sip:") ? "addr addr-sip" : "addr" }, address);
+}
+
+function setNodes(el, key, nodes) {
+  if (el.dataset.key === key) return;
+  el.dataset.key = key;
+  el.replaceChildren(...nodes);
 }
 
 export function transferOf(call) {
@@ -140,7 +166,7 @@ function updateCard(card, call, ctx) {
   setAttr(card, "aria-busy", busy ? "true" : null);
   card.classList.toggle("is-busy", busy);
 
-  setText(p.title, callTitle(call, agents));
+  setNodes(p.title, callTitle(call, agents), callTitleNodes(call, agents));
   setText(p.meta, `Call ${call.id} · started ${clockTime(call.started_at)}`);
   setBadge(p.status, "call", call.status, CALL_STATUSES);
   setAttr(p.timer, "data-since", call.started_at);
@@ -268,21 +294,18 @@ function updateMemberRow(row, member, call, ctx, busy) {
     r.avatar.dataset.mark = mark;
     r.avatar.replaceChildren(mark || icon("person"));
   }
-  setText(r.name, isMe ? `${name} (you)` : name);
+  setNodes(r.name, isMe ? `${name} (you)` : name, isMe ? [`${name} (you)`] : [nameNode(member, agents)]);
   const role = ROLES[member.role] || member.role;
   const address = prettyAddress(member.address);
   const transferRole = member.transfer_role === "initiator" ? "transferring" : member.transfer_role === "target" ? "transfer target" : "";
   const extras = [transferRole, whoChanged(member, ctx), originWords(member, agents, name)].filter(Boolean);
-  const subKey = [role, address !== name ? address : "", ...extras].join("|");
-  if (r.sub.dataset.key !== subKey) {
-    // The address is its own unbreakable piece: a phone number is never cut or split.
-    r.sub.dataset.key = subKey;
-    r.sub.replaceChildren(
-      role,
-      ...(address && address !== name ? [" · ", h("span", { class: address.startsWith("sip:") ? "addr addr-sip" : "addr" }, address)] : []),
-      ...extras.map((words) => ` · ${words}`),
-    );
-  }
+  // The address is its own unbreakable piece: a phone number is never cut or split.
+  const shownAddress = address && address !== name ? address : "";
+  setNodes(r.sub, [role, shownAddress, ...extras].join("|"), [
+    role,
+    ...(shownAddress ? [" · ", addressNode(shownAddress)] : []),
+    ...extras.map((words) => ` · ${words}`),
+  ]);
   setBadge(r.state, "state", member.state, MEMBER_STATES);
 
   // The timer counts time in the current state ("on hold for 0:42"); a member who left keeps

@@ -3,7 +3,7 @@
 
 import { Alerts } from "./alerts.js";
 import { api } from "./api.js";
-import { callTitle, renderCalls } from "./callcard.js";
+import { callTitle, callTitleNodes, renderCalls } from "./callcard.js";
 import { h, reconcile, setAttr, setText, show } from "./dom.js";
 import {
   AGENT_STATUSES,
@@ -153,7 +153,7 @@ function renderRecent() {
         : colleagues.length ? `${when} · with ${[...new Set(colleagues)].join(", ")}` : when;
       return h("li", { class: `recent-row${call.status === "ended" ? "" : " is-still-on"}` },
         h("div", { class: "recent-who" },
-          h("span", { class: "recent-title" }, callTitle(call, store.agents)),
+          h("span", { class: "recent-title" }, callTitleNodes(call, store.agents)),
           h("span", { class: "recent-sub" }, sub)),
         h("span", { class: "recent-length timer", title: "Call length" }, call.status === "ended" ? length : "still on"));
     }),
