@@ -297,7 +297,7 @@ def set_the_scene(world: World) -> None:
     # Carol's customer waits on hold.
     plivo.customer_joins("mpc-carol", "+13125550178", minutes_ago=6.2)
     plivo.agent_joins("mpc-carol", "carol", minutes_ago=6.1)
-    plivo.member_event("ParticipantHold", "mpc-carol", "c", "+13125550178")
+    plivo.member_event("ParticipantHold", "mpc-carol", "c", "+13125550178", EventTimestamp=ago(2.5))
     # Dave with a customer, and Erin brought in to help.
     plivo.customer_joins("mpc-dave", "+16465550112", minutes_ago=12.5)
     plivo.agent_joins("mpc-dave", "dave", minutes_ago=12.4)

@@ -21,7 +21,17 @@ from tests.test_browser import AGENTS, PASSWORD, PHLO_ID, World, ago, call_card,
 pytestmark = pytest.mark.slow
 
 WRAP_UP_SECONDS = 3
-SHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else "test-artifacts/screenshots")
+# Every size's screenshot goes to the git-ignored test-artifacts/; `UPDATE_SCREENSHOTS=1` also
+# refreshes the README's small-screen and compact-wall pictures.
+SHOTS = ROOT / "test-artifacts/screenshots"
+README_SHOTS = {"agent-phone-390x844.png": "agent-desk-phone.png",
+                "supervisor-laptop-1280x720-list.png": "supervisor-wall-list.png"}
+
+
+def screenshot(page: Page, name: str, **options) -> None:
+    page.screenshot(path=str(SHOTS / name), **options)
+    if os.environ.get("UPDATE_SCREENSHOTS") and name in README_SHOTS:
+        page.screenshot(path=str(ROOT / "docs/screenshots" / README_SHOTS[name]), **options)
 
 expect.set_options(timeout=15_000)
 
@@ -397,7 +407,7 @@ def test_the_desk_and_the_wall_fit_every_screen(pages):
                 expect(page.locator(".call-card").first).to_be_visible()
                 expect(page.locator(".call-card", has_text="+1 202 555 0188").first).to_contain_text("On hold")
                 problems = page.evaluate(LAYOUT_PROBLEMS)
-                page.screenshot(path=str(SHOTS / f"{path.strip('/')}-{label}.png"), full_page=True)
+                screenshot(page, f"{path.strip('/')}-{label}.png", full_page=True)
                 assert problems == [], f"{path} at {label}: {problems}"
                 # Whole phone numbers, never "+1 202 555 …".
                 expect(page.locator(".addr", has_text="+1 202 555 0188").first).to_be_visible()
@@ -415,7 +425,7 @@ def test_the_desk_and_the_wall_fit_every_screen(pages):
                         "() => [...document.querySelectorAll('.call-card')].filter((c) =>"
                         " c.getBoundingClientRect().bottom <= innerHeight).length")
                     assert listed >= 4, listed
-                    page.screenshot(path=str(SHOTS / f"supervisor-{label}-list.png"))
+                    screenshot(page, f"supervisor-{label}-list.png")
                 context.close()
                 pages.contexts.remove(context)
     finally:
