@@ -9,6 +9,7 @@ callbacks of the same call. Every attempt, refused or failed too, leaves an Acti
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -27,6 +28,7 @@ from calls.serialize import call_to_dict
 from calls.state_machine import ActionRefused, apply_action, check_action, dial
 from calls.store import load_call, member_key, save_call_state, snapshot
 from calls.upstream import phlo_api
+from calls.upstream_words import sentence_for
 from calls.vocabulary import (
     CallAction,
     CallDirection,
@@ -38,7 +40,10 @@ from calls.vocabulary import (
     MemberState,
 )
 from live.publish import publish
-from phlo.http import PlivoError, PlivoTimeout, PlivoUnreachable, Reply
+from phlo.addresses import address_key
+from phlo.http import PlivoError, PlivoTimeout, Reply
+
+logger = logging.getLogger(__name__)
 
 START_ACTION = "start-call"
 DIALLED_KEY = "new:0"  # the snapshot key of the member a call action dials
@@ -71,6 +76,9 @@ class Permitted:
     app: PhloApp
     agent: Agent  # the requester: their address is the trigger source / the `from`
     member: Member | None = None  # the member a member action is about
+    # A cold transfer hands the customers over talking: those on hold (pk, address) are taken off hold.
+    held_customers: tuple[tuple[int, str], ...] = ()
+    who: str = "the member"  # the person the action is about, in words for an error sentence
 
 
 # --- start a call -------------------------------------------------------------------------------
@@ -141,23 +149,48 @@ async def call_action_run(*, user, call_id: int, action: str, to: str, role: str
     action = CallAction(action)
     attempt = Attempt(user_id=user.pk, action=action, request_body={"to": to, "role": role}, call_id=call_id)
 
+    unheld: list[int] = []
+
     async def send(permitted: Permitted) -> Reply:
-        return await phlo_api(permitted.app).node_action(
-            action.phlo, trigger_source=permitted.agent.address, to=to, role=role
-        )
+        phlo = phlo_api(permitted.app)
+        reply = await phlo.node_action(action.phlo, trigger_source=permitted.agent.address, to=to, role=role)
+        for pk, address in permitted.held_customers:
+            if await _unhold_after_cold_transfer(phlo, attempt, address):
+                unheld.append(pk)
+        return reply
 
     return await _attempt(
         attempt,
         check=lambda: _check_action(user, attempt),
         send=send,
-        finish=lambda permitted, reply: _apply(attempt, permitted, reply, to=to, role=role),
+        finish=lambda permitted, reply: _apply(attempt, permitted, reply, to=to, role=role, unheld=tuple(unheld)),
     )
 
 
-async def member_action_run(*, user, call_id: int, member_id: int, action: str) -> ActionDone:
-    """hold, unhold, hangup, resume-call, abort-transfer or voicemail-drop one member, by their address."""
+async def _unhold_after_cold_transfer(phlo, attempt: Attempt, address: str) -> bool:
+    """Plivo's cold transfer leaves a held customer on hold, so the new agent would answer into
+    silence: the desk takes them off hold once the transfer is accepted (and only then: a refused
+    transfer leaves the call as it was). Should that fail, the transfer still happened; the
+    customer stays on hold for the new agent to take off, as their desk shows."""
+    try:
+        await phlo.member_action(MemberAction.UNHOLD.phlo, member_address=address)
+    except PlivoError as exc:
+        logger.warning(
+            "unhold after %s on call %s failed: %s %r", attempt.action, attempt.call_id, exc.status, exc.error
+        )
+        return False
+    return True
+
+
+async def member_action_run(
+    *, user, call_id: int, member_id: int, action: str, expected_state: str | None = None
+) -> ActionDone:
+    """hold, unhold, hangup, resume-call, abort-transfer or voicemail-drop one member, by their address.
+    `expected_state`: the member's state as the person saw it when they clicked; if it no longer
+    holds (another tab or a supervisor changed the member meanwhile), the action is refused (409)."""
     action = MemberAction(action)
-    attempt = Attempt(user_id=user.pk, action=action, request_body={}, call_id=call_id, member_id=member_id)
+    body = {"expected_state": expected_state} if expected_state else {}
+    attempt = Attempt(user_id=user.pk, action=action, request_body=body, call_id=call_id, member_id=member_id)
 
     async def send(permitted: Permitted) -> Reply:
         return await phlo_api(permitted.app).member_action(action.phlo, member_address=permitted.member.address)
@@ -184,7 +217,7 @@ async def _attempt(
         try:
             reply = await send(permitted)
         except PlivoError as exc:
-            raise _upstream_failure(exc) from exc
+            raise _upstream_failure(exc, attempt, who=permitted.who) from exc
         result, messages = await sync_to_async(finish)(permitted, reply)
     except CallError as failure:
         await sync_to_async(_record_failure)(attempt, failure)
@@ -202,11 +235,32 @@ def _check_action(user, attempt: Attempt) -> Permitted:
         member = next((m for m in members if m.pk == attempt.member_id), None)
         if member is None:
             raise CallError(f"Call {call.pk} has no member {attempt.member_id}.", http_status=404)
+        _check_as_seen(member, attempt.request_body.get("expected_state"))
     try:
         check_action(snapshot(call, members), attempt.action, **_keys(attempt, members, agent))
     except ActionRefused as refused:
         raise CallError(str(refused), http_status=409) from None
-    return Permitted(app=call.phlo_app, agent=agent, member=member)
+    held = ()
+    if attempt.action == CallAction.COLD_TRANSFER:
+        held = tuple(
+            (m.pk, m.address) for m in members if m.role == MemberRole.CUSTOMER and m.state == MemberState.ON_HOLD
+        )
+    who = _name_of(member.address if member else attempt.request_body.get("to", ""))
+    return Permitted(app=call.phlo_app, agent=agent, member=member, held_customers=held, who=who)
+
+
+def _check_as_seen(member: Member, expected_state: str | None) -> None:
+    if expected_state and member.state != expected_state:
+        now, seen = MemberState(member.state).label.lower(), MemberState(expected_state).label.lower()
+        raise CallError(
+            f"This member is {now} now, not {seen} as shown when you clicked; nothing was changed.", http_status=409
+        )
+
+
+def _name_of(address: str) -> str:
+    """An agent's name for their address, else the address itself."""
+    agent = Agent.objects.filter(address_key=address_key(address)).select_related("user").first()
+    return agent.display_name if agent else address or "the member"
 
 
 def _keys(attempt: Attempt, members: list[Member], agent: Agent) -> dict[str, str | None]:
@@ -220,8 +274,10 @@ def _keys(attempt: Attempt, members: list[Member], agent: Agent) -> dict[str, st
 
 
 def _apply(
-    attempt: Attempt, permitted: Permitted, reply: Reply, *, to: str = "", role: str = MemberRole.AGENT
+    attempt: Attempt, permitted: Permitted, reply: Reply, *, to: str = "", role: str = MemberRole.AGENT,
+    unheld: tuple[int, ...] = (),
 ) -> tuple[ActionDone, list]:
+    """`unheld`: members PHLO also took off hold as part of this action (a cold transfer's customers)."""
     now = timezone.now()
     with transaction.atomic():
         call, members = load_call(attempt.call_id, lock=True)
@@ -238,6 +294,11 @@ def _apply(
                 before, attempt.action, at=now, to=to, role=role, new_key=DIALLED_KEY, actor_id=permitted.agent.pk,
                 **keys,
             )
+            for pk in unheld:
+                if after.member(f"db:{pk}").state == MemberState.ON_HOLD:
+                    after = apply_action(
+                        after, MemberAction.UNHOLD, at=now, member_key=f"db:{pk}", actor_id=permitted.agent.pk
+                    )
         by_key, messages = save_call_state(call, members, before, after, visible_change=after != before, at=now)
         dialled = by_key.get(DIALLED_KEY)
         _record(
@@ -256,15 +317,14 @@ def _acting_agent(viewer: Person) -> Agent:
     return viewer.agent
 
 
-def _upstream_failure(exc: PlivoError) -> CallError:
-    if isinstance(exc, PlivoTimeout):
-        return CallError(f"{exc}; the action may or may not have happened.", http_status=504, upstream=exc)
-    if isinstance(exc, PlivoUnreachable):
-        return CallError(f"{exc}; nothing was changed.", http_status=502, upstream=exc)
-    reason = exc.error or "no reason given"
-    return CallError(
-        f"{exc.upstream} answered HTTP {exc.status}: {reason}; nothing was changed.", http_status=502, upstream=exc
+def _upstream_failure(exc: PlivoError, attempt: Attempt, *, who: str) -> CallError:
+    """A sentence for the person (calls/upstream_words.py); Plivo's own words go to the log, the
+    response's `error` and the Action row."""
+    logger.warning(
+        "%s refused %s on call %s: status %s, %r", exc.upstream, attempt.action, attempt.call_id, exc.status, exc.error
     )
+    status = 504 if isinstance(exc, PlivoTimeout) else 502
+    return CallError(sentence_for(exc, who=who), http_status=status, upstream=exc)
 
 
 # --- the record ---------------------------------------------------------------------------------
@@ -290,8 +350,9 @@ def _record_failure(attempt: Attempt, failure: CallError) -> None:
         Member.objects.filter(pk=attempt.member_id, call_id=call_id).values_list("pk", flat=True).first()
         if call_id and attempt.member_id else None
     )
+    raw = failure.upstream.error if failure.upstream is not None else ""
     _record(
         attempt, call_id=call_id, member_id=member_id, http_status=failure.http_status, phlo=failure.upstream,
-        error=failure.detail,
+        error=f"{failure.detail} [Plivo said: {raw}]" if raw else failure.detail,
     )
 

@@ -1,7 +1,10 @@
 from django import forms
 from django.contrib import admin
+from django.db.models import Prefetch
+from django.utils import timezone
 
 from calls.models import Action, Call, CallEvent, Member, PhloApp
+from calls.vocabulary import MemberRole
 
 
 class PhloAppForm(forms.ModelForm):
@@ -66,7 +69,8 @@ class ActionInline(ReadOnlyInline):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """History is what happened: operators read it, nobody edits it."""
+    """History is what happened: operators read it, nobody adds, edits or deletes it (not even
+    in bulk: without delete permission the admin offers no "Delete selected")."""
 
     def has_add_permission(self, request):
         return False
@@ -74,15 +78,45 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Call)
 class CallAdmin(ReadOnlyAdmin):
-    list_display = ["id", "status", "phlo_app", "mpc_uuid", "started_at", "ended_at", "version"]
-    list_filter = ["status", "phlo_app", "started_at"]
-    search_fields = ["mpc_uuid", "run_id", "members__address", "members__agent__name"]
+    list_display = [
+        "id", "customer", "agents", "started_at", "duration", "status", "outcome", "disposition", "phlo_app",
+    ]
+    list_filter = ["status", "outcome", "direction", "disposition", "was_transferred", "phlo_app", "started_at"]
+    search_fields = ["mpc_uuid", "run_id", "members__address", "members__agent__name", "notes"]
     date_hierarchy = "started_at"
-    list_select_related = ["phlo_app"]
+    list_select_related = ["phlo_app", "disposition"]
     inlines = [MemberInline, CallEventInline, ActionInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(
+            Prefetch("members", queryset=Member.objects.select_related("agent__user").order_by("created_at", "id"))
+        )
+
+    @admin.display(description="customer")
+    def customer(self, call: Call) -> str:
+        return ", ".join(_unique(m.address for m in call.members.all() if m.role == MemberRole.CUSTOMER)) or "—"
+
+    @admin.display(description="agents")
+    def agents(self, call: Call) -> str:
+        agents = [m for m in call.members.all() if m.role == MemberRole.AGENT]
+        return ", ".join(_unique(m.agent.display_name if m.agent else m.address for m in agents)) or "—"
+
+    @admin.display(description="duration", ordering="ended_at")
+    def duration(self, call: Call) -> str:
+        end = call.ended_at or timezone.now()
+        seconds = max(0, int((end - call.started_at).total_seconds()))
+        text = f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}".removeprefix("0:")
+        return text if call.ended_at else f"{text} (live)"
+
+
+def _unique(values) -> list[str]:
+    return list(dict.fromkeys(values))
 
 
 @admin.register(CallEvent)

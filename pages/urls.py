@@ -8,4 +8,5 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("agent/", views.agent_desk, name="agent"),
     path("supervisor/", views.supervisor_wall, name="supervisor"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

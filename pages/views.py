@@ -8,14 +8,17 @@ into a page: the snapshot has the same shapes the API and the socket send.
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from agents.models import AgentStatus
 from agents.serialize import me_to_dict
+from agents.status import agent_signed_out
 from agents.viewers import Person, viewer_for
 from calls import vocabulary
 from calls.selectors import snapshot_for
 from pages.forms import ThrottledAuthenticationForm
+from phlo.addresses import ADDRESS_HELP, ADDRESS_PATTERN
 
 
 class LoginView(auth_views.LoginView):
@@ -31,7 +34,15 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
-    pass
+    """Signing out chooses offline (docs/routing.md, "Statuses"): nobody routes calls to a desk
+    that is closed; an agent on a call becomes offline when it is over."""
+
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            agent = viewer_for(request.user).agent
+            if agent is not None:
+                agent_signed_out(agent)
+        return super().post(request, *args, **kwargs)
 
 
 def _no_desk(request, viewer: Person, *, status: int = 200):
@@ -46,6 +57,8 @@ def _page_data(viewer: Person, page: str) -> dict:
         "snapshot": snapshot_for(viewer).body,
         "vocabulary": {**vocabulary.for_pages(), "agent_statuses": dict(AgentStatus.choices)},
         "urls": {"socket": "/ws/dashboard/", "api": "/api/", "login": "/login/"},
+        # The address rule of phlo/addresses.py, so a typed number is checked as it is typed.
+        "rules": {"address_pattern": ADDRESS_PATTERN, "address_help": ADDRESS_HELP},
     }
 
 
@@ -81,3 +94,8 @@ def supervisor_wall(request):
             return redirect("agent")
         return _no_desk(request, viewer, status=403)
     return render(request, "pages/supervisor.html", {"viewer": viewer, "page_data": _page_data(viewer, "supervisor")})
+
+
+def favicon(request):
+    """Browsers (and the admin's pages) ask for /favicon.ico by themselves; it lives with the static files."""
+    return redirect(static("pages/img/favicon.ico"), permanent=True)

@@ -73,4 +73,56 @@ def test_the_call_list_is_searchable_by_member_address(operator):
     MemberFactory(address="+12025550111", call=CallFactory(mpc_uuid="findme"))
     MemberFactory(address="+12025550999", call=CallFactory(mpc_uuid="other"))
     body = operator.get("/admin/calls/call/?q=2025550111").content.decode()
-    assert "findme" in body and "other" not in body
+    assert "+12025550111" in body and "+12025550999" not in body
+
+
+def test_the_call_list_shows_who_when_how_long_and_how_it_ended(operator, agent):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    started = timezone.now() - timedelta(minutes=10)
+    call = CallFactory(status="ended", started_at=started, ended_at=started + timedelta(seconds=125),
+                       outcome="answered")
+    MemberFactory(call=call, address="+12025550111")
+    MemberFactory(call=call, address=agent.address, agent=agent, role="agent")
+    body = operator.get("/admin/calls/call/").content.decode()
+    for column in ("Customer", "Agents", "Started at", "Duration", "Outcome", "Disposition"):
+        assert f">{column}<" in body or f">{column}</a>" in body, column
+    assert "+12025550111" in body and "Alice Agent" in body and "02:05" in body and "Answered" in body
+    assert operator.get("/admin/calls/call/?outcome__exact=abandoned").content.decode().count("+12025550111") == 0
+
+
+@pytest.mark.parametrize("model", ["call", "callevent", "action"])
+def test_history_cannot_be_deleted_not_even_in_bulk(operator, model):
+    member = MemberFactory()
+    from calls.models import Action, CallEvent
+
+    obj = {"call": member.call,
+           "callevent": CallEvent.objects.create(phlo_app=member.call.phlo_app, call=member.call, event_name="MPCEnd",
+                                                 params={}, outcome="applied"),
+           "action": Action.objects.create(call=member.call, action="hold", http_status=200)}[model]
+    listing = operator.get(f"/admin/calls/{model}/").content.decode()
+    assert "delete_selected" not in listing
+    assert operator.get(f"/admin/calls/{model}/{obj.pk}/delete/").status_code == 403
+    response = operator.post(f"/admin/calls/{model}/", {"action": "delete_selected", "_selected_action": [obj.pk]})
+    assert type(obj).objects.filter(pk=obj.pk).exists()
+    assert response.status_code in (200, 302)
+    assert operator.get(f"/admin/calls/{model}/add/").status_code == 403
+
+
+def test_there_is_a_favicon(client, db):
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/pages/img/favicon.ico"
+    with open(finders.find("pages/img/favicon.ico"), "rb") as icon:
+        assert icon.read(4) == b"\x00\x00\x01\x00"  # an ICO file
+
+
+def test_the_api_docs_come_from_our_own_static_files(client, agent):
+    client.force_login(agent.user)
+    html = client.get("/api/docs/").content.decode()
+    assert "/static/drf_spectacular_sidecar/" in html
+    assert "cdn." not in html and "unpkg" not in html and "@latest" not in html

@@ -14,6 +14,8 @@ import re
 import signal
 import sqlite3
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -152,17 +154,24 @@ class Api:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """Database with agents and a PHLO app, Daphne, the PHLO simulator, and one Chromium."""
-    workdir = tmp_path_factory.mktemp("browser")
+    with running_world(tmp_path_factory.mktemp("browser"), wrap_up_seconds=600) as world:
+        yield world
+
+
+@contextmanager
+def running_world(workdir: Path, *, wrap_up_seconds: int, chromium_args: tuple[str, ...] = ()) -> Iterator[World]:
     simulator_port = free_port()
     # tests.settings: the real settings with a fast password hasher (nine agents sign in).
     stack = Stack(workdir, DJANGO_SETTINGS_MODULE="tests.settings", PHLO_BASE_URL=f"http://127.0.0.1:{simulator_port}/v1",
-                  PHLO_TIMEOUT="10", WRAP_UP_SECONDS="600")
+                  PHLO_TIMEOUT="10", WRAP_UP_SECONDS=str(wrap_up_seconds))
     try:
         stack.manage("shell", "-c", setup_script())
         daphne = stack.start_daphne()
         simulator = Simulator(stack, port=simulator_port, callback_base=daphne.url)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *chromium_args]
+            )
             try:
                 yield World(stack, daphne, simulator, browser, workdir)
             finally:
@@ -293,7 +302,7 @@ def set_the_scene(world: World) -> None:
     # Carol's customer waits on hold.
     plivo.customer_joins("mpc-carol", "+13125550178", minutes_ago=6.2)
     plivo.agent_joins("mpc-carol", "carol", minutes_ago=6.1)
-    plivo.member_event("ParticipantHold", "mpc-carol", "c", "+13125550178")
+    plivo.member_event("ParticipantHold", "mpc-carol", "c", "+13125550178", EventTimestamp=ago(2.5))
     # Dave with a customer, and Erin brought in to help.
     plivo.customer_joins("mpc-dave", "+16465550112", minutes_ago=12.5)
     plivo.agent_joins("mpc-dave", "dave", minutes_ago=12.4)
@@ -373,7 +382,10 @@ def test_a_warm_transfer_live_on_two_desks_and_the_wall(pages):
     # Alice leaves; the call goes on with Bob. Her desk is free again and lists nothing current.
     alice.get_by_role("button", name="Leave the call (hang up yourself)").click()
     expect(alice.locator("#no-call")).to_be_visible()
-    expect(member_row(bob, "Alice Moreno")).to_contain_text("Left")
+    alice_name = bob.locator(".member-name", has_text="Alice Moreno")
+    alice_row = call_card(bob, CUSTOMER_SHOWN).locator(".member", has=alice_name)
+    expect(alice_row).to_contain_text("Left")
+    expect(member_row(bob, "Bob Chen (you)")).to_contain_text("transferred from Alice Moreno")
     expect(member_row(wall, "Bob Chen")).to_contain_text("Connected")
 
     # Bob hangs up the customer, which ends the call: it leaves the wall and joins the recent
@@ -408,21 +420,21 @@ def test_a_failed_action_says_why_and_changes_nothing(pages):
     expect(unhold).to_be_enabled()
     expect(unhold).to_be_focused()
     expect(row).to_contain_text("On hold")
-    expect(desk.locator("#announcer")).to_have_text("Customer +1 917 555 0111 is on hold.")
+    expect(desk.locator(".toast-success")).to_have_text(re.compile("Customer \\+1 917 555 0111 is on hold."))
 
-    # PHLO fails: the agent reads why, in words, and nothing changes.
+    # PHLO fails: the agent reads why, in a sentence, where it can be seen, and nothing changes.
     pages.simulator.faults(error_rate=1.0)
     try:
         unhold.click()
-        error = card.get_by_role("alert")
+        error = desk.get_by_role("alert").filter(has_text="Could not take")
         expect(error).to_contain_text("Could not take customer +1 917 555 0111 off hold")
-        expect(error).to_contain_text("HTTP 500")
-        expect(error).to_contain_text("Internal server error, please try again later")
+        expect(error).to_contain_text("PHLO had a problem (HTTP 500) and did not act; nothing was changed.")
+        expect(error).not_to_contain_text("Internal server error")  # Plivo's own words stay in the log
         expect(row).to_contain_text("On hold")
         expect(unhold).to_be_enabled()
     finally:
         pages.simulator.no_faults()
-    error.get_by_role("button", name="Dismiss error").click()
+    error.get_by_role("button", name="Dismiss message").click()
     expect(error).to_be_hidden()
     unhold.click()
     expect(row).to_contain_text("Connected")

@@ -210,18 +210,23 @@ def test_no_default_phlo_app_is_503(phlo, api_for, phlo_app, agent):
 
 # --- failures change nothing --------------------------------------------------------------------
 
-# PHLO's failure → (our status, the upstream status reported, words the detail holds).
+# PHLO's failure → (our status, the upstream status reported, PHLO's own words (kept in the
+# response's `error` and the record), the sentence the person reads (calls/upstream_words.py)).
 FAILURES = {
     "400": (httpx.Response(400, json={"api_id": "api-400", "error": "member not found in call"}), 502, 400,
-            "member not found in call"),
+            "member not found in call", "PHLO refused the request (HTTP 400); nothing was changed."),
     "401": (httpx.Response(401, json={"api_id": "api-401", "error": "Could not verify your access level"}), 502,
-            401, "Could not verify your access level"),
-    "404": (httpx.Response(404, json={"api_id": "api-404", "error": "phlo not found"}), 502, 404, "phlo not found"),
-    "500": (httpx.Response(500, json={"api_id": "api-500", "error": "internal error"}), 502, 500, "internal error"),
-    "timeout": (httpx.ReadTimeout("timed out"), 504, None, "did not answer within"),
+            401, "Could not verify your access level", "PHLO refused the desk's credentials (HTTP 401)"),
+    "404": (httpx.Response(404, json={"api_id": "api-404", "error": "phlo not found"}), 502, 404, "phlo not found",
+            "PHLO no longer knows this call"),
+    "500": (httpx.Response(500, json={"api_id": "api-500", "error": "internal error"}), 502, 500, "internal error",
+            "PHLO had a problem (HTTP 500) and did not act; nothing was changed."),
+    "timeout": (httpx.ReadTimeout("timed out"), 504, None, "did not answer within", "may or may not have happened"),
     "connection": (httpx.ConnectError("[Errno 111] Connection refused"), 502, None,
-                   "Could not connect to PHLO: [Errno 111] Connection refused"),
+                   "Could not connect to PHLO: [Errno 111] Connection refused", "nothing was changed"),
 }
+
+
 ATTEMPTS = {
     "hold": lambda live: (f"/api/calls/{live.call.pk}/members/{live.customer.pk}/hold/", None),
     "warm-transfer": lambda live: (f"/api/calls/{live.call.pk}/warm-transfer/", {"to": NEW_NUMBER}),
@@ -231,7 +236,7 @@ ATTEMPTS = {
 @pytest.mark.parametrize("failure", FAILURES)
 @pytest.mark.parametrize("action", ATTEMPTS)
 def test_a_phlo_failure_changes_nothing_and_is_recorded(phlo, api_for, phlo_app, agent, action, failure):
-    answer, status, upstream_status, words = FAILURES[failure]
+    answer, status, upstream_status, words, sentence = FAILURES[failure]
     phlo["phlo"].side_effect = answer if isinstance(answer, Exception) else None
     phlo["phlo"].return_value = None if isinstance(answer, Exception) else answer
     live = live_call(phlo_app, agent)
@@ -242,7 +247,7 @@ def test_a_phlo_failure_changes_nothing_and_is_recorded(phlo, api_for, phlo_app,
 
     assert response.status_code == status
     reply = response.json()
-    assert words in reply["detail"]
+    assert sentence in reply["detail"]
     assert reply["upstream_status"] == upstream_status
     if upstream_status:
         assert reply["error"] == words

@@ -185,7 +185,9 @@ def test_phlo_never_answering_is_a_504_within_the_timeout(desk):
     report("stuck", response, took)
     assert response.status_code == 504, response.text
     body = response.json()
-    assert body["detail"] == "PHLO did not answer within 1 s; the action may or may not have happened."
+    assert body["detail"] == (
+        "PHLO did not answer within 1 s; the action may or may not have happened. Check the call before trying again."
+    )
     assert body["upstream_status"] is None
     assert PHLO_TIMEOUT <= took < PHLO_TIMEOUT + 5
     assert_recorded_failure(desk, call, customer, 504, None)
@@ -215,7 +217,7 @@ def test_phlo_500s_are_a_502_with_the_upstream_status(desk):
     assert body["upstream_status"] == 500
     assert body["error"] == "Internal server error, please try again later"
     assert body["detail"] == (
-        "PHLO answered HTTP 500: Internal server error, please try again later; nothing was changed."
+        "PHLO had a problem (HTTP 500) and did not act; nothing was changed. Try again in a moment."
     )
     assert_recorded_failure(desk, call, customer, 502, 500)
     assert_it_works_again(desk, "agent-error", call, customer)
@@ -228,8 +230,8 @@ def test_a_rotated_token_is_a_502_with_upstream_401(desk):
     assert response.status_code == 502, response.text
     body = response.json()
     assert body["upstream_status"] == 401
-    assert body["detail"].startswith("PHLO answered HTTP 401: Could not verify your access level")
-    assert body["detail"].endswith("; nothing was changed.")
+    assert body["detail"].startswith("PHLO refused the desk's credentials (HTTP 401); nothing was changed.")
+    assert body["error"].startswith("Could not verify your access level")
     assert AUTH_TOKEN not in response.text
     assert_recorded_failure(desk, call, customer, 502, 401)
     assert_it_works_again(desk, "agent-rotated", call, customer)

@@ -18,7 +18,7 @@ from calls.actions import ActionDone, call_action_run, call_start, member_action
 from calls.api.schema import ActionResultSerializer, CallSerializer, UpstreamErrorSerializer
 from calls.errors import CallError
 from calls.selectors import STATUS_FILTERS, call_for, calls_for
-from calls.vocabulary import MemberRole
+from calls.vocabulary import MemberRole, MemberState
 from phlo.addresses import ADDRESS_HELP, ADDRESS_PATTERN, MAX_ADDRESS_LENGTH
 
 # The errors an action can end in; 502/504 carry PHLO's side. (A member action has no body, so no 400.)
@@ -137,9 +137,33 @@ class CallActionView(CallsAPIView):
 
 
 class MemberActionView(CallsAPIView):
-    """hold, unhold, hangup, resume-call, abort-transfer, voicemail-drop; no body."""
+    """hold, unhold, hangup, resume-call, abort-transfer, voicemail-drop. No body is needed; the desk
+    sends the member's state as the person saw it, and gets 409 if it no longer holds."""
 
-    @extend_schema(request=None, responses={200: ActionResultSerializer, **MEMBER_ACTION_ERRORS})
+    @extend_schema_serializer(component_name="MemberActionAsSeen")
+    class InputSerializer(serializers.Serializer):
+        expected_state = serializers.ChoiceField(
+            choices=MemberState.values, required=False,
+            help_text="The member's state when the person clicked; 409 if it has changed since.",
+        )
+
+    @extend_schema(
+        request=InputSerializer, responses={200: ActionResultSerializer, 400: ErrorSerializer, **MEMBER_ACTION_ERRORS}
+    )
     async def post(self, request, call_id: int, member_id: int, action: str):
-        done = await member_action_run(user=request.user, call_id=call_id, member_id=member_id, action=action)
+        expected_state = None
+        if _has_body(request):
+            data = self.InputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            expected_state = data.validated_data.get("expected_state")
+        done = await member_action_run(
+            user=request.user, call_id=call_id, member_id=member_id, action=action, expected_state=expected_state
+        )
         return _action_response(done)
+
+
+def _has_body(request) -> bool:
+    """The contract's member actions take no body, so only a JSON one that is actually sent is read
+    (and must parse); whatever else a client sends along is ignored, as before."""
+    sent = request.META.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in request.META
+    return sent and request.content_type.split(";")[0].strip() == "application/json"

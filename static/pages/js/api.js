@@ -13,16 +13,13 @@ function csrfToken() {
   return meta ? meta.content : "";
 }
 
-// What went wrong, for a person: the server's "detail", with what PHLO said when it said something.
+// What went wrong, for a person: the server's "detail", which says it in a sentence (Plivo's own
+// words stay in the response's "error" and the server's log: calls/upstream_words.py).
 function describe(status, body) {
   const detail = body && typeof body.detail === "string" ? body.detail.trim() : "";
   if (status === 0) return "Could not reach the server. Check your connection and try again.";
   if (status === 401) return "Your session has ended. Sign in again to continue.";
-  if (status === 502) {
-    const upstream = body && body.error ? String(body.error).trim() : "";
-    const base = detail || "Plivo refused the request; nothing was changed.";
-    return upstream && !base.includes(upstream) ? `${base} Plivo said: ${upstream}` : base;
-  }
+  if (status === 502) return detail || "Plivo refused the request; nothing was changed.";
   if (status === 504) return detail || "Plivo did not answer in time. Nothing was changed; try again.";
   if (detail) return detail;
   if (body && typeof body === "object") {
@@ -69,8 +66,10 @@ export const api = {
   setStatus: (status) => request("PATCH", "/api/me/", { status }),
   agents: () => request("GET", "/api/agents/"),
   endedCalls: () => request("GET", "/api/calls/?status=ended"),
-  memberAction: (callId, memberId, action) =>
-    request("POST", `/api/calls/${enc(callId)}/members/${enc(memberId)}/${action}/`),
+  // `expectedState`: the member's state as the person saw it; the server answers 409 if it changed.
+  memberAction: (callId, memberId, action, expectedState) =>
+    request("POST", `/api/calls/${enc(callId)}/members/${enc(memberId)}/${action}/`,
+      expectedState ? { expected_state: expectedState } : undefined),
   callAction: (callId, action, to, role = "agent") =>
     request("POST", `/api/calls/${enc(callId)}/${action}/`, { to, role }),
 };

@@ -3,12 +3,14 @@
 // live change never steals the keyboard focus.
 
 import { api } from "./api.js";
+import { guardFlip, labelChanged } from "./asseen.js";
 import { h, reconcile, setAttr, setText, show } from "./dom.js";
 import {
   AGENT_STATUSES,
   CALL_STATUSES,
   MEMBER_STATES,
   ROLES,
+  addressProblem,
   byAvailability,
   clockTime,
   icon,
@@ -19,6 +21,7 @@ import {
   prettyAddress,
   setBadge,
 } from "./format.js";
+import { toast } from "./toasts.js";
 
 const ON_THE_LINE = new Set(["connected", "on_hold", "in_transfer"]);
 
@@ -36,11 +39,37 @@ export function renderCalls(container, calls, ctx) {
   }
 }
 
-export function callTitle(call, agents) {
+function titleMembers(call) {
   const customers = call.members.filter((m) => m.role === "customer");
-  const shown = customers.filter(isLive).length ? customers.filter(isLive) : customers;
+  return customers.filter(isLive).length ? customers.filter(isLive) : customers;
+}
+
+export function callTitle(call, agents) {
+  const shown = titleMembers(call);
   if (!shown.length) return "Internal call";
   return shown.map((m) => memberName(m, agents)).join(", ");
+}
+
+/** The title as nodes: each number an unbreakable piece (never split or cut on a small screen). */
+export function callTitleNodes(call, agents) {
+  const shown = titleMembers(call);
+  if (!shown.length) return ["Internal call"];
+  return shown.flatMap((m, i) => [i ? ", " : "", nameNode(m, agents)]);
+}
+
+function nameNode(member, agents) {
+  const name = memberName(member, agents);
+  return member.agent != null && agents.has(member.agent) ? name : addressNode(name);
+}
+
+function addressNode(address) {
+  return h("span", { class: address.startsWith("sip:") ? "addr addr-sip" : "addr" }, address);
+}
+
+function setNodes(el, key, nodes) {
+  if (el.dataset.key === key) return;
+  el.dataset.key = key;
+  el.replaceChildren(...nodes);
 }
 
 export function transferOf(call) {
@@ -61,9 +90,10 @@ function buildCard(id, ctx) {
   p.status = h("span", { class: "badge" });
   p.timer = h("span", { class: "timer call-timer", role: "timer", "aria-label": "Call duration" });
   p.meta = h("p", { class: "call-meta" });
+  p.origin = h("p", { class: "call-origin", hidden: true });
   card.append(
     h("header", { class: "call-head" },
-      h("div", { class: "call-head-main" }, p.title, p.meta),
+      h("div", { class: "call-head-main" }, p.title, p.meta, p.origin),
       h("div", { class: "call-head-side" }, p.status, p.timer)),
   );
 
@@ -81,9 +111,6 @@ function buildCard(id, ctx) {
   p.members = h("ul", { class: "members", "aria-label": "Members" });
   card.append(p.members);
 
-  p.error = h("div", { class: "call-error", role: "alert", hidden: true });
-  card.append(p.error);
-
   card.append(buildTransferForm(card, id, ctx));
   return card;
 }
@@ -94,10 +121,12 @@ function buildTransferForm(card, id, ctx) {
   const addressId = `call-${id}-address`;
   const roleId = `call-${id}-role`;
   p.agentSelect = h("select", { id: agentId, class: "input" });
+  const addressErrorId = `call-${id}-address-error`;
   p.address = h("input", {
     id: addressId, class: "input", type: "text", inputmode: "tel", autocomplete: "off", spellcheck: "false",
-    placeholder: "+14155550123 or sip:name@example.com",
+    placeholder: "+14155550123 or sip:name@example.com", "aria-describedby": addressErrorId,
   });
+  p.addressError = h("p", { id: addressErrorId, class: "field-error", "aria-live": "polite" });
   p.role = h("select", { id: roleId, class: "input" },
     h("option", { value: "agent" }, "Agent"), h("option", { value: "customer" }, "Customer"));
   p.warm = h("button", { type: "button", class: "btn btn-primary" }, "Warm transfer");
@@ -107,7 +136,11 @@ function buildTransferForm(card, id, ctx) {
   p.warm.addEventListener("click", () => transferAction(card, "warm-transfer", ctx));
   p.cold.addEventListener("click", () => transferAction(card, "cold-transfer", ctx));
   p.add.addEventListener("click", () => transferAction(card, "add-member", ctx));
-  p.address.addEventListener("input", () => card.classList.toggle("typed-target", p.address.value.trim() !== ""));
+  p.address.addEventListener("input", () => {
+    card.classList.toggle("typed-target", p.address.value.trim() !== "");
+    checkTypedAddress(card);
+    updateCard(card, card.call, ctx);
+  });
 
   p.summary = h("summary", {}, "Transfer or add someone");
   p.transfer = h("details", { class: "transfer", open: ctx.transferOpen },
@@ -115,7 +148,8 @@ function buildTransferForm(card, id, ctx) {
     h("div", { class: "transfer-body" },
       h("div", { class: "field" }, h("label", { for: agentId }, "Agent"), p.agentSelect),
       h("div", { class: "field-or", "aria-hidden": "true" }, "or"),
-      h("div", { class: "field" }, h("label", { for: addressId }, "Number or SIP URI"), p.address),
+      h("div", { class: "field field-address" }, h("label", { for: addressId }, "Number or SIP URI"), p.address,
+        p.addressError),
       h("div", { class: "field" }, h("label", { for: roleId }, "Joins as"), p.role),
       h("div", { class: "transfer-actions" }, p.warm, p.cold, p.add),
       p.transferNote));
@@ -132,12 +166,15 @@ function updateCard(card, call, ctx) {
   setAttr(card, "aria-busy", busy ? "true" : null);
   card.classList.toggle("is-busy", busy);
 
-  setText(p.title, callTitle(call, agents));
+  setNodes(p.title, callTitle(call, agents), callTitleNodes(call, agents));
   setText(p.meta, `Call ${call.id} · started ${clockTime(call.started_at)}`);
   setBadge(p.status, "call", call.status, CALL_STATUSES);
   setAttr(p.timer, "data-since", call.started_at);
 
   const mine = myMember(call, ctx);
+  const origin = mine ? originWords(mine, agents, "you") : "";
+  setText(p.origin, origin);
+  show(p.origin, Boolean(origin));
   const transfer = transferOf(call);
   card.classList.toggle("has-transfer", Boolean(transfer));
   card.classList.toggle("is-mine", Boolean(mine));
@@ -180,9 +217,10 @@ function updateCard(card, call, ctx) {
   show(p.warm, onTheLine);
   show(p.cold, onTheLine);
   updateTargets(p.agentSelect, call, ctx);
-  p.warm.disabled = busy || Boolean(transfer);
-  p.cold.disabled = busy || Boolean(transfer);
-  p.add.disabled = busy;
+  const badAddress = Boolean(addressProblem(p.address.value));
+  p.warm.disabled = busy || Boolean(transfer) || badAddress;
+  p.cold.disabled = busy || Boolean(transfer) || badAddress;
+  p.add.disabled = busy || badAddress;
   const note = onTheLine && transfer ? "Complete or abort the warm transfer before starting another." : "";
   show(p.transferNote, Boolean(note));
   setText(p.transferNote, note);
@@ -191,6 +229,25 @@ function updateCard(card, call, ctx) {
 function myMember(call, ctx) {
   if (ctx.me == null) return null;
   return call.members.find((m) => m.agent === ctx.me && isLive(m)) || null;
+}
+
+// "Held by your supervisor (Sam Rivera)": who put the member in this state through the desk,
+// when it was someone else than the person looking.
+function whoChanged(member, ctx) {
+  if (member.state !== "on_hold" || member.state_changed_by == null || member.state_changed_by === ctx.me) return "";
+  const by = ctx.store.agents.get(member.state_changed_by);
+  if (!by) return "held by someone else";
+  return by.is_supervisor && !ctx.isSupervisor ? `held by your supervisor (${by.name})` : `held by ${by.name}`;
+}
+
+const ORIGIN_WORDS = { cold_transfer: "Transferred from", warm_transfer: "Transferred from", added: "Added by" };
+
+/** "Transferred from Alice Moreno" for a member a colleague brought in; `self` names the member. */
+export function originWords(member, agents, self) {
+  const lead = ORIGIN_WORDS[member.joined_via];
+  const by = member.invited_by != null ? agents.get(member.invited_by) : null;
+  if (!lead || !by || by.name === self || member.role === "customer") return "";
+  return self === "you" ? `${lead} ${by.name}` : `${lead.toLowerCase()} ${by.name}`;
 }
 
 function buildMemberRow(card, ctx) {
@@ -206,8 +263,11 @@ function buildMemberRow(card, ctx) {
   r.voicemail = h("button", { type: "button", class: "btn btn-small btn-icon" });
   setButton(r.voicemail, "voicemail", "Voicemail");
   r.hold.addEventListener("click", () => {
-    const member = row.member;
-    memberAction(card, member, member.state === "on_hold" ? "unhold" : "hold", ctx);
+    // Act on what the button said when it was clicked, and only if it said so for long enough
+    // to be read (asseen.js): a live change can flip it under the pointer.
+    if (!guardFlip(r.hold)) return;
+    const shown = r.hold.dataset.icon === "unhold" ? "on_hold" : "connected";
+    memberAction(card, row.member, shown === "on_hold" ? "unhold" : "hold", ctx, shown);
   });
   r.hangup.addEventListener("click", () => memberAction(card, row.member, "hangup", ctx));
   r.voicemail.addEventListener("click", () => memberAction(card, row.member, "voicemail-drop", ctx));
@@ -234,22 +294,35 @@ function updateMemberRow(row, member, call, ctx, busy) {
     r.avatar.dataset.mark = mark;
     r.avatar.replaceChildren(mark || icon("person"));
   }
-  setText(r.name, isMe ? `${name} (you)` : name);
+  setNodes(r.name, isMe ? `${name} (you)` : name, isMe ? [`${name} (you)`] : [nameNode(member, agents)]);
   const role = ROLES[member.role] || member.role;
   const address = prettyAddress(member.address);
-  const transferRole = member.transfer_role === "initiator" ? " · transferring" : member.transfer_role === "target" ? " · transfer target" : "";
-  setText(r.sub, address && address !== name ? `${role} · ${address}${transferRole}` : `${role}${transferRole}`);
+  const transferRole = member.transfer_role === "initiator" ? "transferring" : member.transfer_role === "target" ? "transfer target" : "";
+  const extras = [transferRole, whoChanged(member, ctx), originWords(member, agents, name)].filter(Boolean);
+  // The address is its own unbreakable piece: a phone number is never cut or split.
+  const shownAddress = address && address !== name ? address : "";
+  setNodes(r.sub, [role, shownAddress, ...extras].join("|"), [
+    role,
+    ...(shownAddress ? [" · ", addressNode(shownAddress)] : []),
+    ...extras.map((words) => ` · ${words}`),
+  ]);
   setBadge(r.state, "state", member.state, MEMBER_STATES);
 
-  // The timer counts time on the call; a member who left keeps the length of their stay.
-  setAttr(r.timer, "data-since", member.joined_at || null);
-  setAttr(r.timer, "data-until", member.state === "left" ? member.left_at || call.ended_at || null : null);
-  setAttr(r.timer, "aria-label", `Time on call for ${label}`);
-  if (!member.joined_at) setText(r.timer, "—");
+  // The timer counts time in the current state ("on hold for 0:42"); a member who left keeps
+  // the length of their stay.
+  const left = member.state === "left";
+  setAttr(r.timer, "data-since", left ? member.joined_at || null : member.state_since || member.joined_at || null);
+  setAttr(r.timer, "data-until", left ? member.left_at || call.ended_at || null : null);
+  const stateWords = (MEMBER_STATES[member.state] || member.state).toLowerCase();
+  setAttr(r.timer, "aria-label", left ? `Time on the call for ${label}` : `Time ${stateWords} for ${label}`);
+  if (!r.timer.dataset.since) setText(r.timer, "—");
 
   const live = isLive(member);
   const holdable = member.state === "connected" || member.state === "on_hold";
   show(r.hold, live && holdable && !isMe);
+  // A flip by someone else (not this page's own action in flight) may land under the pointer.
+  const flipped = r.hold.dataset.icon && r.hold.dataset.icon !== (member.state === "on_hold" ? "unhold" : "hold");
+  if (flipped && !busy) labelChanged(r.hold);
   setButton(r.hold, member.state === "on_hold" ? "unhold" : "hold", member.state === "on_hold" ? "Unhold" : "Hold");
   setAttr(r.hold, "aria-label", member.state === "on_hold" ? `Take ${label} off hold` : `Put ${label} on hold`);
   setAttr(r.hold, "aria-pressed", member.state === "on_hold" ? "true" : "false");
@@ -283,15 +356,16 @@ function updateTargets(select, call, ctx) {
   const chosen = select.value;
   const available = candidates.filter((a) => a.status === "available");
   const others = candidates.filter((a) => a.status !== "available");
+  // Only an available agent can take a transfer; the others are listed, with why, but cannot be picked.
   const option = (a) =>
-    h("option", { value: a.address, dataset: { status: a.status } },
+    h("option", { value: a.address, dataset: { status: a.status }, disabled: a.status !== "available" },
       a.status === "available" ? a.name : `${a.name} — ${(AGENT_STATUSES[a.status] || a.status).toLowerCase()}`);
   select.replaceChildren(
     h("option", { value: "" }, candidates.length ? "Choose an agent…" : "No other agents"),
     available.length ? h("optgroup", { label: "Available" }, available.map(option)) : null,
     others.length ? h("optgroup", { label: "Not available" }, others.map(option)) : null,
   );
-  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+  if ([...select.options].some((o) => o.value === chosen && !o.disabled)) select.value = chosen;
 }
 
 // --- actions -------------------------------------------------------------------------------------
@@ -320,9 +394,9 @@ const DONE_WORDS = {
   "add-member": (who) => `Dialing ${who}.`,
 };
 
-function memberAction(card, member, action, ctx) {
+function memberAction(card, member, action, ctx, shownState) {
   const who = ctx.me != null && member.agent === ctx.me ? "yourself" : memberLabel(member, ctx.store.agents);
-  perform(card, action, who, () => api.memberAction(card.call.id, member.id, action), ctx);
+  perform(card, action, who, () => api.memberAction(card.call.id, member.id, action, shownState), ctx);
 }
 
 function consultAction(card, action, ctx) {
@@ -340,8 +414,12 @@ function transferAction(card, action, ctx) {
   const typed = p.address.value.trim();
   const to = typed || p.agentSelect.value;
   if (!to) {
-    showError(card, "Choose an agent or type a number or SIP URI first.");
+    toast("Choose an available agent or type a number or SIP URI first.", "error");
     (p.agentSelect.options.length > 1 ? p.agentSelect : p.address).focus();
+    return;
+  }
+  if (checkTypedAddress(card)) {
+    p.address.focus();
     return;
   }
   const agent = [...ctx.store.agents.values()].find((a) => a.address === to);
@@ -352,7 +430,17 @@ function transferAction(card, action, ctx) {
     p.agentSelect.value = "";
     p.role.value = "agent";
     card.classList.remove("typed-target");
+    checkTypedAddress(card);
   });
+}
+
+// One clear sentence under the field while what is typed cannot be an address; returns it.
+function checkTypedAddress(card) {
+  const p = card.parts;
+  const problem = addressProblem(p.address.value);
+  setText(p.addressError, problem);
+  setAttr(p.address, "aria-invalid", problem ? "true" : null);
+  return problem;
 }
 
 async function perform(card, action, who, request, ctx, onSuccess) {
@@ -360,16 +448,15 @@ async function perform(card, action, who, request, ctx, onSuccess) {
   if (ctx.pending.has(callId)) return;
   ctx.pending.add(callId);
   const focused = document.activeElement;
-  hideError(card);
   updateCard(card, card.call, ctx);
   try {
     const result = await request();
     if (onSuccess) onSuccess();
     if (result && result.call) ctx.store.applyCall(result.call);
     const done = DONE_WORDS[action](who);
-    ctx.announce(done.charAt(0).toUpperCase() + done.slice(1));
+    toast(done.charAt(0).toUpperCase() + done.slice(1), "success");
   } catch (error) {
-    showError(card, `Could not ${ACTION_WORDS[action](who)}. ${error.message}`);
+    toast(`Could not ${ACTION_WORDS[action](who)}. ${error.message}`, "error");
   } finally {
     ctx.pending.delete(callId);
     const latest = ctx.store.calls.get(callId);
@@ -379,18 +466,4 @@ async function perform(card, action, who, request, ctx, onSuccess) {
     const usable = focused && focused.isConnected && !focused.disabled && focused.offsetParent !== null;
     if (!elsewhere && usable) focused.focus();
   }
-}
-
-function showError(card, text) {
-  const p = card.parts;
-  p.error.replaceChildren(
-    h("span", { class: "call-error-text" }, text),
-    h("button", { type: "button", class: "btn btn-small btn-quiet", "aria-label": "Dismiss error", onclick: () => hideError(card) }, "Dismiss"),
-  );
-  show(p.error, true);
-}
-
-function hideError(card) {
-  show(card.parts.error, false);
-  card.parts.error.replaceChildren();
 }

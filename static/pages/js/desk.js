@@ -1,7 +1,9 @@
-// The agent desk (/agent/): own status, the current call, the agent directory, recent calls.
+// The agent desk (/agent/): own status, an offered call, the current call, the agent directory,
+// recent calls; alerts for a call of my own.
 
+import { Alerts } from "./alerts.js";
 import { api } from "./api.js";
-import { callTitle, renderCalls } from "./callcard.js";
+import { callTitle, callTitleNodes, renderCalls } from "./callcard.js";
 import { h, reconcile, setAttr, setText, show } from "./dom.js";
 import {
   AGENT_STATUSES,
@@ -14,57 +16,26 @@ import {
   prettyAddress,
   setBadge,
 } from "./format.js";
+import { callerOf, offerPanel, offeredCall } from "./offer.js";
 import { startPage, tickTimers } from "./page.js";
+import { statusPanel } from "./status.js";
+import { toast } from "./toasts.js";
 
 const { store, ctx, connection } = startPage();
 ctx.transferOpen = true;
 const $ = (id) => document.getElementById(id);
+const alerts = new Alerts({ soundButton: $("alert-sound"), notifyButton: $("alert-notify") });
 
-// --- own status -----------------------------------------------------------------------------------
+// --- own status and an offered call ---------------------------------------------------------------
 
-const statusBadge = $("my-status");
-const statusSince = $("my-status-since");
-const statusNote = $("my-status-note");
-const statusError = $("status-error");
-const statusRadios = [...document.querySelectorAll('input[name="status"]')];
-let statusInFlight = false;
+const status = statusPanel(store, ctx);
+const renderStatus = status.render;
+const offer = offerPanel($("offer"));
 
-for (const radio of statusRadios) {
-  radio.addEventListener("change", async () => {
-    if (!radio.checked || statusInFlight) return;
-    statusInFlight = true;
-    show(statusError, false);
-    renderStatus();
-    try {
-      store.applyAgent(await api.setStatus(radio.value));
-      ctx.announce(`Your status is now ${AGENT_STATUSES[radio.value]}.`);
-    } catch (error) {
-      statusError.textContent = `Could not change your status. ${error.message}`;
-      show(statusError, true);
-    } finally {
-      statusInFlight = false;
-      renderStatus();
-    }
-  });
-}
-
-function renderStatus() {
-  const me = store.agents.get(ctx.me);
-  if (!me) return;
-  setBadge(statusBadge, "status", me.status, AGENT_STATUSES);
-  const wrapping = me.status === "wrap_up" && me.wrap_up_until;
-  setAttr(statusSince, "data-since", wrapping ? null : me.status_changed_at);
-  setAttr(statusSince, "data-countdown", wrapping ? me.wrap_up_until : null);
-  setText($("my-status-since-label"), wrapping ? "left of wrap-up" : "in this status");
-  let note = "";
-  if (me.status === "busy") note = "You are on a call. Your status follows the call.";
-  else if (wrapping) note = "Wrapping up the last call; you become available when the countdown ends.";
-  setText(statusNote, note);
-  show(statusNote, Boolean(note));
-  // Not disabled while a change is in flight (that would drop the keyboard focus); changes wait instead.
-  for (const radio of statusRadios) radio.checked = radio.value === me.status;
-  $("status-switch").setAttribute("aria-busy", statusInFlight ? "true" : "false");
-  tickTimers($("status-card"));
+function renderOffer() {
+  const call = offeredCall(store, ctx.me);
+  offer.render(call);
+  tickTimers($("offer"));
 }
 
 // --- current call -----------------------------------------------------------------------------------
@@ -73,7 +44,17 @@ const myCallsEl = $("my-calls");
 const noCall = $("no-call");
 
 function myCalls() {
-  return store.liveCalls().filter((c) => c.members.some((m) => m.agent === ctx.me && isLive(m)));
+  // An offered call is shown as the offer until my leg joins it.
+  return store.liveCalls().filter(
+    (c) => c.members.some((m) => m.agent === ctx.me && isLive(m)) && !(c.status === "waiting" && c.offered_to === ctx.me),
+  );
+}
+
+// Calls I was on that go on without me (I transferred them): they belong with my recent calls.
+function callsILeft() {
+  return store.liveCalls().filter(
+    (c) => c.members.some((m) => m.agent === ctx.me) && !c.members.some((m) => m.agent === ctx.me && isLive(m)),
+  );
 }
 
 function renderCurrent() {
@@ -85,7 +66,17 @@ function renderCurrent() {
   setText($("no-call-hint"), me && me.status === "available"
     ? "You are available: the next call will show up here."
     : "Set your status to Available to take calls.");
+  renderQueueCount();
   tickTimers(myCallsEl);
+}
+
+// How many callers wait for an agent, when the server tells this desk (the day's figures).
+function renderQueueCount() {
+  const waiting = store.stats && typeof store.stats.waiting === "number" ? store.stats.waiting : null;
+  const el = $("queue-count");
+  show(el, waiting !== null);
+  if (waiting !== null) setText(el, waiting === 1 ? "1 caller waiting" : `${waiting} callers waiting`);
+  el.classList.toggle("has-waiting", Boolean(waiting));
 }
 
 // --- directory -------------------------------------------------------------------------------------
@@ -130,17 +121,22 @@ function refreshRecent() {
   recentTimer = setTimeout(loadRecent, 250);
 }
 
+let endedCalls = [];
+
 async function loadRecent() {
   try {
     const data = await api.endedCalls();
-    const calls = (Array.isArray(data) ? data : data.results || []).slice(0, 10);
-    renderRecent(calls);
+    endedCalls = (Array.isArray(data) ? data : data.results || []).slice(0, 10);
+    renderRecent();
   } catch (error) {
     recent.replaceChildren(h("li", { class: "empty" }, `Recent calls could not be loaded. ${error.message}`));
   }
 }
 
-function renderRecent(calls) {
+function renderRecent() {
+  const stillOn = callsILeft();
+  const stillOnIds = new Set(stillOn.map((c) => c.id));
+  const calls = [...stillOn, ...endedCalls.filter((c) => !stillOnIds.has(c.id))];
   if (!calls.length) {
     recent.replaceChildren(h("li", { class: "empty" }, "No finished calls yet."));
     return;
@@ -152,13 +148,22 @@ function renderRecent(calls) {
         .map((m) => memberName(m, store.agents));
       const length = call.ended_at ? duration(Date.parse(call.ended_at) - Date.parse(call.started_at)) : "";
       const when = dayAndTime(call.started_at);
-      return h("li", { class: "recent-row" },
+      const handedTo = transferredTo(call);
+      const sub = handedTo ? `${when} · transferred to ${handedTo}`
+        : colleagues.length ? `${when} · with ${[...new Set(colleagues)].join(", ")}` : when;
+      return h("li", { class: `recent-row${call.status === "ended" ? "" : " is-still-on"}` },
         h("div", { class: "recent-who" },
-          h("span", { class: "recent-title" }, callTitle(call, store.agents)),
-          h("span", { class: "recent-sub" }, colleagues.length ? `${when} · with ${[...new Set(colleagues)].join(", ")}` : when)),
-        h("span", { class: "recent-length timer", title: "Call length" }, length));
+          h("span", { class: "recent-title" }, callTitleNodes(call, store.agents)),
+          h("span", { class: "recent-sub" }, sub)),
+        h("span", { class: "recent-length timer", title: "Call length" }, call.status === "ended" ? length : "still on"));
     }),
   );
+}
+
+// Who I handed a call to: the agent my cold transfer dialled ("Bob Chen"), or null.
+function transferredTo(call) {
+  const target = call.members.find((m) => m.joined_via === "cold_transfer" && m.invited_by === ctx.me);
+  return target ? memberName(target, store.agents) : null;
 }
 
 // --- live changes ----------------------------------------------------------------------------------
@@ -180,24 +185,82 @@ function describeChange(call, previous) {
   return said.join(" ");
 }
 
+// Someone else (a supervisor, another tab of mine does not count) held or released a member of
+// my call: say so where it can be seen, not only in the member's row.
+function changedBySomeoneElse(call, previous) {
+  if (!previous) return null;
+  const before = new Map(previous.members.map((m) => [m.id, m]));
+  for (const member of call.members) {
+    const old = before.get(member.id);
+    const by = member.state_changed_by != null ? store.agents.get(member.state_changed_by) : null;
+    if (!old || old.state === member.state || !by || by.id === ctx.me || member.agent === ctx.me) continue;
+    const who = by.is_supervisor ? `Your supervisor ${by.name}` : by.name;
+    if (member.state === "on_hold") return `${who} put ${memberName(member, store.agents)} on hold.`;
+    if (old.state === "on_hold" && member.state === "connected") {
+      return `${who} took ${memberName(member, store.agents)} off hold.`;
+    }
+  }
+  return null;
+}
+
+// Alerts: a call offered to me rings until it is answered or goes elsewhere; a new call of mine
+// (a transfer, one I was added to) alerts once.
+let alertedFor = null;
+
+function followAlerts(change) {
+  const offered = offeredCall(store, ctx.me);
+  if (offered) {
+    if (alertedFor !== `offer:${offered.id}`) {
+      alertedFor = `offer:${offered.id}`;
+      alerts.start(`Incoming call from ${callerOf(offered)}`, {
+        body: "Answer your phone to take the call.", untilSettled: true, tag: `offer-${offered.id}`,
+      });
+    }
+    return;
+  }
+  if (alertedFor && alertedFor.startsWith("offer:")) {
+    alerts.stop();
+    alertedFor = null;
+  }
+  if (change.type !== "call" || change.previous || change.call.status === "ended") return;
+  const mine = change.call.members.find((m) => m.agent === ctx.me && isLive(m));
+  if (!mine || mine.joined_via === "outbound") return; // a call I placed myself needs no alert
+  const from = mine.invited_by != null && store.agents.get(mine.invited_by);
+  alertedFor = `call:${change.call.id}`;
+  alerts.start(`New call: ${callTitle(change.call, store.agents)}`, {
+    body: from ? `Transferred from ${from.name}` : "", tag: `call-${change.call.id}`,
+  });
+}
+
 store.subscribe((change) => {
   if (change.type === "snapshot") {
     renderStatus();
+    renderOffer();
     renderCurrent();
     renderDirectory();
     refreshRecent();
   } else if (change.type === "call") {
+    renderOffer();
     renderCurrent();
     ctx.announce(describeChange(change.call, change.previous));
-    if (change.call.status === "ended" && change.call.members.some((m) => m.agent === ctx.me)) refreshRecent();
+    const bySomeoneElse = changedBySomeoneElse(change.call, change.previous);
+    if (bySomeoneElse) toast(bySomeoneElse, "info");
+    if (change.call.members.some((m) => m.agent === ctx.me)) {
+      if (change.call.status === "ended") refreshRecent();
+      else renderRecent();
+    }
   } else if (change.type === "agent") {
     if (change.agent.id === ctx.me) renderStatus();
     renderDirectory();
     renderCurrent(); // names and transfer targets follow the directory
+  } else if (change.type === "stats") {
+    renderQueueCount();
   }
+  followAlerts(change);
 });
 
 renderStatus();
+renderOffer();
 renderCurrent();
 renderDirectory();
 loadRecent();

@@ -1,14 +1,26 @@
 // Words, icons and times: every state is shown as text plus an icon, never by colour alone.
 
 // The labels come from the server, in the page's data (calls/vocabulary.py, agents/models.py).
-const VOCABULARY = JSON.parse(document.getElementById("page-data").textContent).vocabulary;
+const PAGE_DATA = JSON.parse(document.getElementById("page-data").textContent);
+const VOCABULARY = PAGE_DATA.vocabulary;
 export const MEMBER_STATES = VOCABULARY.member_states;
 export const AGENT_STATUSES = VOCABULARY.agent_statuses;
 export const CALL_STATUSES = VOCABULARY.call_statuses;
 export const ROLES = VOCABULARY.roles;
 
+// What a member address may look like (phlo/addresses.py), checked as it is typed.
+const RULES = PAGE_DATA.rules || {};
+const ADDRESS = RULES.address_pattern ? new RegExp(RULES.address_pattern) : null;
+
+/** One clear sentence about a typed number or SIP URI, or "" when it is fine (or empty). */
+export function addressProblem(typed) {
+  const value = typed.trim();
+  if (!value || !ADDRESS || ADDRESS.test(value)) return "";
+  return `Enter a phone number in E.164 form (like +14155550123) or a SIP URI (like sip:name@example.com).`;
+}
+
 // Status order of the directory and the agent board: who can take a call first.
-const STATUS_RANK = { available: 0, wrap_up: 1, busy: 2, away: 3, offline: 4 };
+const STATUS_RANK = { available: 0, offered: 1, wrap_up: 2, busy: 3, away: 4, offline: 5 };
 
 /** Directory order, as the server's: available agents first, then wrap-up, busy, away, offline; then by name. */
 export const byAvailability = (a, b) =>
@@ -27,6 +39,8 @@ const ICONS = {
   available: "M3 8.5l3 3 7-7",
   busy: "M4 2.5h2.2l1 3-1.4 1a7 7 0 0 0 3.7 3.7l1-1.4 3 1v2.2a1.5 1.5 0 0 1-1.6 1.5A11 11 0 0 1 2.5 4.1 1.5 1.5 0 0 1 4 2.5z",
   wrap_up: "M8 4v4l2.5 2.5M8 1.8a6.2 6.2 0 1 0 0 12.4A6.2 6.2 0 0 0 8 1.8z",
+  offered: "M4 11V7a4 4 0 0 1 8 0v4l1.5 1.5h-11zM6.5 14h3",
+  waiting: "M8 4v4l2.5 2.5M8 1.8a6.2 6.2 0 1 0 0 12.4A6.2 6.2 0 0 0 8 1.8z",
   away: "M12.5 10A5.5 5.5 0 0 1 6 3.5a5.5 5.5 0 1 0 6.5 6.5z",
   offline: "M8 2.5a5.5 5.5 0 1 0 0 11 5.5 5.5 0 0 0 0-11z",
   active: "M4 2.5h2.2l1 3-1.4 1a7 7 0 0 0 3.7 3.7l1-1.4 3 1v2.2a1.5 1.5 0 0 1-1.6 1.5A11 11 0 0 1 2.5 4.1 1.5 1.5 0 0 1 4 2.5z",

@@ -1,5 +1,6 @@
-// What the page knows: live calls and the agent directory. A snapshot replaces everything;
-// a call update older than the copy we hold (by `version`) is dropped.
+// What the page knows: live calls, the agent directory and (for supervisors) the day's queue
+// figures. A snapshot replaces everything; a call update older than the copy we hold (by
+// `version`) is dropped.
 
 const ENDED_KEPT = 2000; // a late copy of a call is seconds late, not thousands of calls late
 
@@ -8,6 +9,7 @@ export class Store {
     this.calls = new Map(); // live calls by id
     this.agents = new Map(); // the directory by id
     this.endedVersions = new Map(); // ended call id → version, so a late "active" copy cannot revive it
+    this.stats = null; // GET /api/stats/'s shape, when the server sends it (supervisors; a count for agents)
     this.listeners = new Set();
   }
 
@@ -19,11 +21,17 @@ export class Store {
     for (const listener of this.listeners) listener(change, this);
   }
 
-  applySnapshot({ calls = [], agents = [] }) {
+  applySnapshot({ calls = [], agents = [], stats = null }) {
     this.calls = new Map(calls.filter((c) => c.status !== "ended").map((c) => [c.id, c]));
     for (const id of this.calls.keys()) this.endedVersions.delete(id);
     this.agents = new Map(agents.map((a) => [a.id, a]));
+    this.stats = stats ? { ...stats, received: Date.now() } : null;
     this.emit({ type: "snapshot" });
+  }
+
+  applyStats(stats) {
+    this.stats = { ...this.stats, ...stats, received: Date.now() };
+    this.emit({ type: "stats", stats: this.stats });
   }
 
   applyCall(call) {
@@ -43,8 +51,9 @@ export class Store {
   }
 
   applyAgent(agent) {
-    this.agents.set(agent.id, { ...this.agents.get(agent.id), ...agent });
-    this.emit({ type: "agent", agent: this.agents.get(agent.id) });
+    const previous = this.agents.get(agent.id) || null;
+    this.agents.set(agent.id, { ...previous, ...agent });
+    this.emit({ type: "agent", agent: this.agents.get(agent.id), previous });
   }
 
   // Socket messages (README "Live updates") into the store.
@@ -52,6 +61,8 @@ export class Store {
     if (message.type === "snapshot") this.applySnapshot(message);
     else if (message.type === "call.updated") this.applyCall(message.call);
     else if (message.type === "agent.updated") this.applyAgent(message.agent);
+    else if (message.type === "agents.updated") for (const agent of message.agents || []) this.applyAgent(agent);
+    else if (message.type === "stats.updated") this.applyStats(message.stats);
   }
 
   liveCalls() {

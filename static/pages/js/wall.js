@@ -1,14 +1,23 @@
-// The supervisor wall (/supervisor/): live counters, every live call, the agent board.
+// The supervisor wall (/supervisor/): live counters, the queue and the day's figures, every live
+// call, the agent board.
 
 import { callTitle, renderCalls, transferOf } from "./callcard.js";
 import { h, reconcile, setAttr, setText, show } from "./dom.js";
 import { AGENT_STATUSES, byAvailability, isLive, prettyAddress, setBadge } from "./format.js";
 import { startPage, tickTimers } from "./page.js";
+import { agentDay, isWaiting, renderQueue } from "./queue.js";
+import { wallView } from "./wallview.js";
 
 const { store, ctx, connection } = startPage();
 const $ = (id) => document.getElementById(id);
 
+wallView({
+  calls: $("calls"), counters: $("counters"), toggle: $("toggle-counters"),
+  viewButtons: [...document.querySelectorAll(".view-switch [data-view]")],
+});
+
 const COUNTERS = {
+  waiting: (calls) => calls.filter(isWaiting).length,
   active: (calls) => calls.filter((c) => c.status === "active").length,
   ringing: (calls) => calls.filter((c) => c.status === "ringing").length,
   on_hold: (calls) => calls.reduce((n, c) => n + c.members.filter((m) => m.state === "on_hold").length, 0),
@@ -30,10 +39,12 @@ function renderCounters(calls, agents) {
 
 const callsEl = $("calls");
 
+// Waiting callers are listed in the queue; the cards are the calls someone is on.
 function renderWallCalls(calls) {
-  renderCalls(callsEl, calls, ctx);
-  show($("no-calls"), calls.length === 0);
-  setText($("calls-count"), `${calls.length} live`);
+  const answered = calls.filter((c) => !isWaiting(c));
+  renderCalls(callsEl, answered, ctx);
+  show($("no-calls"), answered.length === 0);
+  setText($("calls-count"), `${answered.length} live`);
   tickTimers(callsEl);
 }
 
@@ -43,6 +54,7 @@ function renderBoard(calls, agents) {
   const callOf = new Map();
   for (const call of calls) {
     for (const m of call.members) if (m.agent != null && isLive(m)) callOf.set(m.agent, call);
+    if (call.offered_to != null && !callOf.has(call.offered_to)) callOf.set(call.offered_to, call);
   }
   const sorted = [...agents].sort(byAvailability);
   reconcile(board, sorted.map((a) => a.id), "agentId", () => {
@@ -50,11 +62,12 @@ function renderBoard(calls, agents) {
     row.parts = {
       name: h("span", { class: "agent-name" }),
       doing: h("span", { class: "agent-address" }),
+      day: h("span", { class: "agent-day" }),
       status: h("span", { class: "badge" }),
       since: h("span", { class: "timer" }),
     };
     row.append(
-      h("th", { scope: "row" }, h("div", { class: "agent-who" }, row.parts.name, row.parts.doing)),
+      h("th", { scope: "row" }, h("div", { class: "agent-who" }, row.parts.name, row.parts.doing, row.parts.day)),
       h("td", {}, row.parts.status),
       h("td", { class: "num" }, row.parts.since),
     );
@@ -65,12 +78,21 @@ function renderBoard(calls, agents) {
     row.className = `status-row-${agent.status}`;
     setText(row.parts.name, agent.name);
     setBadge(row.parts.status, "status", agent.status, AGENT_STATUSES);
-    setAttr(row.parts.since, "data-since", agent.status_changed_at);
+    setAttr(row.parts.since, "data-since", agent.status_since || agent.status_changed_at);
     setAttr(row.parts.since, "aria-label", `Time in status for ${agent.name}`);
     // What they are doing says more on a wall than their number does.
     const call = callOf.get(agent.id);
-    setText(row.parts.doing, call ? `On call with ${callTitle(call, store.agents)}` : prettyAddress(agent.address));
-    row.parts.doing.classList.toggle("agent-on-call", Boolean(call));
+    // Only when they are on the line: an away or offline agent is never shown "on call".
+    const onCall = call && ["busy", "offered"].includes(agent.status);
+    const doing = onCall ? `${agent.status === "offered" ? "Offered" : "On call with"} ${callTitle(call, store.agents)}`
+      : prettyAddress(agent.address);
+    setText(row.parts.doing, doing);
+    row.parts.doing.classList.toggle("agent-on-call", Boolean(onCall));
+    row.parts.doing.classList.toggle("addr", !onCall);
+    const reason = agent.status_reason ? ` · ${agent.status_reason}` : "";
+    const day = agentDay(store, agent.id);
+    setText(row.parts.day, `${day}${day ? reason : reason.slice(3)}`);
+    show(row.parts.day, Boolean(day || reason));
   }
 }
 
@@ -78,8 +100,10 @@ function render() {
   const calls = store.liveCalls();
   const agents = [...store.agents.values()];
   renderCounters(calls, agents);
+  renderQueue(store);
   renderWallCalls(calls);
   renderBoard(calls, agents);
+  tickTimers($("queue"));
   tickTimers(board);
 }
 
