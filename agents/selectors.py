@@ -6,7 +6,10 @@ from agents.models import Agent, AgentStatus
 from agents.serialize import AGENT_ROW_FIELDS, agent_row_to_dict
 
 # Who can take a call first; the desk's JS sorts live updates the same way.
-DIRECTORY_ORDER = [AgentStatus.AVAILABLE, AgentStatus.WRAP_UP, AgentStatus.BUSY, AgentStatus.AWAY, AgentStatus.OFFLINE]
+DIRECTORY_ORDER = [
+    AgentStatus.AVAILABLE, AgentStatus.OFFERED, AgentStatus.WRAP_UP, AgentStatus.BUSY, AgentStatus.AWAY,
+    AgentStatus.OFFLINE,
+]
 
 
 def agent_directory() -> list[dict]:

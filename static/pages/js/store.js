@@ -21,11 +21,13 @@ export class Store {
     for (const listener of this.listeners) listener(change, this);
   }
 
-  applySnapshot({ calls = [], agents = [], stats = null }) {
+  applySnapshot({ calls = [], agents = [], stats = null, queue = null }) {
     this.calls = new Map(calls.filter((c) => c.status !== "ended").map((c) => [c.id, c]));
     for (const id of this.calls.keys()) this.endedVersions.delete(id);
     this.agents = new Map(agents.map((a) => [a.id, a]));
-    this.stats = stats ? { ...stats, received: Date.now() } : null;
+    // Supervisors get the figures (`stats`); agents the queue's size (`queue`): one shape here.
+    const figures = stats || queue;
+    this.stats = figures ? { ...figures, received: Date.now() } : null;
     this.emit({ type: "snapshot" });
   }
 
@@ -63,6 +65,7 @@ export class Store {
     else if (message.type === "agent.updated") this.applyAgent(message.agent);
     else if (message.type === "agents.updated") for (const agent of message.agents || []) this.applyAgent(agent);
     else if (message.type === "stats.updated") this.applyStats(message.stats);
+    else if (message.type === "queue.updated") this.applyStats(message.queue);
   }
 
   liveCalls() {
