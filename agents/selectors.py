@@ -1,6 +1,6 @@
 """Reads about agents: the directory every dashboard and the transfer picker show."""
 
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, Count, IntegerField, Value, When
 
 from agents.models import Agent, AgentStatus
 from agents.serialize import AGENT_ROW_FIELDS, agent_row_to_dict
@@ -17,3 +17,10 @@ def agent_directory() -> list[dict]:
     rank = Case(*(When(status=s, then=Value(i)) for i, s in enumerate(DIRECTORY_ORDER)), output_field=IntegerField())
     agents = Agent.objects.filter(user__is_active=True).annotate(rank=rank).order_by("rank", "name", "id")
     return [agent_row_to_dict(row) for row in agents.values_list(*AGENT_ROW_FIELDS)]
+
+
+def agents_by_status() -> list[tuple[str, int]]:
+    """How many active agents are in each status (every status, zeros too)."""
+    rows = Agent.objects.filter(user__is_active=True).values("status").annotate(n=Count("pk"))
+    counts = {row["status"]: row["n"] for row in rows}
+    return [(status, counts.get(status, 0)) for status in AgentStatus.values]

@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from calls.models import Action, Call, CallEvent, Member, PhloApp
@@ -121,10 +121,33 @@ def _unique(values) -> list[str]:
 
 @admin.register(CallEvent)
 class CallEventAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "event_name", "call", "sequence", "outcome", "phlo_app"]
-    list_filter = ["event_name", "outcome", "phlo_app"]
-    search_fields = ["call__mpc_uuid", "event_name", "dedupe_key"]
+    """The callback log: every callback Plivo sent, as received, with what became of it
+    (docs/operations.md, "Reading the callback log")."""
+
+    list_display = ["received_at", "phlo_app", "family", "event_name", "outcome", "reason", "call", "sequence"]
+    list_filter = ["outcome", "family", "phlo_app", "received_at", "event_name"]
+    date_hierarchy = "received_at"
+    search_fields = ["call__mpc_uuid", "member__address", "member__member_id", "event_name"]
     list_select_related = ["call", "phlo_app"]
+    readonly_fields = ["phlo_app", "call", "member", "family", "event_name", "outcome", "reason", "sequence",
+                       "event_timestamp", "received_at", "dedupe_key", "params"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Callbacks that matched no call or member are found by what they say: their MPC UUID,
+        member ID or a participant's address, as sent."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            said = Q()
+            for param in SEARCHED_PARAMS:
+                said |= Q(**{f"params__{param}": term})
+            found |= queryset.filter(said)
+        return found, may_have_duplicates
+
+
+# The callback parameters an operator searches the log by (besides the call and member they matched).
+SEARCHED_PARAMS = ("MPCUUID", "MemberID", "ParticipantCallFrom", "ParticipantCallTo", "MemberAddress", "CallUUID",
+                   "From", "To")
 
 
 @admin.register(Action)

@@ -7,11 +7,19 @@ class CallsConfig(AppConfig):
 
     def ready(self):
         from agents.status import became_available
-        from calls import routing
+        from calls import routing, upstream
         from calls.selectors import live_world, snapshot_for
-        from calls.stats import RECOMPUTE_SECONDS, figures
+        from calls.stats import RECOMPUTE_SECONDS, figures, queue_now
         from live.sources import PeriodicJob, register_periodic, register_snapshots
+        from metrics.registry import register_collector
+        from phlo import http
 
         register_snapshots(snapshot_for=snapshot_for, world=live_world)
+        if upstream.record not in http.observers:
+            http.observers.append(upstream.record)
+        register_collector("desk_calls_waiting", "Calls whose customer waits for an agent now.", [],
+                           lambda: [(queue_now()["waiting"],)])
+        register_collector("desk_longest_wait_seconds", "How long the oldest waiting call has waited.", [],
+                           lambda: [(queue_now()["longest_wait_seconds"],)])
         register_periodic(PeriodicJob("queue figures", RECOMPUTE_SECONDS, figures.run))
         became_available.connect(routing.wake_on_available, dispatch_uid="calls.routing")

@@ -37,6 +37,7 @@ from calls.store import load_call, member_key, save_call_state, snapshot
 from calls.upstream import phlo_api
 from calls.vocabulary import CallStatus, JoinedVia, MemberRole, MemberState
 from live.publish import publish
+from metrics.registry import ROUTING_OFFERS
 from phlo.addresses import address_key
 from phlo.http import PlivoError
 from phlo.vocabulary import NodeAction
@@ -164,6 +165,7 @@ def _end_offer(call: Call, agent_id: int, outcome: str) -> list[dict]:
     Action.objects.filter(call=call, action=OFFER, request_body__agent=agent_id, upstream_outcome="").update(
         upstream_outcome=outcome, ok=outcome == Outcome.ANSWERED
     )
+    ROUTING_OFFERS.labels(outcome=outcome).inc()
     if outcome == Outcome.MISSED:
         return agent_status.offer_failed(agent_id)
     if outcome == Outcome.WITHDRAWN:

@@ -2,11 +2,12 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
+from django.urls import reverse
 
 from agents.selectors import agent_directory
 from calls.errors import CallError
-from calls.models import Call, CallStatus, Member
+from calls.models import Call, CallEvent, CallStatus, Member
 from calls.serialize import call_key, call_to_dict
 from calls.stats import figures
 from calls.store import load_call
@@ -92,3 +93,17 @@ def live_world() -> LiveWorld:
         agents=agent_directory(),
         stats=figures.current(),
     )
+
+
+def callbacks_needing_attention(since) -> dict:
+    """How many callbacks since `since` were unrecognised or matched no call (admin index)."""
+    outcomes = dict(
+        CallEvent.objects.filter(received_at__gte=since).values_list("outcome").annotate(n=Count("pk"))
+        .values_list("outcome", "n")
+    )
+    return {
+        "unrecognised": outcomes.get(CallEvent.Outcome.UNRECOGNISED, 0),
+        "unmatched": outcomes.get(CallEvent.Outcome.UNMATCHED, 0),
+        "total": sum(outcomes.values()),
+        "log_url": reverse("admin:calls_callevent_changelist"),
+    }

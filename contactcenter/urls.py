@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from agents.api import AgentDirectoryView, MeView, TokenView
 from contactcenter.health import healthz
+from metrics.views import metrics
 
 api_patterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("callbacks/", include("calls.callbacks.urls")),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("", include("pages.urls")),
 ]
 

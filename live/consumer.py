@@ -13,6 +13,7 @@ from live.hub import get_hub
 from live.messages import dumps
 from live.sources import World, sources
 from live.versions import Versions
+from metrics.registry import RESYNCS, SOCKETS
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +36,18 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.viewer = await database_sync_to_async(sources.viewer_for)(user)
+        SOCKETS.labels(_role(self.viewer)).inc()
         self.seq = 0
         self.versions = Versions()
         self.ready = False
         self.pending: list[dict] = []
         self.hub = get_hub()
         await self.hub.add(self)
-        await self.resync()
+        await self.resync(reason="connected")
 
     async def disconnect(self, code):
         if self.viewer is not None:
+            SOCKETS.labels(_role(self.viewer)).dec()
             await self.hub.remove(self)
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -59,9 +62,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         else:
             await self._send_numbered("error", "detail", dumps('Unknown message; send {"type": "resync"}.'))
 
-    async def resync(self, world: World | None = None) -> None:
+    async def resync(self, world: World | None = None, *, reason: str = "asked") -> None:
         """Send the truth from the database (or from `world`, read once for all of the process's
         sockets); changes arriving meanwhile wait and are sent after it."""
+        if reason != "connected":
+            RESYNCS.labels(reason).inc()
         self.ready = False
         if world is None:
             snapshot = await database_sync_to_async(sources.snapshot_for)(self.viewer)
@@ -97,9 +102,15 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_DEACTIVATED)
         elif message["is_supervisor"] != self.viewer.is_supervisor:
             old, self.viewer = self.viewer, dataclasses.replace(self.viewer, is_supervisor=message["is_supervisor"])
+            SOCKETS.labels(_role(old)).dec()
+            SOCKETS.labels(_role(self.viewer)).inc()
             self.hub.reindex(self, old)
-            await self.resync()
+            await self.resync(reason="rights changed")
 
     async def _send_numbered(self, kind: str, key: str, payload_json: str) -> None:
         self.seq += 1
         await self.send(text_data=f'{{"type":"{kind}","seq":{self.seq},"{key}":{payload_json}}}')
+
+
+def _role(viewer: Viewer) -> str:
+    return "supervisor" if viewer.is_supervisor else "agent"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 import weakref
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from live.audience import Viewer
 from live.publish import GROUP, publish
 from live.sources import PeriodicJob, World, sources
 from live.versions import Versions
+from metrics.registry import FANOUT_LAG_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ class LiveSocket(Protocol):
     viewer: Viewer
 
     async def deliver(self, message: dict) -> None: ...
-    async def resync(self, world: World | None = None) -> None: ...
+    async def resync(self, world: World | None = None, *, reason: str = "asked") -> None: ...
 
 
 @dataclass
@@ -182,6 +184,8 @@ class Hub:
                 await socket.deliver(message)
             except Exception:
                 logger.exception("delivering a %s change to a socket failed", kind)
+        if "at" in message:
+            FANOUT_LAG_SECONDS.observe(max(0.0, time.time() - message["at"]))
 
     async def _beat_forever(self, run: _HubRun) -> None:
         """Notice a lost layer (Redis restarted, messages dropped) by our own heartbeats not coming back.
@@ -221,7 +225,8 @@ class Hub:
             # One read for every socket: snapshots one by one would keep the last dashboard waiting
             # for all the others' (consumers' database work runs on a single thread).
             world = await database_sync_to_async(sources.world)()
-            await asyncio.gather(*(s.resync(world) for s in list(self.sockets)), return_exceptions=True)
+            await asyncio.gather(*(s.resync(world, reason="layer lost") for s in list(self.sockets)),
+                                 return_exceptions=True)
 
     async def _periodic_forever(self, run: _HubRun, job: PeriodicJob) -> None:
         while True:

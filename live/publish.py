@@ -2,6 +2,7 @@
 number of sockets. At-most-once: a loss is healed by resync (live/hub.py)."""
 
 import logging
+import time
 from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
@@ -16,6 +17,7 @@ GROUP = "dashboard.fanout"
 async def publish(messages: Iterable[dict]) -> None:
     layer = get_channel_layer()
     for message in messages:
+        message["at"] = time.time()  # committed by now: the start of the fan-out lag (metrics)
         try:
             await layer.group_send(GROUP, message)
         except Exception:  # the change is committed; dashboards resync when the layer is back

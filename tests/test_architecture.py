@@ -11,12 +11,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Who may import whom (an app always may import itself). Keep in step with docs/architecture.md.
 ALLOWED = {
-    "contactcenter": {"phlo", "live", "agents", "calls", "pages", "devtools", "simulator"},
+    "contactcenter": {"phlo", "live", "metrics", "agents", "calls", "pages", "devtools", "simulator"},
     "pages": {"phlo", "live", "agents", "calls"},
     "devtools": {"phlo", "live", "agents", "calls", "simulator"},
-    "calls": {"phlo", "live", "agents"},
-    "agents": {"phlo", "live"},
-    "live": set(),
+    "calls": {"phlo", "live", "metrics", "agents"},
+    "agents": {"phlo", "live", "metrics"},
+    "live": {"metrics"},
+    "metrics": set(),
     "phlo": set(),
     "simulator": {"phlo"},
 }

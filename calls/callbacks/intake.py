@@ -8,7 +8,6 @@ authentic callback is kept: one that changes no call says why (`outcome` and `re
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,8 +22,6 @@ from calls.vocabulary import LIVE_CALL_STATUSES, CallStatus, MemberState
 from phlo.addresses import address_key
 from phlo.events import Event, Family, Kind, masked
 
-logger = logging.getLogger(__name__)
-
 Outcome = CallEvent.Outcome
 REASONS = {
     Outcome.NO_CHANGE: "It changed nothing the desk shows.",
@@ -38,6 +35,8 @@ class IntakeResult:
     outcome: str  # applied | stale | no_change | unmatched | unrecognised | duplicate
     call_id: int | None
     messages: list[dict]
+    family: str = ""
+    event_name: str = ""
     offer_wanted: bool = False  # the call waits for an agent and no one is offered it
 
 
@@ -85,7 +84,7 @@ def _store_duplicate(app: PhloApp, params: dict[str, str], event: Event, *, call
         app, params, event, call_id=call_id, dedupe_key=None, outcome=Outcome.DUPLICATE,
         reason=REASONS[Outcome.DUPLICATE], received_at=timezone.now(),
     ).save()
-    return IntakeResult(Outcome.DUPLICATE, call_id, [])
+    return IntakeResult(Outcome.DUPLICATE, call_id, [], event.family, event.name)
 
 
 def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: str) -> IntakeResult:
@@ -122,14 +121,13 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
     stored.reason = _unmatched_reason(event) if outcome == Outcome.UNMATCHED else REASONS.get(outcome, "")
     stored.save()
     offer_wanted = call.status == CallStatus.WAITING and call.offered_to_id is None and call.phlo_app.routing
-    return IntakeResult(outcome, call.pk, messages, offer_wanted=offer_wanted)
+    return IntakeResult(outcome, call.pk, messages, event.family, event.name, offer_wanted=offer_wanted)
 
 
 def _keep(stored: CallEvent, outcome: str, reason: str, *, call_id: int | None = None) -> IntakeResult:
     stored.outcome, stored.reason, stored.call_id = outcome, reason[:255], call_id
     stored.save()
-    logger.info("callback %s kept as %s: %s", stored.event_name, outcome, reason)
-    return IntakeResult(outcome, call_id, [])
+    return IntakeResult(outcome, call_id, [], stored.family, stored.event_name)
 
 
 def _known_call_id(app: PhloApp, event: Event) -> int | None:

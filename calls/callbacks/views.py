@@ -9,7 +9,9 @@ authentic callback must never be lost that way.
 
 import json
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from asgiref.sync import sync_to_async
@@ -18,10 +20,11 @@ from django.db import DatabaseError, connection
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from calls.callbacks.intake import callback_store_and_apply
+from calls.callbacks.intake import IntakeResult, callback_store_and_apply
 from calls.models import PhloApp
 from calls.reactions import after_callback
 from live.publish import publish
+from metrics.registry import CALLBACK_SECONDS, CALLBACKS
 from phlo.events import NotACallback, event_from_params, flat_params
 from phlo.signatures import signature_valid
 
@@ -99,25 +102,38 @@ def _signed(request, app: PhloApp, params: dict) -> bool:
     )
 
 
-def _receive(request, phlo_id: str) -> tuple[JsonResponse, list[dict], tuple | None]:
-    """Everything between the request and the broadcast, in one trip to a thread: the answer, the
-    committed changes to publish, and what the desk may react to (the app and the intake result)."""
+@dataclass(frozen=True)
+class Received:
+    """What became of one request: the answer, and the intake's result when it was a callback (the
+    committed changes to publish, what the desk may react to), or why it was refused."""
+
+    response: JsonResponse
+    app: PhloApp | None = None
+    result: IntakeResult | None = None
+    refused: str = ""
+
+    @property
+    def messages(self) -> list[dict]:
+        return self.result.messages if self.result else []
+
+
+def _receive(request, phlo_id: str) -> Received:
+    """Everything between the request and the broadcast, in one trip to a thread."""
     app = PhloApp.objects.filter(phlo_id=phlo_id).first()
     if app is None:
-        return _reply(404, "Unknown PHLO app."), [], None
+        return Received(_reply(404, "Unknown PHLO app."), refused="unknown app")
     try:
         raw_params = parse_params(request)
     except NotACallback as exc:
-        return _reply(400, str(exc)), [], None
+        return Received(_reply(400, str(exc)), app, refused="not a callback")
     if settings.PLIVO_VERIFY_SIGNATURES and not _signed(request, app, raw_params):
-        logger.warning("callback for %s refused: signature does not match", phlo_id)
-        return _reply(403, "Signature does not match."), [], None
+        return Received(_reply(403, "Signature does not match."), app, refused="bad signature")
     try:
         params = flat_params(raw_params)
     except NotACallback as exc:
-        return _reply(400, str(exc)), [], None
+        return Received(_reply(400, str(exc)), app, refused="not a callback")
     result = callback_store_and_apply(app=app, params=params, event=event_from_params(params))
-    return _reply(200, "ok", outcome=result.outcome), result.messages, (app, result)
+    return Received(_reply(200, "ok", outcome=result.outcome), app, result)
 
 
 # One thread applies every callback of this process, on a database connection it keeps. Django runs
@@ -129,7 +145,7 @@ def _receive(request, phlo_id: str) -> tuple[JsonResponse, list[dict], tuple | N
 _intake_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callback-intake")
 
 
-def _receive_on_kept_connection(request, phlo_id: str) -> tuple[JsonResponse, list[dict], tuple | None]:
+def _receive_on_kept_connection(request, phlo_id: str) -> Received:
     try:
         return _receive(request, phlo_id)
     except DatabaseError:
@@ -137,7 +153,7 @@ def _receive_on_kept_connection(request, phlo_id: str) -> tuple[JsonResponse, li
         raise
 
 
-def _receive_in_intake_thread(request, phlo_id: str) -> tuple[JsonResponse, list[dict], tuple | None]:
+def _receive_in_intake_thread(request, phlo_id: str) -> Received:
     if connection.in_atomic_block:
         # Called inside a transaction of the caller's own (a test's): stay in it, or the intake
         # would not see what the transaction holds.
@@ -149,8 +165,28 @@ def _receive_in_intake_thread(request, phlo_id: str) -> tuple[JsonResponse, list
 async def plivo_callback(request, phlo_id: str):
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    response, messages, reactable = await sync_to_async(_receive_in_intake_thread)(request, phlo_id)
-    await publish(messages)
-    if reactable is not None:
-        after_callback(*reactable)
-    return response
+    started = time.perf_counter()
+    received = await sync_to_async(_receive_in_intake_thread)(request, phlo_id)
+    await publish(received.messages)
+    if received.result is not None:
+        after_callback(received.app, received.result)
+    _account(received, time.perf_counter() - started)
+    return received.response
+
+
+def _account(received: Received, seconds: float) -> None:
+    """One log line and the metrics of each request (never a secret: no parameter is logged)."""
+    app = received.app.phlo_id if received.app else "unknown"
+    result = received.result
+    family, event = (result.family, result.event_name) if result else ("-", "-")
+    outcome = result.outcome if result else received.refused
+    status = received.response.status_code
+    CALLBACKS.labels(app=app, family=family, outcome=outcome).inc()
+    CALLBACK_SECONDS.observe(seconds)
+    logger.log(
+        logging.INFO if status == 200 else logging.WARNING,
+        "callback app=%s family=%s event=%s outcome=%s status=%s in %.1f ms", app, family, event, outcome, status,
+        seconds * 1000,
+        extra={"app": app, "family": family, "event": event, "outcome": outcome, "status": status,
+               "duration_ms": round(seconds * 1000, 1)},
+    )
