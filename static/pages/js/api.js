@@ -73,4 +73,8 @@ export const api = {
     request("POST", `/api/calls/${enc(callId)}/members/${enc(memberId)}/${action}/`),
   callAction: (callId, action, to, role = "agent") =>
     request("POST", `/api/calls/${enc(callId)}/${action}/`, { to, role }),
+  completeTransfer: (callId) => request("POST", `/api/calls/${enc(callId)}/complete-transfer/`),
+  monitor: (callId, mode) => request("POST", `/api/calls/${enc(callId)}/monitor/`, { mode }),
+  stopMonitor: (callId) => request("POST", `/api/calls/${enc(callId)}/monitor/stop/`),
+  recording: (callId, step) => request("POST", `/api/calls/${enc(callId)}/recording/${step}/`),
 };

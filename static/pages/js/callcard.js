@@ -19,6 +19,14 @@ import {
   prettyAddress,
   setBadge,
 } from "./format.js";
+import {
+  VOICE_ACTION_WORDS,
+  VOICE_DONE_WORDS,
+  buildCallVoice,
+  buildMemberVoice,
+  updateCallVoice,
+  updateMemberVoice,
+} from "./voice.js";
 
 const ON_THE_LINE = new Set(["connected", "on_hold", "in_transfer"]);
 
@@ -65,16 +73,21 @@ function buildCard(id, ctx) {
     h("header", { class: "call-head" },
       h("div", { class: "call-head-main" }, p.title, p.meta),
       h("div", { class: "call-head-side" }, p.status, p.timer)),
+    ...buildCallVoice(card, ctx, actOn(card, ctx)),
   );
 
   p.consultText = h("p", { class: "consult-text" });
+  // Complete: the initiator hands the call over and leaves; join all three: everyone stays.
   p.complete = h("button", { type: "button", class: "btn btn-primary" }, "Complete transfer");
+  p.join = h("button", { type: "button", class: "btn" }, "Join all three");
   p.abort = h("button", { type: "button", class: "btn btn-quiet" }, "Abort transfer");
   p.consult = h("section", { class: "consult", "aria-label": "Warm transfer in progress", hidden: true },
     h("div", { class: "consult-icon", "aria-hidden": "true" }, icon("in_transfer")),
     p.consultText,
-    h("div", { class: "consult-actions" }, p.complete, p.abort));
-  p.complete.addEventListener("click", () => consultAction(card, "resume-call", ctx));
+    h("div", { class: "consult-actions" }, p.complete, p.join, p.abort));
+  p.complete.addEventListener("click", () =>
+    perform(card, "complete-transfer", "", () => api.completeTransfer(card.call.id), ctx));
+  p.join.addEventListener("click", () => consultAction(card, "resume-call", ctx));
   p.abort.addEventListener("click", () => consultAction(card, "abort-transfer", ctx));
   card.append(p.consult);
 
@@ -136,6 +149,7 @@ function updateCard(card, call, ctx) {
   setText(p.meta, `Call ${call.id} · started ${clockTime(call.started_at)}`);
   setBadge(p.status, "call", call.status, CALL_STATUSES);
   setAttr(p.timer, "data-since", call.started_at);
+  updateCallVoice(card, call, ctx, busy);
 
   const mine = myMember(call, ctx);
   const transfer = transferOf(call);
@@ -165,11 +179,14 @@ function updateCard(card, call, ctx) {
       text = `${memberName(initiator, agents)} is transferring this call to you.`;
     } else text = `${memberName(initiator, agents)} is consulting ${targetName}${targetState}.`;
     setText(p.consultText, `Warm transfer: ${text}${holdText}`);
-    const canComplete = ctx.isSupervisor || (mine && (mine.id === initiator.id || (target && mine.id === target.id)));
-    const canAbort = ctx.isSupervisor || (mine && mine.id === initiator.id);
-    show(p.complete, Boolean(canComplete));
-    show(p.abort, Boolean(canAbort));
-    p.complete.disabled = busy;
+    const isInitiator = Boolean(mine && mine.id === initiator.id);
+    const canJoin = ctx.isSupervisor || isInitiator || Boolean(mine && target && mine.id === target.id);
+    show(p.complete, ctx.isSupervisor || isInitiator);
+    show(p.join, canJoin);
+    show(p.abort, ctx.isSupervisor || isInitiator);
+    // The call is handed over only to a target who answered.
+    p.complete.disabled = busy || !(target && ON_THE_LINE.has(target.state));
+    p.join.disabled = busy;
     p.abort.disabled = busy;
   }
 
@@ -196,6 +213,7 @@ function myMember(call, ctx) {
 function buildMemberRow(card, ctx) {
   const row = h("li", { class: "member" });
   const r = (row.parts = {});
+  const voice = buildMemberVoice(row, ctx, actOn(card, ctx));
   r.avatar = h("span", { class: "avatar", "aria-hidden": "true" });
   r.name = h("span", { class: "member-name" });
   r.sub = h("span", { class: "member-sub" });
@@ -213,9 +231,9 @@ function buildMemberRow(card, ctx) {
   r.voicemail.addEventListener("click", () => memberAction(card, row.member, "voicemail-drop", ctx));
   row.append(
     r.avatar,
-    h("div", { class: "member-who" }, r.name, r.sub),
+    h("div", { class: "member-who" }, r.name, r.sub, voice.flags),
     h("div", { class: "member-state" }, r.state, r.timer),
-    h("div", { class: "member-actions" }, r.hold, r.voicemail, r.hangup),
+    h("div", { class: "member-actions" }, voice.mute, r.hold, r.voicemail, r.hangup),
   );
   return row;
 }
@@ -249,19 +267,23 @@ function updateMemberRow(row, member, call, ctx, busy) {
 
   const live = isLive(member);
   const holdable = member.state === "connected" || member.state === "on_hold";
-  show(r.hold, live && holdable && !isMe);
+  // A supervisor's monitoring leg is theirs: only supervisors end it, and nobody holds it.
+  const monitoring = member.role === "supervisor";
+  show(r.hold, live && holdable && !isMe && !monitoring);
   setButton(r.hold, member.state === "on_hold" ? "unhold" : "hold", member.state === "on_hold" ? "Unhold" : "Hold");
   setAttr(r.hold, "aria-label", member.state === "on_hold" ? `Take ${label} off hold` : `Put ${label} on hold`);
   setAttr(r.hold, "aria-pressed", member.state === "on_hold" ? "true" : "false");
 
-  show(r.hangup, live);
+  show(r.hangup, live && (!monitoring || ctx.isSupervisor));
   setButton(r.hangup, "hangup", isMe ? "Leave" : "Hang up");
   setAttr(r.hangup, "aria-label", isMe ? "Leave the call (hang up yourself)" : `Hang up ${label}`);
 
-  show(r.voicemail, live && member.role === "customer");
+  // A voicemail is dropped on a machine that answered: PHLO refuses it on a leg still ringing.
+  show(r.voicemail, ON_THE_LINE.has(member.state) && member.role === "customer");
   setAttr(r.voicemail, "aria-label", `Drop voicemail for ${label}`);
 
   for (const button of [r.hold, r.hangup, r.voicemail]) button.disabled = busy;
+  updateMemberVoice(row, member, call, ctx, busy);
 }
 
 // Icon and words; the wall shows only the icon (the words stay for tooltips and screen readers).
@@ -301,11 +323,13 @@ const ACTION_WORDS = {
   unhold: (who) => `take ${who} off hold`,
   hangup: (who) => `hang up ${who}`,
   "voicemail-drop": (who) => `drop voicemail for ${who}`,
-  "resume-call": () => "complete the transfer",
+  "complete-transfer": () => "complete the transfer",
+  "resume-call": () => "join all three",
   "abort-transfer": () => "abort the transfer",
   "warm-transfer": (who) => `warm-transfer to ${who}`,
   "cold-transfer": (who) => `cold-transfer to ${who}`,
   "add-member": (who) => `add ${who}`,
+  ...VOICE_ACTION_WORDS,
 };
 
 const DONE_WORDS = {
@@ -313,12 +337,19 @@ const DONE_WORDS = {
   unhold: (who) => `${who} is off hold.`,
   hangup: (who) => `Hung up ${who}.`,
   "voicemail-drop": (who) => `Voicemail dropped for ${who}.`,
-  "resume-call": () => "Transfer completed.",
+  "complete-transfer": () => "Transfer completed; the transferring agent has left the call.",
+  "resume-call": () => "All three are on the call.",
   "abort-transfer": () => "Transfer aborted.",
   "warm-transfer": (who) => `Consulting ${who}; the customer is on hold.`,
   "cold-transfer": (who) => `Transferred to ${who}.`,
   "add-member": (who) => `Dialing ${who}.`,
+  ...VOICE_DONE_WORDS,
 };
+
+// How the Voice API's controls (voice.js) run an action on this card.
+function actOn(card, ctx) {
+  return (action, who, request) => perform(card, action, who, request, ctx);
+}
 
 function memberAction(card, member, action, ctx) {
   const who = ctx.me != null && member.agent === ctx.me ? "yourself" : memberLabel(member, ctx.store.agents);

@@ -15,6 +15,7 @@ import {
   setBadge,
 } from "./format.js";
 import { startPage, tickTimers } from "./page.js";
+import { recordingLinks } from "./voice.js";
 
 const { store, ctx, connection } = startPage();
 ctx.transferOpen = true;
@@ -155,7 +156,8 @@ function renderRecent(calls) {
       return h("li", { class: "recent-row" },
         h("div", { class: "recent-who" },
           h("span", { class: "recent-title" }, callTitle(call, store.agents)),
-          h("span", { class: "recent-sub" }, colleagues.length ? `${when} · with ${[...new Set(colleagues)].join(", ")}` : when)),
+          h("span", { class: "recent-sub" }, colleagues.length ? `${when} · with ${[...new Set(colleagues)].join(", ")}` : when),
+          ...recordingLinks(call)),
         h("span", { class: "recent-length timer", title: "Call length" }, length));
     }),
   );
