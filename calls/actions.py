@@ -453,12 +453,15 @@ async def record_automatically(call_id: int) -> ActionDone | None:
 
 
 def _claim_recording(call_id: int) -> tuple[Attempt, Permitted] | None:
+    started = Action.objects.filter(call_id=call_id, action=VoiceAction.START_RECORDING)
+    if started.exists():
+        return None  # started before (and perhaps stopped by someone since), or being started now
     with transaction.atomic():
         call, members = load_call(call_id, lock=True)  # one claim at a time, whatever the process
         if not (call.phlo_app.record_calls and call.mpc_uuid and wants_recording(snapshot(call, members))):
             return None
-        if Action.objects.filter(call=call, action=VoiceAction.START_RECORDING).exists():
-            return None  # started before (and perhaps stopped by someone since), or being started now
+        if started.exists():
+            return None  # claimed by another process while this one waited for the lock
         claim = Action.objects.create(
             call=call, action=VoiceAction.START_RECORDING, request_body={"automatic": True}, http_status=202,
         )

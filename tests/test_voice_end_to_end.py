@@ -7,6 +7,9 @@ is read back from the simulator's journal (`/_sim/requests/`), so the exact upst
 checked against a Plivo stand-in, not a mock. Each scenario has agents and a customer of its own.
 """
 
+# Fixtures are imported from the module whose world this is; their parameters share their names.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import asyncio
@@ -14,16 +17,14 @@ import json
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
 import pytest
-import websockets
 
 from tests.support.plivo import participant, signed_headers
 from tests.support.servers import PYTHON, ROOT, Stack, free_port, stop, wait_for_port
-from tests.test_end_to_end import Desktop, Wall, showing, states
+from tests.test_end_to_end import Desk, Desktop, Wall, http, showing, states, wall  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -58,14 +59,6 @@ print(json.dumps(tokens))
 """
 
 
-@dataclass(frozen=True)
-class Desk:
-    url: str
-    ws_url: str
-    simulator_url: str
-    tokens: dict[str, str]
-
-
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory):
     stack = Stack(tmp_path_factory.mktemp("voice")).setup()
@@ -93,21 +86,6 @@ def desk(tmp_path_factory):
         if simulator is not None:
             stop(simulator, signal.SIGINT)
         stack.stop()
-
-
-@pytest.fixture
-async def http():
-    async with httpx.AsyncClient(timeout=15) as client:
-        yield client
-
-
-@pytest.fixture
-async def wall(desk, http):
-    async with websockets.connect(f"{desk.ws_url}/ws/dashboard/?token={desk.tokens[SUPERVISOR]}") as ws:
-        wall = Wall(ws)
-        snapshot = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        wall.seq = snapshot["seq"]
-        yield wall
 
 
 class Simulator:

@@ -3,6 +3,9 @@ participant, record the call, as Plivo serves them, with the callbacks they caus
 SDK drives it; and the request journal and recordings it serves. In the test's event loop, as
 tests/test_simulator.py (whose fixtures these are)."""
 
+# Fixtures are imported from the module whose world this is; their parameters share their names.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +41,7 @@ pytestmark = [
 SUPERVISOR = "+14155550199"
 
 
-def mpc_path(app, mpc: str, *rest: str) -> str:  # noqa: F811
+def mpc_path(app, mpc: str, *rest: str) -> str:
     return "/".join([f"/Account/{app.auth_id}/MultiPartyCall/uuid_{mpc}", *rest]) + "/"
 
 
@@ -46,7 +49,7 @@ def member_of(call: dict, address: str) -> dict:
     return next(m for m in reversed(call["members"]) if m["address"] == address)
 
 
-async def supervise(api, receiver, app, mpc: str, **flags) -> str:  # noqa: F811
+async def supervise(api, receiver, app, mpc: str, **flags) -> str:
     """Dial the supervisor in; their MemberID once they joined."""
     body = {"role": "supervisor", "from": "+18005550100", "to": SUPERVISOR, "coach_mode": True, "mute": True, **flags}
     response = await api.post(mpc_path(app, mpc, "Participant"), json=body)
@@ -61,7 +64,7 @@ async def supervise(api, receiver, app, mpc: str, **flags) -> str:  # noqa: F811
     return joined["MemberID"]
 
 
-async def test_a_supervisor_is_added_coached_and_muted_then_switches_and_leaves(api, app, receiver, control):  # noqa: F811
+async def test_a_supervisor_is_added_coached_and_muted_then_switches_and_leaves(api, app, receiver, control):
     mpc = await run_call(api, receiver, app)
     member = await supervise(api, receiver, app, mpc)
     dialled = next(e for e in receiver.events if e["EventName"] == "AddParticipantByAPIActionInitiated")
@@ -91,7 +94,7 @@ async def test_a_supervisor_is_added_coached_and_muted_then_switches_and_leaves(
     assert not call["ended"] and member_of(call, SUPERVISOR)["state"] == "left"
 
 
-async def test_mute_is_reported_and_only_a_supervisor_is_coached(api, app, receiver, control):  # noqa: F811
+async def test_mute_is_reported_and_only_a_supervisor_is_coached(api, app, receiver, control):
     mpc = await run_call(api, receiver, app)
     customer = member_of(await call_state(control, mpc), CUSTOMER)["member_id"]
     path = mpc_path(app, mpc, "Participant", customer)
@@ -105,7 +108,7 @@ async def test_mute_is_reported_and_only_a_supervisor_is_coached(api, app, recei
     assert (await api.post(path, json={"mute": "maybe"})).status_code == 400
 
 
-async def test_recording_the_call_and_the_file_it_serves(api, app, receiver, control):  # noqa: F811
+async def test_recording_the_call_and_the_file_it_serves(api, app, receiver, control):
     mpc = await run_call(api, receiver, app)
     response = await api.post(mpc_path(app, mpc, "Record"), json={"file_format": "mp3"})
     assert response.status_code == 200, response.text
@@ -134,7 +137,7 @@ async def test_recording_the_call_and_the_file_it_serves(api, app, receiver, con
     assert audio.content[:2] == b"\xff\xfb" and len(audio.content) % 104 == 0  # whole MPEG frames
 
 
-async def test_a_recording_running_when_the_call_ends_is_completed_first(api, app, receiver):  # noqa: F811
+async def test_a_recording_running_when_the_call_ends_is_completed_first(api, app, receiver):
     mpc = await run_call(api, receiver, app)
     assert (await api.post(mpc_path(app, mpc, "Record"), json={"file_format": "wav"})).status_code == 200
     await act(api, app, AGENT, "hangup")
@@ -146,8 +149,8 @@ async def test_a_recording_running_when_the_call_ends_is_completed_first(api, ap
     assert audio.headers["content-type"] == "audio/wav" and audio.content[:4] == b"RIFF"
 
 
-async def test_a_call_not_started_cannot_be_recorded(make_simulator, app, receiver):  # noqa: F811
-    simulator = await make_simulator()  # noqa: F811
+async def test_a_call_not_started_cannot_be_recorded(make_simulator, app, receiver):
+    simulator = await make_simulator()
     async with httpx.AsyncClient(base_url=f"{simulator.url}/_sim") as sim_control:
         mpc = (await sim_control.post("/inbound/", json={})).json()["mpc_uuid"]  # nobody is available: it waits
     async with httpx.AsyncClient(base_url=simulator.api_url, auth=(app.auth_id, app.auth_token)) as client:
@@ -155,7 +158,7 @@ async def test_a_call_not_started_cannot_be_recorded(make_simulator, app, receiv
     assert response.status_code == 400 and "not started" in response.json()["error"]
 
 
-async def test_errors_are_plivos(simulator, api, app, receiver, control):  # noqa: F811
+async def test_errors_are_plivos(simulator, api, app, receiver, control):
     mpc = await run_call(api, receiver, app)
     async with httpx.AsyncClient(base_url=simulator.api_url) as anonymous:
         response = await anonymous.post(mpc_path(app, mpc, "Record"), json={})
@@ -179,7 +182,7 @@ async def test_errors_are_plivos(simulator, api, app, receiver, control):  # noq
     assert not (await call_state(control, mpc))["recordings"]  # a failed request changed nothing
 
 
-async def test_the_journal_shows_each_api_request_without_the_token(api, app, receiver, control):  # noqa: F811
+async def test_the_journal_shows_each_api_request_without_the_token(api, app, receiver, control):
     await control.delete("/requests/")
     mpc = await run_call(api, receiver, app)
     await api.post(mpc_path(app, mpc, "Record"), json={"file_format": "mp3"})
@@ -191,7 +194,7 @@ async def test_the_journal_shows_each_api_request_without_the_token(api, app, re
     assert app.auth_token not in str(journal)
 
 
-async def test_the_desks_client_and_the_official_sdk_drive_it(simulator, api, app, receiver, control,  # noqa: F811
+async def test_the_desks_client_and_the_official_sdk_drive_it(simulator, api, app, receiver, control,
                                                               monkeypatch):
     mpc = await run_call(api, receiver, app)
     voice = VoiceApi(base_url=simulator.api_url, timeout=5, credentials=app.credentials, mpc_uuid=mpc)
