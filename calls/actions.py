@@ -25,7 +25,15 @@ from calls.errors import CallError
 from calls.models import Action, Call, Member, PhloApp
 from calls.selectors import visible_call
 from calls.serialize import call_to_dict
-from calls.state_machine import ActionRefused, CallSnap, apply_action, check_action, dial, trigger_leg
+from calls.state_machine import (
+    ActionRefused,
+    CallSnap,
+    apply_action,
+    check_action,
+    dial,
+    records_by_itself,
+    trigger_leg,
+)
 from calls.store import load_call, member_key, save_call_state, snapshot
 from calls.upstream import phlo_api, voice_api
 from calls.vocabulary import (
@@ -39,7 +47,6 @@ from calls.vocabulary import (
     MemberRole,
     MemberState,
     MonitorMode,
-    RecordingState,
     TransferAction,
     TransferRole,
     VoiceAction,
@@ -365,7 +372,7 @@ async def monitor_run(*, user, call_id: int, mode: str) -> ActionDone:
             coach_mode=mode.coach_mode, mute=mode.muted,
         )
 
-    return await _voice_attempt(user, attempt, send, to_self=True)
+    return await _voice_attempt(attempt, send, check=lambda: _check_action(user, attempt), to_self=True)
 
 
 async def monitor_stop_run(*, user, call_id: int) -> ActionDone:
@@ -374,7 +381,7 @@ async def monitor_stop_run(*, user, call_id: int) -> ActionDone:
     async def send(permitted: Permitted) -> Reply:
         return await voice_api(permitted.app, permitted.mpc_uuid).remove_participant(permitted.own.member_id)
 
-    return await _voice_attempt(user, attempt, send)
+    return await _voice_attempt(attempt, send, check=lambda: _check_action(user, attempt))
 
 
 async def mute_run(*, user, call_id: int, member_id: int, action: str) -> ActionDone:
@@ -386,13 +393,13 @@ async def mute_run(*, user, call_id: int, member_id: int, action: str) -> Action
         api = voice_api(permitted.app, permitted.mpc_uuid)
         return await api.update_participant(permitted.member.member_id, mute=action == VoiceAction.MUTE)
 
-    return await _voice_attempt(user, attempt, send)
+    return await _voice_attempt(attempt, send, check=lambda: _check_action(user, attempt))
 
 
 async def recording_run(*, user, call_id: int, action: str) -> ActionDone:
     """Start, pause, resume or stop recording the whole call."""
     attempt = Attempt(user_id=user.pk, action=VoiceAction(action), request_body={}, call_id=call_id)
-    return await _voice_attempt(user, attempt, _recording_request(attempt.action))
+    return await _voice_attempt(attempt, _recording_request(attempt.action), check=lambda: _check_action(user, attempt))
 
 
 def _recording_request(action: VoiceAction) -> Callable[[Permitted], Awaitable[Reply]]:
@@ -408,9 +415,11 @@ def _recording_request(action: VoiceAction) -> Callable[[Permitted], Awaitable[R
 
 
 async def _voice_attempt(
-    user, attempt: Attempt, send: Callable[[Permitted], Awaitable[Reply]], *, to_self: bool = False
+    attempt: Attempt, send: Callable[[Permitted], Awaitable[Reply]], *, check: Callable[[], Permitted],
+    to_self: bool = False,
 ) -> ActionDone:
-    """`to_self`: a new member the action dials is the requester (a supervisor's own leg)."""
+    """A Voice API action through the one flow (`_attempt`). `to_self`: a member the action dials
+    is the requester (a supervisor's own leg)."""
 
     def finish(permitted: Permitted, reply: Reply) -> tuple[ActionDone, list]:
         return _apply(
@@ -418,7 +427,7 @@ async def _voice_attempt(
             recording=_started_recording(attempt, reply),
         )
 
-    return await _attempt(attempt, check=lambda: _check_action(user, attempt), send=send, finish=finish)
+    return await _attempt(attempt, check=check, send=send, finish=finish)
 
 
 def _started_recording(attempt: Attempt, reply: Reply) -> RecordingInfo | None:
@@ -442,11 +451,7 @@ async def record_automatically(call_id: int) -> ActionDone | None:
         return None
     attempt, permitted = claim
     try:
-        return await _attempt(
-            attempt, check=lambda: permitted, send=_recording_request(attempt.action),
-            finish=lambda permitted, reply: _apply(attempt, permitted, reply, recording=_started_recording(attempt,
-                                                                                                            reply)),
-        )
+        return await _voice_attempt(attempt, _recording_request(attempt.action), check=lambda: permitted)
     except CallError as failure:
         logger.warning("could not start recording call %s by itself: %s", call_id, failure.detail)
         return None
@@ -458,7 +463,7 @@ def _claim_recording(call_id: int) -> tuple[Attempt, Permitted] | None:
         return None  # started before (and perhaps stopped by someone since), or being started now
     with transaction.atomic():
         call, members = load_call(call_id, lock=True)  # one claim at a time, whatever the process
-        if not (call.phlo_app.record_calls and call.mpc_uuid and wants_recording(snapshot(call, members))):
+        if not (call.phlo_app.record_calls and call.mpc_uuid and records_by_itself(snapshot(call, members))):
             return None
         if started.exists():
             return None  # claimed by another process while this one waited for the lock
@@ -468,14 +473,6 @@ def _claim_recording(call_id: int) -> tuple[Attempt, Permitted] | None:
     attempt = Attempt(user_id=None, action=VoiceAction.START_RECORDING, request_body={"automatic": True},
                       call_id=call_id, claim_id=claim.pk)
     return attempt, Permitted(app=call.phlo_app, agent=None, mpc_uuid=call.mpc_uuid)
-
-
-def wants_recording(call: CallSnap) -> bool:
-    """A call of an app that records every call is recorded from the moment an agent is on the line."""
-    return (
-        call.status == CallStatus.ACTIVE and call.has_on_the_line(MemberRole.AGENT) and call.recording == ""
-        and not any(r.state != RecordingState.FAILED for r in call.recordings)
-    )
 
 
 # --- completing a warm transfer -----------------------------------------------------------------
@@ -522,7 +519,7 @@ def _transfer_initiator_id(call_id: int) -> int | None:
 def _record(
     attempt: Attempt, *, call_id: int | None, member_id: int | None, http_status: int,
     phlo: Reply | PlivoError | None, error: str = "",
-) -> Action:
+) -> None:
     """`phlo` is Plivo's answer or failure, when it was asked. A claimed attempt fills in its claim."""
     fields = dict(
         actor_id=attempt.user_id, call_id=call_id, member_id=member_id, action=attempt.action,
@@ -532,8 +529,8 @@ def _record(
     )
     if attempt.claim_id is not None:
         Action.objects.filter(pk=attempt.claim_id).update(**fields)
-        return Action.objects.get(pk=attempt.claim_id)
-    return Action.objects.create(**fields)
+    else:
+        Action.objects.create(**fields)
 
 
 def _record_failure(attempt: Attempt, failure: CallError) -> None:

@@ -656,6 +656,15 @@ RECORDING_REFUSALS = {
 }
 
 
+def records_by_itself(call: CallSnap) -> bool:
+    """Whether a call of an app that records every call is to be recorded now: it is active with an
+    agent on the line, and nothing has been recorded of it (a recording someone stopped stays stopped)."""
+    return (
+        call.status == CallStatus.ACTIVE and call.has_on_the_line(AGENT) and call.recording == ""
+        and all(r.state == RecordingState.FAILED for r in call.recordings)
+    )
+
+
 def monitor_mode(member: MemberSnap) -> MonitorMode:
     return MonitorMode.of(coach_mode=member.coach_mode, muted=member.muted)
 

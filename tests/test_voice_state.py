@@ -14,6 +14,7 @@ from calls.state_machine import (
     apply_action,
     apply_event,
     check_action,
+    records_by_itself,
     trigger_leg,
 )
 from calls.vocabulary import RECORDING_ACTIONS, VoiceAction
@@ -176,6 +177,23 @@ def test_a_recording_starts_with_what_plivo_answered_and_ends_completed():
     stopped = apply_action(paused, "recording-stop", at=AT + timedelta(minutes=2))
     assert (stopped.recording, stopped.recordings[0].state) == ("", "completed")
     assert stopped.recordings[0].ended_at == AT + timedelta(minutes=2)
+
+
+@pytest.mark.parametrize(
+    ("call", "records"),
+    [
+        (a_call(), True),  # an agent on the line, nothing recorded yet
+        (a_call(status="ringing"), False),
+        (a_call(replace(AGENT, state="ringing"), CUSTOMER), False),  # no agent on the line yet
+        (a_call(CUSTOMER, SUPERVISOR), False),  # a supervisor is not an agent
+        (recording_call("recording"), False),
+        (recording_call("paused"), False),
+        (a_call(recordings=(RecordingSnap(key="db:0", state="completed"),)), False),  # stopped by someone: stays so
+        (a_call(recordings=(RecordingSnap(key="db:0", state="failed"),)), True),
+    ],
+)
+def test_when_a_call_of_an_app_that_records_every_call_is_recorded(call, records):
+    assert records_by_itself(call) is records
 
 
 # --- completing a warm transfer ---------------------------------------------------------------------
