@@ -11,27 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from phlo.http import Credentials, Reply, Upstream, segment, send
+from phlo.http import Api, Reply, segment, send
 from phlo.vocabulary import Role
 
-NAME = "Plivo Voice API"
 RECORDING_FORMAT = "mp3"  # Plivo's default; the smaller file
 
 
 @dataclass(frozen=True)
-class VoiceApi:
+class VoiceApi(Api):
     """One multiparty call as the desk reaches it through the Voice API."""
 
-    base_url: str
-    timeout: float
-    credentials: Credentials
+    NAME = "Plivo Voice API"
     mpc_uuid: str
     # Where Plivo sends the recording events; empty: where the multiparty call sends its others.
     recording_callback_url: str = ""
-
-    @property
-    def upstream(self) -> Upstream:
-        return Upstream(NAME, self.base_url, self.timeout, self.credentials)
 
     async def add_participant(self, *, role: Role | str, from_: str, to: str, coach_mode: bool, mute: bool) -> Reply:
         """Dial `to` into the call from `from_`. `coach_mode`: heard by the agents only (a

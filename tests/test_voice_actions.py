@@ -13,6 +13,7 @@ from django.test import AsyncClient
 from calls import reactions
 from calls.actions import record_automatically
 from calls.models import Action, Call, Member
+from calls.serialize import call_to_dict
 from tests.factories import MemberFactory
 from tests.support.phlo_api import (
     API_ID,
@@ -29,7 +30,7 @@ from tests.support.phlo_api import (
     sent,
     warm_transfer_call,
 )
-from tests.support.plivo import django_callback, participant
+from tests.support.plivo import django_callback, mpc_event, participant
 
 FLAGS = {"listen": {"coach_mode": True, "mute": True}, "whisper": {"coach_mode": True, "mute": False},
          "barge": {"coach_mode": False, "mute": False}}
@@ -501,3 +502,38 @@ async def test_an_agent_joining_starts_the_recording(plivo, phlo_app, agent):
          {"file_format": "mp3"})
     ]
     assert call.recording == "recording" and call.recordings[0]["url"] == RECORDING_URL
+
+
+# --- the callbacks that confirm them, through the intake ------------------------------------------
+
+
+def test_mute_coach_and_recording_callbacks_are_stored_and_applied_once(client, phlo_app, agent, supervisor):
+    live = live_call(phlo_app, agent)
+    leg = monitoring(live, supervisor, "barge")
+    mpc = live.call.mpc_uuid
+    recording = {"RecordingUUID": "rec-9", "RecordingURL": "https://media.plivo.test/rec-9.mp3",
+                 "RecordingFormat": "mp3", "RecordingStartTime": "2026-12-01 10:00:00+00:00"}
+    story = [
+        participant("ParticipantMute", mpc, live.agent.member_id, agent.address, role="Agent", direction="outbound",
+                    seq=11),
+        participant("ParticipantCoachModeStart", mpc, leg.member_id, supervisor.address, role="Supervisor",
+                    direction="outbound", seq=12, ParticipantCoachMode="true"),
+        mpc_event("MPCRecordingInitiated", mpc, seq=13, RecordingDuration="0", **recording),
+        mpc_event("MPCRecordingCompleted", mpc, seq=14, RecordingDuration="42",
+                  RecordingEndTime="2026-12-01 10:00:42+00:00", **recording),
+    ]
+    outcomes = [django_callback(client, phlo_app, params).json()["outcome"] for params in story + story]
+
+    assert outcomes == ["applied"] * 4 + ["duplicate"] * 4
+    call = api_call(live.call)
+    assert member_in({"call": call}, live.agent.pk)["muted"] is True
+    assert member_in({"call": call}, leg.pk)["monitor_mode"] == "whisper"
+    assert call["recording"] is None
+    assert call["recordings"] == [{
+        "url": "https://media.plivo.test/rec-9.mp3", "duration": 42, "format": "mp3",
+        "started_at": "2026-12-01T10:00:00Z", "ended_at": "2026-12-01T10:00:42Z", "state": "completed",
+    }]
+
+
+def api_call(call: Call) -> dict:
+    return call_to_dict(Call.objects.select_related("phlo_app", "disposition").get(pk=call.pk))
