@@ -18,7 +18,7 @@ class PhloAppForm(forms.ModelForm):
 
     class Meta:
         model = PhloApp
-        fields = ["name", "phlo_id", "node_id", "auth_id", "auth_token", "is_default"]
+        fields = ["name", "phlo_id", "node_id", "auth_id", "auth_token", "is_default", "record_calls", "caller_id"]
 
     def clean_auth_token(self):
         token = self.cleaned_data["auth_token"]
@@ -32,8 +32,8 @@ class PhloAppForm(forms.ModelForm):
 @admin.register(PhloApp)
 class PhloAppAdmin(admin.ModelAdmin):
     form = PhloAppForm
-    list_display = ["name", "phlo_id", "node_id", "auth_id", "is_default", "callback_path"]
-    list_filter = ["is_default"]
+    list_display = ["name", "phlo_id", "node_id", "auth_id", "is_default", "record_calls", "callback_path"]
+    list_filter = ["is_default", "record_calls"]
     search_fields = ["name", "phlo_id", "node_id", "auth_id"]
 
 
@@ -51,7 +51,8 @@ class ReadOnlyInline(admin.TabularInline):
 
 class MemberInline(ReadOnlyInline):
     model = Member
-    fields = ["address", "role", "state", "transfer_role", "agent", "member_id", "joined_at", "left_at"]
+    fields = ["address", "role", "state", "transfer_role", "muted", "coach_mode", "agent", "member_id", "joined_at",
+              "left_at"]
     readonly_fields = fields
 
 

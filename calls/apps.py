@@ -7,7 +7,11 @@ class CallsConfig(AppConfig):
 
     def ready(self):
         from agents.status import became_available
-        from calls import routing, upstream
+        from calls import (
+            recording,  # noqa: F401 - registers its reaction to callbacks
+            routing,
+            upstream,
+        )
         from calls.selectors import live_world, snapshot_for
         from calls.stats import RECOMPUTE_SECONDS, figures, queue_now
         from live.sources import PeriodicJob, register_periodic, register_snapshots

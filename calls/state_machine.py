@@ -28,11 +28,14 @@ from calls.vocabulary import (
     MemberAction,
     MemberRole,
     MemberState,
+    MonitorMode,
     RecordingState,
+    TransferAction,
     TransferRole,
+    VoiceAction,
 )
 from phlo.addresses import address_key, same_address
-from phlo.events import Event, Kind
+from phlo.events import Event, Kind, RecordingInfo
 
 DIALING, RINGING, CONNECTED, ON_HOLD, IN_TRANSFER, LEFT = (
     MemberState.DIALING, MemberState.RINGING, MemberState.CONNECTED, MemberState.ON_HOLD, MemberState.IN_TRANSFER,
@@ -273,10 +276,7 @@ def _apply_recording_event(call: CallSnap, event: Event) -> Result:
     """A recording of the call started, paused, resumed, completed or failed (MPCRecording…)."""
     info = event.recording
     state = RECORDING_STATE_OF[event.kind]
-    known = next(
-        (r for r in call.recordings if info and info.recording_uuid and r.recording_uuid == info.recording_uuid), None
-    ) or next((r for r in reversed(call.recordings) if r.state in (RecordingState.RECORDING, RecordingState.PAUSED)),
-              None)
+    known = _known_recording(call, info, starting=event.kind == Kind.RECORDING_STARTED)
     recording = known or RecordingSnap(key="new:rec", started_at=event.at)
     if info is not None:
         recording = replace(
@@ -289,13 +289,33 @@ def _apply_recording_event(call: CallSnap, event: Event) -> Result:
             ended_at=info.ended_at or recording.ended_at,
         )
     finished = state in (RecordingState.COMPLETED, RecordingState.FAILED)
-    if known is None or known.state not in (RecordingState.COMPLETED, RecordingState.FAILED):
+    # A finished recording stays finished; one the desk started (and may have paused already) is
+    # only confirmed by the start event that follows.
+    settled = known is not None and (
+        known.state in (RecordingState.COMPLETED, RecordingState.FAILED)
+        or (event.kind == Kind.RECORDING_STARTED and known.state in LIVE_RECORDING)
+    )
+    if not settled:
         recording = replace(recording, state=state, ended_at=recording.ended_at or (event.at if finished else None))
     updated = call.with_recording(recording)
     if call.status != CallStatus.ENDED:
-        live = [r for r in updated.recordings if r.state in (RecordingState.RECORDING, RecordingState.PAUSED)]
+        live = [r for r in updated.recordings if r.state in LIVE_RECORDING]
         updated = replace(updated, recording=live[-1].state if live else "")
     return Result(updated, None, _outcome(updated, call, stale=False))
+
+
+def _known_recording(call: CallSnap, info: RecordingInfo | None, *, starting: bool) -> RecordingSnap | None:
+    """The recording an event is about: by RecordingUUID; else the one running or paused; else,
+    for an event after the start, the newest one Plivo has not named yet (one the desk started
+    and stopped itself before any event about it arrived)."""
+    if info is not None and info.recording_uuid:
+        named = next((r for r in call.recordings if r.recording_uuid == info.recording_uuid), None)
+        if named is not None:
+            return named
+    live = next((r for r in reversed(call.recordings) if r.state in LIVE_RECORDING), None)
+    if live is not None or starting:
+        return live
+    return next((r for r in reversed(call.recordings) if not r.recording_uuid), None)
 
 
 def _apply_member_event(call: CallSnap, event: Event, new_key: str) -> Result:
@@ -442,10 +462,19 @@ class ActionRefused(Exception):
     """The action does not fit the call's current state (409)."""
 
 
-def check_action(call: CallSnap, action: str, *, member_key: str | None, requester_key: str | None) -> None:
-    """Raise ActionRefused with a sentence a person can act on, or return when the action fits."""
+def check_action(
+    call: CallSnap, action: str, *, member_key: str | None, requester_key: str | None, mode: str = ""
+) -> None:
+    """Raise ActionRefused with a sentence a person can act on, or return when the action fits.
+    `mode` is a monitor action's (listen, whisper or barge)."""
     if call.status == CallStatus.ENDED:
         raise ActionRefused("The call has ended.")
+    if action in VoiceAction.values:
+        return _check_voice_action(call, action, member_key=member_key, requester_key=requester_key, mode=mode)
+    if action == TransferAction.COMPLETE:
+        return _check_complete_transfer(call, member_key)
+    if action == CallAction.ADD_MEMBER and trigger_leg(call, requester_key) is None:
+        raise ActionRefused("Nobody is on the line in this call for PHLO to add a member through.")
     if action in CallAction.values:
         if action in (CallAction.WARM_TRANSFER, CallAction.COLD_TRANSFER):
             requester = call.member(requester_key) if requester_key else None
@@ -532,9 +561,19 @@ def apply_action(
     to: str = "",
     role: str = AGENT,
     new_key: str = "new:0",
+    mode: str = "",
+    recording: RecordingInfo | None = None,
 ) -> CallSnap:
     """The state an accepted action implies at once; Plivo's callbacks confirm or correct it.
-    `actor_id` is the agent who asked (the desk says "Held by …")."""
+    `actor_id` is the agent who asked (the desk says "Held by …"); `mode` a monitor action's;
+    `recording` what Plivo answered a recording's start with."""
+    if action in VoiceAction.values:
+        return _apply_voice_action(
+            call, action, at=at, member_key=member_key, requester_key=requester_key, actor_id=actor_id, to=to,
+            new_key=new_key, mode=mode, recording=recording,
+        )
+    if action == TransferAction.COMPLETE:
+        action = MemberAction.RESUME_CALL  # the call's side of it; the initiator's hang-up is an action of its own
     if action in CallAction.values:
         call, dialled = dial(
             call, to=to, role=role, at=at, via=JOINED_VIA_ACTION[action], invited_by_id=actor_id, new_key=new_key
@@ -569,3 +608,135 @@ def apply_action(
             call = call.with_member(_left(target, at))
         return _finish_transfer(_customers(call, ON_HOLD, CONNECTED, at), completed=False)
     raise ValueError(f"unknown action {action!r}")
+
+
+# --- who PHLO acts through ----------------------------------------------------------------------
+
+
+def trigger_leg(call: CallSnap, requester_key: str | None) -> MemberSnap | None:
+    """The member PHLO adds a member on behalf of (`trigger_source`), who must be on the call:
+    the requester's own agent leg; for someone not on the line (a supervisor), the agent who
+    joined last; with no agent, the customer (as the router does, docs/routing.md)."""
+    own = call.member(requester_key) if requester_key else None
+    if own is not None and own.role == AGENT and own.on_the_line:
+        return own
+    for role in (AGENT, CUSTOMER):
+        leg = next((m for m in reversed(call.members) if m.role == role and m.on_the_line), None)
+        if leg is not None:
+            return leg
+    return None
+
+
+def _check_complete_transfer(call: CallSnap, initiator_key: str | None) -> None:
+    """The initiator hands over: there must be a transfer, and a target on the line to take it."""
+    initiator, target = call.transfer_initiator, call.transfer_target
+    if initiator is None:
+        raise ActionRefused("No warm transfer is in progress.")
+    if initiator_key != initiator.key:
+        raise ActionRefused("Only the agent who started the transfer can complete it.")
+    if target is None or not target.on_the_line:
+        raise ActionRefused("The transfer target has not answered yet; wait for them, or abort the transfer.")
+
+
+# --- the Voice API's actions: monitoring, mute, recording ----------------------------------------
+
+LIVE_RECORDING = (RecordingState.RECORDING, RecordingState.PAUSED)
+# Where a recording action may start from, and the call's `recording` it leaves.
+RECORDING_STEPS = {
+    VoiceAction.START_RECORDING: (("",), RecordingState.RECORDING),
+    VoiceAction.PAUSE_RECORDING: ((RecordingState.RECORDING,), RecordingState.PAUSED),
+    VoiceAction.RESUME_RECORDING: ((RecordingState.PAUSED,), RecordingState.RECORDING),
+    VoiceAction.STOP_RECORDING: (LIVE_RECORDING, ""),
+}
+RECORDING_REFUSALS = {
+    VoiceAction.START_RECORDING: "The call is already being recorded.",
+    VoiceAction.PAUSE_RECORDING: "The recording is not running.",
+    VoiceAction.RESUME_RECORDING: "The recording is not paused.",
+    VoiceAction.STOP_RECORDING: "The call is not being recorded.",
+}
+
+
+def records_by_itself(call: CallSnap) -> bool:
+    """Whether a call of an app that records every call is to be recorded now: it is active with an
+    agent on the line, and nothing has been recorded of it (a recording someone stopped stays stopped)."""
+    return (
+        call.status == CallStatus.ACTIVE and call.has_on_the_line(AGENT) and call.recording == ""
+        and all(r.state == RecordingState.FAILED for r in call.recordings)
+    )
+
+
+def monitor_mode(member: MemberSnap) -> MonitorMode:
+    return MonitorMode.of(coach_mode=member.coach_mode, muted=member.muted)
+
+
+def _check_voice_action(
+    call: CallSnap, action: str, *, member_key: str | None, requester_key: str | None, mode: str
+) -> None:
+    own = call.member(requester_key) if requester_key else None
+    if action == VoiceAction.MONITOR:
+        if own is None:
+            return  # the supervisor is dialled in
+        if own.role != SUPERVISOR:
+            raise ActionRefused(
+                f"You are on this call as {MemberRole(own.role).label.lower()}; hang up first to monitor it."
+            )
+        if not own.on_the_line:
+            raise ActionRefused("Your line into this call has not answered yet; change the mode once it has.")
+        if monitor_mode(own) == mode:
+            raise ActionRefused(f"You are already {MonitorMode(mode).label.lower()} on this call.")
+    elif action == VoiceAction.STOP_MONITOR:
+        if own is None or own.role != SUPERVISOR:
+            raise ActionRefused("You are not monitoring this call.")
+    elif action in (VoiceAction.MUTE, VoiceAction.UNMUTE):
+        member = call.member(member_key)
+        if not member.on_the_line:
+            raise ActionRefused(f"Only a member on the line can be muted or unmuted; this one is {_words(member)}.")
+        if member.muted == (action == VoiceAction.MUTE):
+            raise ActionRefused("This member is already muted." if member.muted else "This member is not muted.")
+    else:
+        allowed_from, _ = RECORDING_STEPS[action]
+        if call.recording not in allowed_from:
+            raise ActionRefused(RECORDING_REFUSALS[action])
+        if action == VoiceAction.START_RECORDING and call.status != CallStatus.ACTIVE:
+            raise ActionRefused("A call can be recorded once it is active.")
+
+
+def _apply_voice_action(
+    call: CallSnap, action: str, *, at: datetime, member_key: str | None, requester_key: str | None,
+    actor_id: int | None, to: str, new_key: str, mode: str, recording: RecordingInfo | None,
+) -> CallSnap:
+    if action == VoiceAction.MONITOR:
+        chosen = MonitorMode(mode)
+        if requester_key is None:
+            call, supervisor = dial(
+                call, to=to, role=SUPERVISOR, at=at, via=JoinedVia.MONITOR, invited_by_id=actor_id, new_key=new_key
+            )
+        else:
+            supervisor = call.member(requester_key)
+        return call.with_member(replace(supervisor, coach_mode=chosen.coach_mode, muted=chosen.muted))
+    if action == VoiceAction.STOP_MONITOR:
+        return call.with_member(replace(_left(call.member(requester_key), at), state_changed_by_id=actor_id))
+    if action in (VoiceAction.MUTE, VoiceAction.UNMUTE):
+        return call.with_member(replace(call.member(member_key), muted=action == VoiceAction.MUTE))
+    return _step_recording(call, action, at=at, recording=recording)
+
+
+def _step_recording(call: CallSnap, action: str, *, at: datetime, recording: RecordingInfo | None) -> CallSnap:
+    """The call's recording mark, and the recording itself: a new one on start (with what Plivo
+    answered: its ID and URL), the live one paused, resumed or finished."""
+    _, call_recording = RECORDING_STEPS[action]
+    if action == VoiceAction.START_RECORDING:
+        info = recording or RecordingInfo()
+        started = RecordingSnap(
+            key="new:rec", recording_uuid=info.recording_uuid, url=info.url, format=info.format,
+            state=RecordingState.RECORDING, started_at=at,
+        )
+        return replace(call.with_recording(started), recording=call_recording)
+    live = next((r for r in reversed(call.recordings) if r.state in LIVE_RECORDING), None)
+    if live is not None:
+        if action == VoiceAction.STOP_RECORDING:
+            live = replace(live, state=RecordingState.COMPLETED, ended_at=live.ended_at or at)
+        else:
+            live = replace(live, state=call_recording)
+        call = call.with_recording(live)
+    return replace(call, recording=call_recording)

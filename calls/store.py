@@ -108,7 +108,8 @@ def save_call_state(
                 member.agent = _agent_for(snap)
                 changed += ["address_key", "agent"]
             member.save(update_fields=changed)
-        if member.agent_id:
+        # Status follows a person's own calls; a supervisor's monitoring leg is not one of them.
+        if member.agent_id and member.role == MemberRole.AGENT:
             touched_agents.add(member.agent_id)
     call_changed = [n for n in CALL_FIELDS if getattr(after, n) != getattr(before, n)]
     for name in call_changed:
@@ -129,12 +130,12 @@ def save_call_state(
 
 
 def _on_the_line(agent_ids: set[int]) -> set[int]:
-    """Which of these agents are on the line in any live call (they are busy)."""
+    """Which of these agents are on the line, as agents, in any live call (they are busy)."""
     if not agent_ids:
         return set()
     return set(
         Member.objects.filter(
-            agent_id__in=agent_ids, state__in=ON_THE_LINE, call__status__in=LIVE_CALL_STATUSES
+            agent_id__in=agent_ids, role=MemberRole.AGENT, state__in=ON_THE_LINE, call__status__in=LIVE_CALL_STATUSES
         ).values_list("agent_id", flat=True)
     )
 

@@ -128,6 +128,38 @@ class MemberAction(models.TextChoices):
         return PhloMemberAction(self.value.replace("-", "_"))
 
 
+class TransferAction(models.TextChoices):
+    """`POST /api/calls/{id}/complete-transfer/`: the initiator hands the call over and leaves
+    (PHLO `resume_call`, then `hangup` of their own leg). `members/{id}/resume-call/` alone keeps
+    all three on the call."""
+
+    COMPLETE = "complete-transfer", "Complete transfer"
+
+
+class VoiceAction(models.TextChoices):
+    """Actions through Plivo's Voice API (phlo/voice_api.py), by the name an Action records."""
+
+    MONITOR = "monitor", "Monitor"  # POST /api/calls/{id}/monitor/ {"mode"}
+    STOP_MONITOR = "monitor-stop", "Stop monitoring"  # POST /api/calls/{id}/monitor/stop/
+    MUTE = "mute", "Mute"  # POST /api/calls/{id}/members/{member_id}/mute/
+    UNMUTE = "unmute", "Unmute"
+    START_RECORDING = "recording-start", "Start recording"  # POST /api/calls/{id}/recording/start/
+    PAUSE_RECORDING = "recording-pause", "Pause recording"
+    RESUME_RECORDING = "recording-resume", "Resume recording"
+    STOP_RECORDING = "recording-stop", "Stop recording"
+
+    @property
+    def recording_step(self) -> str:
+        """The last segment of a recording action's path (`start`, `pause`, …); empty for the others."""
+        return self.value.removeprefix("recording-") if self.value.startswith("recording-") else ""
+
+
+MUTE_ACTIONS = (VoiceAction.MUTE, VoiceAction.UNMUTE)
+RECORDING_ACTIONS = (
+    VoiceAction.START_RECORDING, VoiceAction.PAUSE_RECORDING, VoiceAction.RESUME_RECORDING, VoiceAction.STOP_RECORDING,
+)
+
+
 def for_pages() -> dict:
     """The labels the browser shows, handed to the pages once (static/pages/js/format.js)."""
     return {
@@ -135,5 +167,6 @@ def for_pages() -> dict:
         "member_states": dict(MemberState.choices),
         "roles": dict(MemberRole.choices),
         "monitor_modes": dict(MonitorMode.choices),
+        "recording_states": dict(RecordingState.choices),
         "outcomes": dict(CallOutcome.choices),
     }

@@ -161,6 +161,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AgentStatusEnum": "agents.models.AgentStatus",
         "CallStatusEnum": "calls.vocabulary.CallStatus",
+        "MonitorModeEnum": "calls.vocabulary.MonitorMode",
         "SelectableStatusEnum": ["available", "away", "offline"],
     },
 }

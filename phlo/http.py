@@ -14,6 +14,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 from urllib.parse import quote
 
 import httpx
@@ -38,6 +39,21 @@ class Upstream:
     base_url: str
     timeout: float
     credentials: Credentials = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Api:
+    """What every client of one of Plivo's APIs holds (phlo_api, voice_api): where the API is, how
+    long a request may take, who asks. A subclass names the API (`NAME`) and adds what it addresses."""
+
+    NAME: ClassVar[str]
+    base_url: str
+    timeout: float
+    credentials: Credentials
+
+    @property
+    def upstream(self) -> Upstream:
+        return Upstream(self.NAME, self.base_url, self.timeout, self.credentials)
 
 
 @dataclass(frozen=True)

@@ -8,25 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from phlo.http import Credentials, Reply, Upstream, segment, send
+from phlo.http import Api, Reply, segment, send
 from phlo.vocabulary import DIALLED_ROLES, MemberAction, NodeAction
-
-NAME = "PHLO"
 
 
 @dataclass(frozen=True)
-class PhloApi:
+class PhloApi(Api):
     """One PHLO with a multiparty-call node, as the desk reaches it."""
 
-    base_url: str
-    timeout: float
-    credentials: Credentials
+    NAME = "PHLO"
     phlo_id: str
     node_id: str = ""
-
-    @property
-    def upstream(self) -> Upstream:
-        return Upstream(NAME, self.base_url, self.timeout, self.credentials)
 
     async def run(self, payload: dict) -> Reply:
         """Run the PHLO; for a multiparty-call PHLO the payload carries `from` and `to`. `api_id` is the run ID."""

@@ -1,14 +1,23 @@
-"""The simulator's HTTP face: the PHLO API under /v1/ as Plivo serves it, and /_sim/ controls.
+"""The simulator's HTTP face: the PHLO API and the Voice API's multiparty calls under /v1/ as
+Plivo serves them, and /_sim/ controls.
 
 PHLO API (https://www.plivo.com/docs/phlo/api/): Basic auth with a PHLO app's auth ID and token, JSON
 bodies, paths ending in '/' (accepted without it too). Reads answer 200; a run answers 201
 {"api_id", "phlo_id", "message"}; actions answer 201 {"api_id", "error": ""}; failures answer
 Plivo's error shape {"api_id", "error"} with 400, 401, 404, 405 or 500.
 
+Voice API (https://www.plivo.com/docs/voice/api/multiparty-call/), under
+`/v1/Account/{auth_id}/MultiPartyCall/uuid_{mpc_uuid}/`: the same auth, faults and errors; JSON or
+form bodies. `Participant/` (add, 201), `Participant/{member_id}/` (update 202, DELETE 204),
+`Record/` (start 200 with `recording_id` and `recording_url`, DELETE 204), `Record/Pause/`,
+`Record/Resume/` (204).
+
 Controls, without auth (the simulator listens on loopback): `GET|POST|DELETE /_sim/faults`
 (read, change, reset the fault knobs), `GET /_sim/calls` (the simulated calls and their
 members), `POST /_sim/inbound` (a customer calls now and waits), `GET|POST|DELETE /_sim/phones` (how a
-dialled address answers: normally, late, never, or rejecting). See docs/simulator.md.
+dialled address answers: normally, late, never, or rejecting), `GET|DELETE /_sim/requests` (the API
+requests received, newest last), `GET /_sim/recordings/{id}.{format}` (a recording, silent).
+See docs/simulator.md.
 """
 
 from __future__ import annotations
@@ -19,15 +28,17 @@ import binascii
 import json
 import random
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from phlo.addresses import is_valid_address
-from phlo.vocabulary import DIALLED_ROLES, MemberAction, NodeAction
+from phlo.vocabulary import DIALLED_ROLES, MemberAction, NodeAction, Role
+from simulator.audio import CONTENT_TYPES, silence
 from simulator.directory import Phlo, PhloDirectory
 from simulator.faults import Faults
-from simulator.model import NotAllowed
+from simulator.model import MultiPartyCall, NoSuchMember, NotAllowed
 from simulator.switchboard import NotFound, Switchboard
 from simulator.traffic import Traffic
 
@@ -36,7 +47,12 @@ MAX_BODY_BYTES = 64 * 1024
 CALL_ACTIONS = tuple(NodeAction)
 MEMBER_ACTIONS = tuple(MemberAction)
 ROLES = DIALLED_ROLES
+VOICE_ROLES = tuple(Role)  # the Voice API also adds supervisors
+RECORDING_FORMATS = tuple(CONTENT_TYPES)
 NODE_NAME = "Multi-Party Call_1"
+REQUESTS_KEPT = 500
+UPDATED = {"mute": "mute/unmute member(s)", "hold": "hold/unhold member(s)", "coach_mode": "coach_mode enable/disable"}
+MPC = "v1/Account/{auth_id}/MultiPartyCall/{mpc_id}"
 
 
 class Refusal(Exception):
@@ -52,6 +68,17 @@ class Request:
     headers: dict[str, str]
     body: bytes
     receive: Callable[[], Awaitable[dict]]
+
+    def params(self) -> dict:
+        """A Voice API body: a JSON object or form fields (none at all is no fields)."""
+        if not self.body.strip():
+            return {}
+        if self.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            try:
+                return dict(parse_qsl(self.body.decode(), keep_blank_values=True, strict_parsing=True))
+            except (UnicodeDecodeError, ValueError):
+                raise Refusal(400, "the form body cannot be parsed") from None
+        return self.json_object(required=True)
 
     def json_object(self, *, required: bool) -> dict:
         if not self.body.strip() and not required:
@@ -72,6 +99,7 @@ class Reply:
     status: int
     body: dict
     headers: tuple[tuple[bytes, bytes], ...] = ()
+    content: bytes | None = None  # sent as it is (a recording) instead of `body` as JSON
 
 
 Handler = Callable[..., Awaitable[Reply]]
@@ -113,6 +141,9 @@ def accepted() -> Reply:
     return Reply(201, {"api_id": new_api_id(), "error": ""})
 
 
+NO_CONTENT = Reply(204, {})
+
+
 class SimulatorApp:
     def __init__(
         self, *, directory: PhloDirectory, switchboard: Switchboard, traffic: Traffic, faults: Faults,
@@ -121,16 +152,24 @@ class SimulatorApp:
         self.directory, self.switchboard, self.traffic, self.faults = directory, switchboard, traffic, faults
         self._rng = rng
         self.closing = asyncio.Event()  # set on shutdown: releases requests held by the `stuck` fault
+        self.requests: deque[dict] = deque(maxlen=REQUESTS_KEPT)  # the API requests received, for /_sim/requests
         self.routes = [
             route("v1/account/{auth_id}/phlo/{phlo_id}", POST=self.run_phlo),
             route("v1/phlo/{phlo_id}", GET=self.get_phlo),
             route("v1/phlo/{phlo_id}/multi_party_call/{node_id}", GET=self.get_node, POST=self.call_action),
             route("v1/phlo/{phlo_id}/multi_party_call/{node_id}/members/{member_address}", POST=self.member_action),
             route("v1/phlo/{phlo_id}/runs/{run_id}", GET=self.get_run),
+            route(f"{MPC}/Participant", POST=self.add_participant),
+            route(f"{MPC}/Participant/{{member_id}}", POST=self.update_participant, DELETE=self.remove_participant),
+            route(f"{MPC}/Record", POST=self.start_recording, DELETE=self.stop_recording),
+            route(f"{MPC}/Record/Pause", POST=self.pause_recording),
+            route(f"{MPC}/Record/Resume", POST=self.resume_recording),
             route("_sim/faults", phlo_api=False, GET=self.get_faults, POST=self.set_faults, DELETE=self.reset_faults),
             route("_sim/calls", phlo_api=False, GET=self.get_calls),
             route("_sim/inbound", phlo_api=False, POST=self.place_inbound_call),
             route("_sim/phones", phlo_api=False, GET=self.get_phones, POST=self.set_phone, DELETE=self.reset_phones),
+            route("_sim/requests", phlo_api=False, GET=self.get_requests, DELETE=self.forget_requests),
+            route("_sim/recordings/{file_name}", phlo_api=False, GET=self.get_recording),
         ]
 
     async def __call__(self, scope, receive, send) -> None:
@@ -146,6 +185,7 @@ class SimulatorApp:
 
     async def _answer(self, request: Request) -> Reply | None:
         if request.segments[:1] == ("v1",):
+            self.requests.append(_journal_entry(request))
             if self.faults.stuck:
                 return await self._never_answer(request)
             if self.faults.latency:
@@ -165,7 +205,7 @@ class SimulatorApp:
                 params["account"] = await self._authenticate(request)
             try:
                 return await handler(request, **params)
-            except NotFound as exc:
+            except (NotFound, NoSuchMember) as exc:
                 raise Refusal(404, str(exc)) from None
             except NotAllowed as exc:
                 raise Refusal(400, str(exc)) from None
@@ -182,14 +222,10 @@ class SimulatorApp:
 
     async def _authenticate(self, request: Request) -> str:
         """The auth ID of valid Basic credentials; anything else is Plivo's 401."""
-        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-        try:
-            auth_id, colon, auth_token = base64.b64decode(encoded, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            colon = ""
-        if scheme.lower() != "basic" or not colon or not await self.directory.authenticate(auth_id, auth_token):
+        credentials = _basic_credentials(request)
+        if credentials is None or not await self.directory.authenticate(*credentials):
             raise Refusal(401, UNAUTHORIZED)
-        return auth_id
+        return credentials[0]
 
     async def _phlo(self, account: str, phlo_id: str, node_id: str | None = None) -> Phlo:
         phlo = await self.directory.find(phlo_id)
@@ -242,6 +278,70 @@ class SimulatorApp:
         return Reply(200, {"api_id": new_api_id(), "phlo_id": run.phlo_id, "run_id": run.run_id,
                            "call_uuids": run.call_uuids, "message_uuids": [], "recording_ids": []})
 
+    # --- Voice API: one multiparty call ---------------------------------------------------------
+
+    async def _voice_call(self, account: str, auth_id: str, mpc_id: str) -> MultiPartyCall:
+        if auth_id != account:
+            raise Refusal(401, UNAUTHORIZED)
+        if not mpc_id.startswith("uuid_"):  # Plivo also takes name_{friendly name}; the desk never sends it
+            raise Refusal(404, f"multiparty call {mpc_id} not found")
+        return self.switchboard.find_call(lambda phlo: phlo.owned_by(account), mpc_id.removeprefix("uuid_"))
+
+    async def add_participant(self, request: Request, *, account: str, auth_id: str, mpc_id: str) -> Reply:
+        call = await self._voice_call(account, auth_id, mpc_id)
+        body = request.params()
+        role = _choice(body, "role", VOICE_ROLES)
+        from_, to = _address(body, "from"), _address(body, "to")
+        coach_mode, mute = _flag(body, "coach_mode", default=True), _flag(body, "mute", default=False)
+        if _flag(body, "hold", default=False):
+            raise Refusal(400, "the simulator does not add participants on hold")
+        participant = self.switchboard.add_participant(
+            call, role=role, from_=from_, to=to, coach_mode=coach_mode, mute=mute
+        )
+        return Reply(201, {
+            "api_id": new_api_id(), "calls": [{"to": to, "from": from_, "call_uuid": participant.call_uuid}],
+            "message": "add participant action initiated", "request_uuid": new_api_id(),
+        })
+
+    async def update_participant(
+        self, request: Request, *, account: str, auth_id: str, mpc_id: str, member_id: str
+    ) -> Reply:
+        call = await self._voice_call(account, auth_id, mpc_id)
+        body = request.params()
+        flags = {name: _flag(body, name) for name in ("mute", "hold", "coach_mode")}
+        if all(value is None for value in flags.values()):
+            raise Refusal(400, "update at least one of coach_mode, mute or hold")
+        self.switchboard.update_participant(call, member_id, **flags)
+        return Reply(202, {"api_id": new_api_id(), **{
+            name: f"MPC: {call.name} {UPDATED[name]} succeeded" for name, value in flags.items() if value is not None
+        }})
+
+    async def remove_participant(
+        self, request: Request, *, account: str, auth_id: str, mpc_id: str, member_id: str
+    ) -> Reply:
+        self.switchboard.remove_participant(await self._voice_call(account, auth_id, mpc_id), member_id)
+        return NO_CONTENT
+
+    async def start_recording(self, request: Request, *, account: str, auth_id: str, mpc_id: str) -> Reply:
+        call = await self._voice_call(account, auth_id, mpc_id)
+        body = {"file_format": "mp3", **request.params()}
+        file_format = _choice(body, "file_format", RECORDING_FORMATS)
+        recording = self.switchboard.start_recording(call, file_format=file_format)
+        return Reply(200, {"api_id": new_api_id(), "message": f"MPC: {call.name} record started",
+                           "recording_id": recording.recording_id, "recording_url": recording.url})
+
+    async def pause_recording(self, request: Request, *, account: str, auth_id: str, mpc_id: str) -> Reply:
+        self.switchboard.recording_step(await self._voice_call(account, auth_id, mpc_id), "pause")
+        return NO_CONTENT
+
+    async def resume_recording(self, request: Request, *, account: str, auth_id: str, mpc_id: str) -> Reply:
+        self.switchboard.recording_step(await self._voice_call(account, auth_id, mpc_id), "resume")
+        return NO_CONTENT
+
+    async def stop_recording(self, request: Request, *, account: str, auth_id: str, mpc_id: str) -> Reply:
+        self.switchboard.recording_step(await self._voice_call(account, auth_id, mpc_id), "stop")
+        return NO_CONTENT
+
     # --- controls -------------------------------------------------------------------------------
 
     async def get_faults(self, request: Request) -> Reply:
@@ -260,6 +360,22 @@ class SimulatorApp:
 
     async def get_calls(self, request: Request) -> Reply:
         return Reply(200, self.switchboard.calls_as_dicts())
+
+    async def get_requests(self, request: Request) -> Reply:
+        return Reply(200, {"requests": list(self.requests)})
+
+    async def forget_requests(self, request: Request) -> Reply:
+        self.requests.clear()
+        return Reply(200, {"requests": []})
+
+    async def get_recording(self, request: Request, *, file_name: str) -> Reply:
+        """The recording as a (silent) audio file of its length so far."""
+        recording_id, _, file_format = file_name.rpartition(".")
+        recording = self.switchboard.recordings.get(recording_id)
+        if recording is None or recording.file_format != file_format:
+            raise Refusal(404, f"recording {file_name} not found")
+        audio = silence(file_format, recording.seconds(self.switchboard.now()))
+        return Reply(200, {}, ((b"content-type", CONTENT_TYPES[file_format].encode()),), content=audio)
 
     async def place_inbound_call(self, request: Request) -> Reply:
         """`{"phlo_id", "from", "talk_seconds", "patience_seconds"}`, all optional: a customer calls
@@ -307,6 +423,42 @@ def _seconds(body: dict, name: str) -> float | None:
     return value
 
 
+def _flag(body: dict, name: str, default: bool | None = None) -> bool | None:
+    """A boolean parameter: JSON true/false, or "true"/"false" as a form sends it."""
+    value = body.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise Refusal(400, f"invalid {name} {value!r}; allowed: true, false")
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    """(auth ID, auth token) of a well-formed Basic Authorization header."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        auth_id, colon, auth_token = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (auth_id, auth_token) if colon else None
+
+
+def _journal_entry(request: Request) -> dict:
+    """What /_sim/requests shows of an API request: never the token."""
+    credentials = _basic_credentials(request)
+    auth_id = credentials[0] if credentials else ""
+    try:
+        body = request.params()
+    except Refusal:
+        body = request.body.decode("utf-8", "replace")[:2000]
+    return {"method": request.method, "path": "/" + "/".join(request.segments) + "/", "auth_id": auth_id,
+            "content_type": request.headers.get("content-type", ""), "body": body}
+
+
 def _choice(body: dict, name: str, allowed: tuple[str, ...]) -> str:
     value = body.get(name)
     if value is None or value == "":
@@ -336,7 +488,13 @@ async def _read_request(scope, receive) -> Request:
 
 
 async def _send(send, reply: Reply) -> None:
-    body = json.dumps(reply.body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *reply.headers]
+    if reply.content is not None:
+        body, headers = reply.content, [(b"content-length", str(len(reply.content)).encode()), *reply.headers]
+    elif reply.status == 204:
+        body, headers = b"", list(reply.headers)
+    else:
+        body = json.dumps(reply.body).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   *reply.headers]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -10,10 +10,10 @@ from dataclasses import asdict, dataclass, fields
 
 @dataclass
 class Faults:
-    latency: float = 0.0  # seconds added before every PHLO API answer
-    error_rate: float = 0.0  # share of PHLO API requests answered 500 (and not carried out)
-    stuck: bool = False  # PHLO API requests are never answered: the client has to time out
-    token_rotated: bool = False  # every PHLO API request gets 401, as after a token rotation
+    latency: float = 0.0  # seconds added before every API answer (PHLO and Voice API alike)
+    error_rate: float = 0.0  # share of API requests answered 500 (and not carried out)
+    stuck: bool = False  # API requests are never answered: the client has to time out
+    token_rotated: bool = False  # every API request gets 401, as after a token rotation
     duplicate_rate: float = 0.0  # share of callbacks delivered twice
     reorder: bool = False  # callbacks of one call are delivered in random order
 

@@ -1,28 +1,38 @@
-"""The Plivo side of one multiparty call (MPC): its members, holds, transfers and its end.
+"""The Plivo side of one multiparty call (MPC): its members, holds, transfers, mute and coach
+mode, recordings, and its end.
 
-Pure: no clock, no network, no database. Each operation changes the call and returns the
-events Plivo would report, in order, each numbered with the call's next SequenceNumber. The
-switchboard decides *when* things happen (a dialled leg answers after ringing, a voicemail drop
-ends) and the courier delivers what is reported. An operation that does not fit the call's
-state raises `NotAllowed` (the PHLO API's 400) before changing anything.
+Pure: no network, no database, no clock of its own (the switchboard's tells a recording's
+times). Each operation changes the call and returns the events Plivo would report, in order,
+each numbered with the call's next SequenceNumber. The switchboard decides *when* things happen
+(a dialled leg answers after ringing, a voicemail drop ends) and the courier delivers what is
+reported. An operation that does not fit the call's state raises `NotAllowed` (Plivo's 400)
+before changing anything; one naming a participant the call never had raises `NoSuchMember` (404).
 """
 
 from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from phlo.addresses import address_key
 from phlo.vocabulary import Role
 
-AGENT, CUSTOMER = Role.AGENT, Role.CUSTOMER
+AGENT, CUSTOMER, SUPERVISOR = Role.AGENT, Role.CUSTOMER, Role.SUPERVISOR
 RINGING, CONNECTED, ON_HOLD, LEFT = "ringing", "connected", "on_hold", "left"
 ON_THE_LINE = (CONNECTED, ON_HOLD)
+RECORDING, PAUSED, COMPLETED = "recording", "paused", "completed"
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # a recording's times, UTC, as Plivo writes them (with "+00:00")
 
 
 class NotAllowed(Exception):
-    """The action does not fit the call's state; the message is the PHLO API's error text."""
+    """The action does not fit the call's state; the message is Plivo's error text."""
+
+
+class NoSuchMember(Exception):
+    """No participant of the call has this MemberID (the Voice API's 404)."""
 
 
 @dataclass
@@ -39,6 +49,8 @@ class Participant:
     # cancelled while still ringing unannounced leaves no trace, as on the real platform.
     announced: bool = False
     voicemail: bool = False  # a voicemail drop is playing to them; they leave when it ends
+    muted: bool = False  # heard by nobody
+    coach_mode: bool = False  # a supervisor heard by the agents only, never by the customer
 
     @property
     def live(self) -> bool:
@@ -51,7 +63,40 @@ class Participant:
         return {
             "member_id": self.member_id, "address": self.address, "role": self.role, "state": self.state,
             "direction": self.direction, "call_uuid": self.call_uuid, "voicemail": self.voicemail,
+            "muted": self.muted, "coach_mode": self.coach_mode,
         }
+
+
+@dataclass
+class Recording:
+    """One recording of the whole call; paused time is not recorded."""
+
+    recording_id: str
+    file_format: str
+    url: str
+    started_at: datetime
+    state: str = RECORDING
+    ended_at: datetime | None = None
+    recorded_seconds: float = 0.0  # before the running stretch
+    running_since: datetime | None = None
+
+    def seconds(self, now: datetime) -> int:
+        running = (now - self.running_since).total_seconds() if self.running_since else 0.0
+        return max(0, round(self.recorded_seconds + running))
+
+    def params(self, now: datetime) -> dict[str, str]:
+        """What Plivo's recording events carry about it."""
+        params = {
+            "RecordingUUID": self.recording_id, "RecordingURL": self.url, "RecordingFormat": self.file_format,
+            "RecordingStartTime": _plivo_time(self.started_at), "RecordingDuration": str(self.seconds(now)),
+        }
+        if self.ended_at is not None:
+            params["RecordingEndTime"] = _plivo_time(self.ended_at)
+        return params
+
+    def as_dict(self, now: datetime) -> dict:
+        return {"recording_id": self.recording_id, "state": self.state, "format": self.file_format, "url": self.url,
+                "duration": self.seconds(now)}
 
 
 @dataclass(frozen=True)
@@ -72,13 +117,18 @@ class WarmTransfer:
 
 
 class MultiPartyCall:
-    def __init__(self, *, phlo_id: str, node_id: str, name: str, caller_id: str, run_id: str = ""):
+    def __init__(
+        self, *, phlo_id: str, node_id: str, name: str, caller_id: str, run_id: str = "",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
         self.mpc_uuid = str(uuid.uuid4())
         self.phlo_id, self.node_id, self.name = phlo_id, node_id, name
         self.caller_id = caller_id  # the number the PHLO dials out from, and inbound callers dial
         self.run_id = run_id
         self.participants: list[Participant] = []
         self.transfer: WarmTransfer | None = None
+        self.recordings: list[Recording] = []
+        self._clock = clock
         self.started = False
         self.ended = False
         self._sequence = itertools.count(1)
@@ -93,6 +143,18 @@ class MultiPartyCall:
     def member(self, member_id: str) -> Participant:
         return next(p for p in self.participants if p.member_id == member_id)
 
+    def find_member(self, member_id: str) -> Participant:
+        """A participant the Voice API names; NoSuchMember if the call never had them."""
+        found = next((p for p in self.participants if p.member_id == member_id), None)
+        if found is None:
+            raise NoSuchMember(f"participant {member_id} not found in this multiparty call")
+        return found
+
+    @property
+    def recording(self) -> Recording | None:
+        """The recording running or paused, if any."""
+        return next((r for r in self.recordings if r.state in (RECORDING, PAUSED)), None)
+
     def as_dict(self) -> dict:
         return {
             "mpc_uuid": self.mpc_uuid, "name": self.name, "phlo_id": self.phlo_id, "node_id": self.node_id,
@@ -101,6 +163,7 @@ class MultiPartyCall:
                 "initiator": self.transfer.initiator, "target": self.transfer.target, "held": list(self.transfer.held),
             },
             "members": [p.as_dict() for p in self.participants],
+            "recordings": [r.as_dict(self._clock()) for r in self.recordings],
         }
 
     # --- the call's life ----------------------------------------------------------------------
@@ -207,6 +270,80 @@ class MultiPartyCall:
         self._leave(initiator, "ColdTransfer")
         return target, self._flush()
 
+    # --- the Voice API (Account/{auth_id}/MultiPartyCall/uuid_{mpc_uuid}/…) -------------------
+
+    def add_participant(
+        self, role: str, from_: str, to: str, *, coach_mode: bool, mute: bool
+    ) -> tuple[Participant, list[Report]]:
+        """Dial `to` into the call (`Participant/`), muted or coached from the start."""
+        participant = self._dial(to, role, announce=True, call_from=from_)
+        participant.muted = mute
+        participant.coach_mode = coach_mode and role == SUPERVISOR  # coach mode is a supervisor's
+        return participant, self._flush()
+
+    def update_participant(
+        self, member_id: str, *, mute: bool | None, hold: bool | None, coach_mode: bool | None
+    ) -> list[Report]:
+        """`Participant/{member_id}/`: each flag given that changes is reported."""
+        participant = self._voice_member(member_id)
+        if participant.state not in ON_THE_LINE:
+            raise NotAllowed(f"participant {member_id} has not joined the multiparty call yet")
+        if coach_mode is not None and participant.role != SUPERVISOR:
+            raise NotAllowed("coach_mode can be updated only for a participant with the supervisor role")
+        if mute is not None and mute != participant.muted:
+            participant.muted = mute
+            self._report("ParticipantMute" if mute else "ParticipantUnmute", participant)
+        if coach_mode is not None and coach_mode != participant.coach_mode:
+            participant.coach_mode = coach_mode
+            self._report("ParticipantCoachModeStart" if coach_mode else "ParticipantCoachModeStop", participant,
+                         ParticipantCoachMode=str(coach_mode).lower())
+        if hold is True and participant.state == CONNECTED:
+            participant.state = ON_HOLD
+            self._report("ParticipantHold", participant)
+        elif hold is False and participant.state == ON_HOLD:
+            self._unhold(participant)
+        return self._flush()
+
+    def remove_participant(self, member_id: str) -> list[Report]:
+        """`DELETE Participant/{member_id}/`: the participant is hung up."""
+        self._leave(self._voice_member(member_id), "KickedOut")
+        return self._flush()
+
+    def start_recording(self, *, recording_id: str, file_format: str, url: str) -> tuple[Recording, list[Report]]:
+        """`Record/`: the whole call, into a new file at `url`."""
+        self._require_live()
+        if not self.started:
+            raise NotAllowed("the multiparty call has not started yet; there is nothing to record")
+        if self.recording is not None:
+            raise NotAllowed("the multiparty call is already being recorded")
+        now = self._clock()
+        recording = Recording(recording_id, file_format, url, started_at=now, running_since=now)
+        self.recordings.append(recording)
+        self._report_recording("MPCRecordingInitiated", recording)
+        return recording, self._flush()
+
+    def pause_recording(self) -> list[Report]:
+        recording = self._live_recording()
+        if recording.state != RECORDING:
+            raise NotAllowed("the recording is already paused")
+        now = self._clock()
+        recording.recorded_seconds += (now - recording.running_since).total_seconds()
+        recording.state, recording.running_since = PAUSED, None
+        self._report_recording("MPCRecordingPaused", recording)
+        return self._flush()
+
+    def resume_recording(self) -> list[Report]:
+        recording = self._live_recording()
+        if recording.state != PAUSED:
+            raise NotAllowed("the recording is not paused")
+        recording.state, recording.running_since = RECORDING, self._clock()
+        self._report_recording("MPCRecordingResumed", recording)
+        return self._flush()
+
+    def stop_recording(self) -> list[Report]:
+        self._finish_recording(self._live_recording())
+        return self._flush()
+
     # --- rules --------------------------------------------------------------------------------
 
     def _trigger(self, address: str, *, roles: tuple[str, ...] = (AGENT,)) -> Participant:
@@ -241,6 +378,19 @@ class MultiPartyCall:
             raise NotAllowed("no warm transfer is in progress on this multiparty call")
         return self.transfer
 
+    def _voice_member(self, member_id: str) -> Participant:
+        self._require_live()
+        participant = self.find_member(member_id)
+        if not participant.live:
+            raise NotAllowed(f"participant {member_id} has already left the multiparty call")
+        return participant
+
+    def _live_recording(self) -> Recording:
+        self._require_live()
+        if self.recording is None:
+            raise NotAllowed("the multiparty call is not being recorded")
+        return self.recording
+
     def _live_member(self, address: str) -> Participant:
         self._require_live()
         participant = self.live_member_at(address)
@@ -257,10 +407,12 @@ class MultiPartyCall:
 
     # --- changes ------------------------------------------------------------------------------
 
-    def _dial(self, address: str, role: str, *, announce: bool) -> Participant:
+    def _dial(self, address: str, role: str, *, announce: bool, call_from: str = "") -> Participant:
         self._require_live()
         self._require_absent(address)
-        participant = self._add(address, role, direction="outbound", call_from=self.caller_id, call_to=address)
+        participant = self._add(
+            address, role, direction="outbound", call_from=call_from or self.caller_id, call_to=address
+        )
         if announce:
             participant.announced = True
             self._report("AddParticipantByAPIActionInitiated", participant)
@@ -309,7 +461,16 @@ class MultiPartyCall:
         elif self.transfer and participant.member_id in (self.transfer.initiator, self.transfer.target):
             self._finish_transfer()
 
+    def _finish_recording(self, recording: Recording) -> None:
+        now = self._clock()
+        if recording.running_since is not None:
+            recording.recorded_seconds += (now - recording.running_since).total_seconds()
+        recording.state, recording.running_since, recording.ended_at = COMPLETED, None, now
+        self._report_recording("MPCRecordingCompleted", recording)
+
     def _end(self) -> None:
+        if self.recording is not None:
+            self._finish_recording(self.recording)  # the file is closed when the call ends
         self.transfer = None
         self.ended = True
         for participant in self.participants:
@@ -323,6 +484,9 @@ class MultiPartyCall:
         copy = replace(participant) if participant is not None else None
         self._reports.append(Report(event_name, next(self._sequence), copy, tuple(extra.items())))
 
+    def _report_recording(self, event_name: str, recording: Recording) -> None:
+        self._report(event_name, **recording.params(self._clock()))
+
     def _flush(self) -> list[Report]:
         reports, self._reports = self._reports, []
         return reports
@@ -330,3 +494,7 @@ class MultiPartyCall:
 
 def _words(state: str) -> str:
     return state.replace("_", " ")
+
+
+def _plivo_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime(TIME_FORMAT) + "+00:00"

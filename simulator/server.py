@@ -124,6 +124,8 @@ class Simulator:
         except BaseException:
             await self.stop()
             raise
+        # Recording URLs name the simulator itself (the port is known only now, when it is 0).
+        self.switchboard.recording_base_url = f"{self.url}/_sim/recordings"
         self.traffic.start()
         return self
 

@@ -1,10 +1,10 @@
 """The simulated PHLO runner: every live multiparty call, the runs that started them, and time.
 
 The HTTP app asks it to run a PHLO or to act on a call; traffic asks it to put customers
-through. It finds the call an action is about the way PHLO does (by the agent's or member's
-address: an agent is in at most one live call of a node), applies the action to the pure
-model, schedules what happens later (a dialled leg answers after ringing, a voicemail drop
-ends), and hands every reported event, timestamped, to the courier.
+through. It finds the call a PHLO action is about the way PHLO does (by the agent's or member's
+address: an agent is in at most one live call of a node), and a Voice API request's by its MPC
+UUID; applies the action to the pure model, schedules what happens later (a dialled leg answers
+after ringing, a voicemail drop ends), and hands every reported event, timestamped, to the courier.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from datetime import UTC, datetime
 from simulator.callbacks import Courier
 from simulator.directory import Phlo
 from simulator.events import callback_params
-from simulator.model import AGENT, CUSTOMER, RINGING, MultiPartyCall, NotAllowed, Participant, Report
+from simulator.model import AGENT, CUSTOMER, RINGING, MultiPartyCall, NotAllowed, Participant, Recording, Report
 from simulator.phones import Answer, Phones
 
 DEFAULT_CALLER_ID = "+18005550100"  # the PHLO's own number: what it dials out from, what customers call
 RUNS_KEPT = 10_000
 ENDED_CALLS_KEPT = 200
+RECORDINGS_KEPT = 1_000
 
 
 class NotFound(Exception):
@@ -74,6 +75,9 @@ class Switchboard:
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._timers: dict[str, set[asyncio.TimerHandle]] = {}
         self._numbering = itertools.count(1)
+        self.recordings: OrderedDict[str, Recording] = OrderedDict()  # by recording ID, what /_sim/recordings serves
+        # Where the recordings are served (the simulator's own origin, known once it listens).
+        self.recording_base_url = "http://127.0.0.1/_sim/recordings"
 
     # --- what the PHLO API does ---------------------------------------------------------------
 
@@ -119,6 +123,46 @@ class Switchboard:
                      "abort_transfer": call.abort_transfer}[action]
         self._report(call, operation(member_address))
 
+    # --- what the Voice API does --------------------------------------------------------------
+
+    def find_call(self, phlo_owner: Callable[[Phlo], bool], mpc_uuid: str) -> MultiPartyCall:
+        """A live call by its MPC UUID, if it belongs to a PHLO of the account asking."""
+        call = self._live.get(mpc_uuid)
+        if call is None or not phlo_owner(self._phlo_of[mpc_uuid]):
+            raise NotFound(f"multiparty call uuid_{mpc_uuid} not found")
+        return call
+
+    def add_participant(
+        self, call: MultiPartyCall, *, role: str, from_: str, to: str, coach_mode: bool, mute: bool
+    ) -> Participant:
+        if role == AGENT:
+            self._require_free(self._phlo_of[call.mpc_uuid], to, besides=call)
+        dialled, reports = call.add_participant(role, from_, to, coach_mode=coach_mode, mute=mute)
+        self._report(call, reports)
+        self._ring(call, dialled)
+        return dialled
+
+    def update_participant(self, call: MultiPartyCall, member_id: str, **flags: bool | None) -> None:
+        self._report(call, call.update_participant(member_id, **flags))
+
+    def remove_participant(self, call: MultiPartyCall, member_id: str) -> None:
+        self._report(call, call.remove_participant(member_id))
+
+    def start_recording(self, call: MultiPartyCall, *, file_format: str) -> Recording:
+        recording_id = str(uuid.uuid4())
+        url = f"{self.recording_base_url}/{recording_id}.{file_format}"
+        recording, reports = call.start_recording(recording_id=recording_id, file_format=file_format, url=url)
+        self.recordings[recording_id] = recording
+        while len(self.recordings) > RECORDINGS_KEPT:
+            self.recordings.popitem(last=False)
+        self._report(call, reports)
+        return recording
+
+    def recording_step(self, call: MultiPartyCall, step: str) -> None:
+        """pause, resume or stop the call's recording."""
+        operation = {"pause": call.pause_recording, "resume": call.resume_recording, "stop": call.stop_recording}
+        self._report(call, operation[step]())
+
     # --- what simulated customers do ----------------------------------------------------------
 
     def call_in(self, phlo: Phlo, *, customer: str) -> tuple[MultiPartyCall, Participant]:
@@ -139,6 +183,9 @@ class Switchboard:
             "ended": [call.as_dict() for call in self._ended],
         }
 
+    def now(self) -> datetime:
+        return self._clock()
+
     def close(self) -> None:
         for handles in self._timers.values():
             for handle in handles:
@@ -150,7 +197,7 @@ class Switchboard:
     def _open(self, phlo: Phlo, *, run_id: str = "") -> MultiPartyCall:
         call = MultiPartyCall(
             phlo_id=phlo.phlo_id, node_id=phlo.node_id, name=f"{phlo.name} call {next(self._numbering)}",
-            caller_id=self.caller_id, run_id=run_id,
+            caller_id=self.caller_id, run_id=run_id, clock=self._clock,
         )
         self._live[call.mpc_uuid] = call
         self._phlo_of[call.mpc_uuid] = phlo

@@ -2,9 +2,9 @@
 
 Every operation of /api/schema/ is fuzzed with valid (positive) and invalid (negative) requests,
 with an agent's token and with a supervisor's, through Django's WSGI app (the adrf action views
-run under async_to_sync there). PHLO is mocked with respx and answers success, 500, 401, a
-non-JSON 400, a timeout and a refused connection in turn, so actions never leave the process
-and every documented error path is met. Each response must be: no 5xx other than the documented
+run under async_to_sync there). PHLO and the Voice API are mocked with respx and answer success,
+500, 401, a non-JSON 400, a timeout and a refused connection in turn, so actions never leave the
+process and every documented error path is met. Each response must be: no 5xx other than the documented
 502/503/504, a documented status code and content type, a body matching its declared schema,
 and (schemathesis' auth check) 401 when the same request comes without or with a wrong token.
 Path ids are real calls and their members half the time, so actions reach PHLO and the state
@@ -97,6 +97,7 @@ def phlo(settings):
 
     with mocked_phlo(settings) as router:
         router["phlo"].side_effect = answer
+        router["voice"].side_effect = answer
         yield router
 
 

@@ -163,7 +163,8 @@ def running_world(workdir: Path, *, wrap_up_seconds: int, chromium_args: tuple[s
     simulator_port = free_port()
     # tests.settings: the real settings with a fast password hasher (nine agents sign in).
     stack = Stack(workdir, DJANGO_SETTINGS_MODULE="tests.settings", PHLO_BASE_URL=f"http://127.0.0.1:{simulator_port}/v1",
-                  PHLO_TIMEOUT="10", WRAP_UP_SECONDS=str(wrap_up_seconds))
+                  PLIVO_API_BASE_URL=f"http://127.0.0.1:{simulator_port}/v1", PHLO_TIMEOUT="10",
+                  WRAP_UP_SECONDS=str(wrap_up_seconds))
     try:
         stack.manage("shell", "-c", setup_script())
         daphne = stack.start_daphne()
@@ -371,22 +372,24 @@ def test_a_warm_transfer_live_on_two_desks_and_the_wall(pages):
     alice.screenshot(path=str(SCREENSHOTS / "agent-desk.png"))
     wall.screenshot(path=str(SCREENSHOTS / "supervisor-wall.png"))
 
-    # Bob completes the transfer: the customer is back, the consult is gone everywhere.
-    bob_consult.get_by_role("button", name="Complete transfer").click()
+    # Bob could bring everyone together; handing the call over is Alice's.
+    expect(bob_consult.get_by_role("button", name="Join all three")).to_be_visible()
+    expect(bob_consult.get_by_role("button", name="Complete transfer")).to_be_hidden()
+
+    # Alice completes the transfer: the customer is back with Bob, Alice is off the call, the
+    # consult is gone everywhere. Her desk is free again and lists nothing current.
+    consult.get_by_role("button", name="Complete transfer").click()
+    expect(alice.locator("#no-call")).to_be_visible()
     expect(member_row(bob, "Customer")).to_contain_text("Connected")
     expect(call_card(bob, CUSTOMER_SHOWN).get_by_role("region", name="Warm transfer in progress")).to_be_hidden()
-    expect(consult).to_be_hidden()
-    expect(member_row(wall, "Customer")).to_contain_text("Connected")
-    expect(counter(wall, "transfers")).to_have_text("0")
-
-    # Alice leaves; the call goes on with Bob. Her desk is free again and lists nothing current.
-    alice.get_by_role("button", name="Leave the call (hang up yourself)").click()
-    expect(alice.locator("#no-call")).to_be_visible()
     alice_name = bob.locator(".member-name", has_text="Alice Moreno")
     alice_row = call_card(bob, CUSTOMER_SHOWN).locator(".member", has=alice_name)
     expect(alice_row).to_contain_text("Left")
+    expect(member_row(wall, "Customer")).to_contain_text("Connected")
+    expect(counter(wall, "transfers")).to_have_text("0")
     expect(member_row(bob, "Bob Chen (you)")).to_contain_text("transferred from Alice Moreno")
     expect(member_row(wall, "Bob Chen")).to_contain_text("Connected")
+    expect(counter(wall, "transfers")).to_have_text("0")
 
     # Bob hangs up the customer, which ends the call: it leaves the wall and joins the recent
     # calls of both desks.

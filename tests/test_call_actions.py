@@ -157,11 +157,20 @@ def test_the_trigger_source_is_always_the_requesters_own_address(phlo, api_for, 
                                 "role": "agent"}
 
 
-def test_a_supervisor_acts_from_their_own_address(phlo, api_for, phlo_app, agent, supervisor):
+def test_a_supervisor_who_is_not_on_the_call_adds_through_the_agent_who_is(phlo, api_for, phlo_app, agent, supervisor):
+    """PHLO acts only on behalf of a member of the call: the supervisor's own address would be a 404."""
     live = live_call(phlo_app, agent)
     response = api_for(supervisor).post(f"/api/calls/{live.call.pk}/add-member/", {"to": NEW_NUMBER}, format="json")
     assert response.status_code == 200
-    assert sent(phlo)[0][3]["trigger_source"] == supervisor.address
+    assert sent(phlo)[0][3]["trigger_source"] == agent.address
+
+
+def test_an_add_with_nobody_on_the_line_is_refused_before_phlo(phlo, api_for, phlo_app, agent, supervisor):
+    live = live_call(phlo_app, agent, agent_state="left", customer_state="ringing")
+    response = api_for(supervisor).post(f"/api/calls/{live.call.pk}/add-member/", {"to": NEW_NUMBER}, format="json")
+    assert response.status_code == 409
+    assert "Nobody is on the line" in response.json()["detail"]
+    assert not phlo["phlo"].called
 
 
 # --- starting a call ----------------------------------------------------------------------------

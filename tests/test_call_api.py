@@ -162,7 +162,7 @@ def test_a_malformed_body_is_400(phlo, api_for, phlo_app, agent, content, detail
 def test_an_unknown_action_is_404(api_for, phlo_app, agent):
     live = live_call(phlo_app, agent)
     assert api_for(agent).post(f"/api/calls/{live.call.pk}/delete/").status_code == 404
-    assert api_for(agent).post(f"/api/calls/{live.call.pk}/members/{live.customer.pk}/mute/").status_code == 404
+    assert api_for(agent).post(f"/api/calls/{live.call.pk}/members/{live.customer.pk}/kick/").status_code == 404
 
 
 def test_actions_take_post_only(api_for, phlo_app, agent):

@@ -141,10 +141,10 @@ class Wall:
         self.calls: dict[int, dict] = {}
         self.seq = 0
 
-    async def wait_for(self, call_id: int, expected, timeout: float = 10.0) -> dict:
-        """The call once `expected(call)` holds, as the wall shows it."""
+    async def wait_for(self, call_id: int | None, expected, timeout: float = 10.0) -> dict:
+        """The call once `expected(call)` holds, as the wall shows it (`call_id` None: any call)."""
         deadline = time.monotonic() + timeout
-        while not (call_id in self.calls and expected(self.calls[call_id])):
+        while (found := self._showing(call_id, expected)) is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(f"the wall never showed it; last seen: {self.calls.get(call_id)}")
@@ -157,7 +157,14 @@ class Wall:
             for call in message.get("calls", []) + ([message["call"]] if "call" in message else []):
                 if call["version"] >= self.calls.get(call["id"], {}).get("version", 0):
                     self.calls[call["id"]] = call
-        return self.calls[call_id]
+        return found
+
+    def _showing(self, call_id: int | None, expected) -> dict | None:
+        if call_id is None:
+            candidates = list(self.calls.values())
+        else:
+            candidates = [self.calls[call_id]] if call_id in self.calls else []
+        return next((call for call in candidates if expected(call)), None)
 
 
 @pytest.fixture

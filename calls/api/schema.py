@@ -7,7 +7,7 @@ tests/test_api_fuzzing.py checks real responses against these declarations.
 from rest_framework import serializers
 
 from agents.schema import ErrorSerializer
-from calls.vocabulary import CallStatus, MemberRole, MemberState
+from calls.vocabulary import CallStatus, MemberRole, MemberState, MonitorMode, RecordingState
 
 
 class UpstreamErrorSerializer(ErrorSerializer):
@@ -25,6 +25,20 @@ class MemberSerializer(serializers.Serializer):
     joined_at = serializers.DateTimeField(allow_null=True)
     left_at = serializers.DateTimeField(allow_null=True)
     transfer_role = serializers.ChoiceField(choices=["initiator", "target"], allow_null=True)
+    muted = serializers.BooleanField(help_text="Heard by nobody (Plivo's mute).")
+    monitor_mode = serializers.ChoiceField(
+        choices=MonitorMode.choices, allow_null=True,
+        help_text="A supervisor's: listen (muted, coached), whisper (coached: heard by the agents only), barge.",
+    )
+
+
+class RecordingSerializer(serializers.Serializer):
+    url = serializers.CharField(allow_blank=True, help_text="Where Plivo keeps the file.")
+    duration = serializers.IntegerField(allow_null=True, help_text="Seconds, once Plivo says.")
+    format = serializers.CharField(allow_blank=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    state = serializers.ChoiceField(choices=RecordingState.choices)
 
 
 class CallSerializer(serializers.Serializer):
@@ -35,6 +49,11 @@ class CallSerializer(serializers.Serializer):
     ended_at = serializers.DateTimeField(allow_null=True)
     version = serializers.IntegerField()
     members = MemberSerializer(many=True)
+    recording = serializers.ChoiceField(
+        choices=[RecordingState.RECORDING, RecordingState.PAUSED], allow_null=True,
+        help_text="Whether the call is being recorded now.",
+    )
+    recordings = RecordingSerializer(many=True)
 
 
 class ActionResultSerializer(serializers.Serializer):

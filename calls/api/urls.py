@@ -3,8 +3,18 @@
 from django.urls import path
 
 from calls.api.stats import StatsView
-from calls.api.views import CallActionView, CallDetailView, CallListView, MemberActionView
-from calls.vocabulary import CallAction, MemberAction
+from calls.api.views import (
+    CallActionView,
+    CallDetailView,
+    CallListView,
+    CompleteTransferView,
+    MemberActionView,
+    MonitorStopView,
+    MonitorView,
+    MuteView,
+    RecordingView,
+)
+from calls.vocabulary import MUTE_ACTIONS, RECORDING_ACTIONS, CallAction, MemberAction, TransferAction
 
 urlpatterns = [
     path("stats/", StatsView.as_view(), name="api-stats"),
@@ -20,5 +30,19 @@ urlpatterns = [
             name=f"api-member-{action}",
         )
         for action in MemberAction.values
+    ),
+    path(f"calls/<int:call_id>/{TransferAction.COMPLETE}/", CompleteTransferView.as_view(),
+         name="api-call-complete-transfer"),
+    path("calls/<int:call_id>/monitor/", MonitorView.as_view(), name="api-call-monitor"),
+    path("calls/<int:call_id>/monitor/stop/", MonitorStopView.as_view(), name="api-call-monitor-stop"),
+    *(
+        path(f"calls/<int:call_id>/members/<int:member_id>/{action}/", MuteView.as_view(), {"action": action},
+             name=f"api-member-{action}")
+        for action in MUTE_ACTIONS
+    ),
+    *(
+        path(f"calls/<int:call_id>/recording/{action.recording_step}/", RecordingView.as_view(), {"action": action},
+             name=f"api-call-{action}")
+        for action in RECORDING_ACTIONS
     ),
 ]

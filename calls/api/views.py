@@ -14,11 +14,21 @@ from rest_framework.response import Response
 from agents.schema import ErrorSerializer
 from agents.validators import validate_address
 from agents.viewers import viewer_for
-from calls.actions import ActionDone, call_action_run, call_start, member_action_run
+from calls.actions import (
+    ActionDone,
+    call_action_run,
+    call_start,
+    complete_transfer_run,
+    member_action_run,
+    monitor_run,
+    monitor_stop_run,
+    mute_run,
+    recording_run,
+)
 from calls.api.schema import ActionResultSerializer, CallSerializer, UpstreamErrorSerializer
 from calls.errors import CallError
 from calls.selectors import STATUS_FILTERS, call_for, calls_for
-from calls.vocabulary import MemberRole, MemberState
+from calls.vocabulary import MemberRole, MemberState, MonitorMode
 from phlo.addresses import ADDRESS_HELP, ADDRESS_PATTERN, MAX_ADDRESS_LENGTH
 
 # The errors an action can end in; 502/504 carry PHLO's side. (A member action has no body, so no 400.)
@@ -167,3 +177,62 @@ def _has_body(request) -> bool:
     (and must parse); whatever else a client sends along is ignored, as before."""
     sent = request.META.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in request.META
     return sent and request.content_type.split(";")[0].strip() == "application/json"
+
+
+class CompleteTransferView(CallsAPIView):
+    """The initiator hands the call over: PHLO `resume_call`, then their own leg is hung up."""
+
+    @extend_schema(
+        request=None, responses={200: ActionResultSerializer, **MEMBER_ACTION_ERRORS},
+        description="For the agent who started the warm transfer, or a supervisor. "
+                    "`members/{member_id}/resume-call/` instead keeps all three on the call.",
+    )
+    async def post(self, request, call_id: int):
+        return _action_response(await complete_transfer_run(user=request.user, call_id=call_id))
+
+
+# --- through Plivo's Voice API (docs/voice-api.md) ----------------------------------------------
+
+
+class MonitorView(CallsAPIView):
+    """A supervisor listens, whispers or barges; again on a call they are in, their mode changes."""
+
+    @extend_schema_serializer(component_name="Monitor")
+    class InputSerializer(serializers.Serializer):
+        mode = serializers.ChoiceField(
+            choices=MonitorMode.choices,
+            help_text="listen: heard by nobody; whisper: heard by the agents only; barge: heard by everyone.",
+        )
+
+    @extend_schema(
+        request=InputSerializer, responses={200: ActionResultSerializer, **CALL_ACTION_ERRORS},
+        description="Supervisors only. Dials the supervisor's own address into the call as role `supervisor`.",
+    )
+    async def post(self, request, call_id: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _action_response(await monitor_run(user=request.user, call_id=call_id, **data.validated_data))
+
+
+class MonitorStopView(CallsAPIView):
+    @extend_schema(request=None, responses={200: ActionResultSerializer, **MEMBER_ACTION_ERRORS},
+                   description="Supervisors only: their own leg leaves the call.")
+    async def post(self, request, call_id: int):
+        return _action_response(await monitor_stop_run(user=request.user, call_id=call_id))
+
+
+class MuteView(CallsAPIView):
+    """mute, unmute: an agent their own leg, a supervisor any member; no body."""
+
+    @extend_schema(request=None, responses={200: ActionResultSerializer, **MEMBER_ACTION_ERRORS})
+    async def post(self, request, call_id: int, member_id: int, action: str):
+        return _action_response(await mute_run(user=request.user, call_id=call_id, member_id=member_id,
+                                               action=action))
+
+
+class RecordingView(CallsAPIView):
+    """start, pause, resume, stop recording the call; its agents and supervisors; no body."""
+
+    @extend_schema(request=None, responses={200: ActionResultSerializer, **MEMBER_ACTION_ERRORS})
+    async def post(self, request, call_id: int, action: str):
+        return _action_response(await recording_run(user=request.user, call_id=call_id, action=action))

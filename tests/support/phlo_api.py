@@ -15,6 +15,7 @@ from calls.models import Action, Call, Member
 from tests.factories import CallFactory, MemberFactory
 
 PHLO_BASE_URL = "http://phlo.test/v1"
+VOICE_BASE_URL = "http://voice.test/v1"  # PLIVO_API_BASE_URL
 CUSTOMER = "+12025550001"
 # The PHLO app of tests/factories.PhloAppFactory (the `phlo_app` fixture).
 AUTH_ID, AUTH_TOKEN, PHLO_ID, NODE_ID = "MATESTAUTHID", "test-auth-token-do-not-leak", "phlo-test-1", "node-test-1"
@@ -28,18 +29,28 @@ def member_url(address: str) -> str:
     return f"{NODE_URL}members/{quote(address, safe='')}/"
 
 
+RECORDING_ID = "rec-5e0c3c9a"
+RECORDING_URL = f"https://media.plivo.test/v1/Account/{AUTH_ID}/Recording/{RECORDING_ID}.mp3"
+
+
 @contextmanager
 def mocked_phlo(settings) -> Iterator[respx.Router]:
-    """Every request to PHLO lands on the route named "phlo" (201 by default); a test changes its
-    answer with `router["phlo"].respond(...)` or `.side_effect` and reads what was sent from `.calls`."""
+    """Every request to PHLO lands on the route named "phlo" (201 by default), every request to the
+    Voice API on "voice" (200, with what a recording's start answers); a test changes an answer
+    with `router["phlo"].respond(...)` or `.side_effect` and reads what was sent from `.calls`."""
     settings.PHLO_BASE_URL = PHLO_BASE_URL
+    settings.PLIVO_API_BASE_URL = VOICE_BASE_URL
     with respx.mock(assert_all_called=False) as router:
         router.route(host="phlo.test", name="phlo").respond(201, json={"api_id": API_ID, "error": ""})
+        router.route(host="voice.test", name="voice").respond(
+            200, json={"api_id": API_ID, "message": "ok", "recording_id": RECORDING_ID, "recording_url": RECORDING_URL}
+        )
         yield router
 
 
-def sent(phlo) -> list[tuple[str, str, str | None, dict | None]]:
-    """What reached PHLO: (method, URL, Authorization header, JSON body) per request."""
+def sent(phlo, route: str = "phlo") -> list[tuple[str, str, str | None, dict | None]]:
+    """What reached PHLO (or, with route="voice", the Voice API): (method, URL, Authorization
+    header, JSON body) per request."""
     return [
         (
             call.request.method,
@@ -47,7 +58,7 @@ def sent(phlo) -> list[tuple[str, str, str | None, dict | None]]:
             call.request.headers.get("authorization"),
             json.loads(call.request.content) if call.request.content else None,
         )
-        for call in phlo["phlo"].calls
+        for call in phlo[route].calls
     ]
 
 

@@ -78,7 +78,8 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         logins = self._load_demo_data()
         desk_url, simulator_url = _loopback_url(host, port), _loopback_url(host, simulator_port)
-        env = {**os.environ, "DEBUG": "true", "PHLO_BASE_URL": f"{simulator_url}/v1", "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "DEBUG": "true", "PHLO_BASE_URL": f"{simulator_url}/v1",
+               "PLIVO_API_BASE_URL": f"{simulator_url}/v1", "PYTHONUNBUFFERED": "1"}
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._request_stop)
         # The simulator first and last: it delivers its pending callbacks while Daphne still listens.

@@ -72,4 +72,8 @@ export const api = {
       expectedState ? { expected_state: expectedState } : undefined),
   callAction: (callId, action, to, role = "agent") =>
     request("POST", `/api/calls/${enc(callId)}/${action}/`, { to, role }),
+  completeTransfer: (callId) => request("POST", `/api/calls/${enc(callId)}/complete-transfer/`),
+  monitor: (callId, mode) => request("POST", `/api/calls/${enc(callId)}/monitor/`, { mode }),
+  stopMonitor: (callId) => request("POST", `/api/calls/${enc(callId)}/monitor/stop/`),
+  recording: (callId, step) => request("POST", `/api/calls/${enc(callId)}/recording/${step}/`),
 };

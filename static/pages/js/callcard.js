@@ -22,6 +22,14 @@ import {
   setBadge,
 } from "./format.js";
 import { toast } from "./toasts.js";
+import {
+  VOICE_ACTION_WORDS,
+  VOICE_DONE_WORDS,
+  buildCallVoice,
+  buildMemberVoice,
+  updateCallVoice,
+  updateMemberVoice,
+} from "./voice.js";
 
 const ON_THE_LINE = new Set(["connected", "on_hold", "in_transfer"]);
 
@@ -95,16 +103,21 @@ function buildCard(id, ctx) {
     h("header", { class: "call-head" },
       h("div", { class: "call-head-main" }, p.title, p.meta, p.origin),
       h("div", { class: "call-head-side" }, p.status, p.timer)),
+    ...buildCallVoice(card, ctx, actOn(card, ctx)),
   );
 
   p.consultText = h("p", { class: "consult-text" });
+  // Complete: the initiator hands the call over and leaves; join all three: everyone stays.
   p.complete = h("button", { type: "button", class: "btn btn-primary" }, "Complete transfer");
+  p.join = h("button", { type: "button", class: "btn" }, "Join all three");
   p.abort = h("button", { type: "button", class: "btn btn-quiet" }, "Abort transfer");
   p.consult = h("section", { class: "consult", "aria-label": "Warm transfer in progress", hidden: true },
     h("div", { class: "consult-icon", "aria-hidden": "true" }, icon("in_transfer")),
     p.consultText,
-    h("div", { class: "consult-actions" }, p.complete, p.abort));
-  p.complete.addEventListener("click", () => consultAction(card, "resume-call", ctx));
+    h("div", { class: "consult-actions" }, p.complete, p.join, p.abort));
+  p.complete.addEventListener("click", () =>
+    perform(card, "complete-transfer", "", () => api.completeTransfer(card.call.id), ctx));
+  p.join.addEventListener("click", () => consultAction(card, "resume-call", ctx));
   p.abort.addEventListener("click", () => consultAction(card, "abort-transfer", ctx));
   card.append(p.consult);
 
@@ -170,6 +183,7 @@ function updateCard(card, call, ctx) {
   setText(p.meta, `Call ${call.id} · started ${clockTime(call.started_at)}`);
   setBadge(p.status, "call", call.status, CALL_STATUSES);
   setAttr(p.timer, "data-since", call.started_at);
+  updateCallVoice(card, call, ctx, busy);
 
   const mine = myMember(call, ctx);
   const origin = mine ? originWords(mine, agents, "you") : "";
@@ -202,11 +216,14 @@ function updateCard(card, call, ctx) {
       text = `${memberName(initiator, agents)} is transferring this call to you.`;
     } else text = `${memberName(initiator, agents)} is consulting ${targetName}${targetState}.`;
     setText(p.consultText, `Warm transfer: ${text}${holdText}`);
-    const canComplete = ctx.isSupervisor || (mine && (mine.id === initiator.id || (target && mine.id === target.id)));
-    const canAbort = ctx.isSupervisor || (mine && mine.id === initiator.id);
-    show(p.complete, Boolean(canComplete));
-    show(p.abort, Boolean(canAbort));
-    p.complete.disabled = busy;
+    const isInitiator = Boolean(mine && mine.id === initiator.id);
+    const canJoin = ctx.isSupervisor || isInitiator || Boolean(mine && target && mine.id === target.id);
+    show(p.complete, ctx.isSupervisor || isInitiator);
+    show(p.join, canJoin);
+    show(p.abort, ctx.isSupervisor || isInitiator);
+    // The call is handed over only to a target who answered.
+    p.complete.disabled = busy || !(target && ON_THE_LINE.has(target.state));
+    p.join.disabled = busy;
     p.abort.disabled = busy;
   }
 
@@ -253,6 +270,7 @@ export function originWords(member, agents, self) {
 function buildMemberRow(card, ctx) {
   const row = h("li", { class: "member" });
   const r = (row.parts = {});
+  const voice = buildMemberVoice(row, ctx, actOn(card, ctx));
   r.avatar = h("span", { class: "avatar", "aria-hidden": "true" });
   r.name = h("span", { class: "member-name" });
   r.sub = h("span", { class: "member-sub" });
@@ -273,9 +291,9 @@ function buildMemberRow(card, ctx) {
   r.voicemail.addEventListener("click", () => memberAction(card, row.member, "voicemail-drop", ctx));
   row.append(
     r.avatar,
-    h("div", { class: "member-who" }, r.name, r.sub),
+    h("div", { class: "member-who" }, r.name, r.sub, voice.flags),
     h("div", { class: "member-state" }, r.state, r.timer),
-    h("div", { class: "member-actions" }, r.hold, r.voicemail, r.hangup),
+    h("div", { class: "member-actions" }, voice.mute, r.hold, r.voicemail, r.hangup),
   );
   return row;
 }
@@ -319,7 +337,9 @@ function updateMemberRow(row, member, call, ctx, busy) {
 
   const live = isLive(member);
   const holdable = member.state === "connected" || member.state === "on_hold";
-  show(r.hold, live && holdable && !isMe);
+  // A supervisor's monitoring leg is theirs: only supervisors end it, and nobody holds it.
+  const monitoring = member.role === "supervisor";
+  show(r.hold, live && holdable && !isMe && !monitoring);
   // A flip by someone else (not this page's own action in flight) may land under the pointer.
   const flipped = r.hold.dataset.icon && r.hold.dataset.icon !== (member.state === "on_hold" ? "unhold" : "hold");
   if (flipped && !busy) labelChanged(r.hold);
@@ -327,14 +347,16 @@ function updateMemberRow(row, member, call, ctx, busy) {
   setAttr(r.hold, "aria-label", member.state === "on_hold" ? `Take ${label} off hold` : `Put ${label} on hold`);
   setAttr(r.hold, "aria-pressed", member.state === "on_hold" ? "true" : "false");
 
-  show(r.hangup, live);
+  show(r.hangup, live && (!monitoring || ctx.isSupervisor));
   setButton(r.hangup, "hangup", isMe ? "Leave" : "Hang up");
   setAttr(r.hangup, "aria-label", isMe ? "Leave the call (hang up yourself)" : `Hang up ${label}`);
 
-  show(r.voicemail, live && member.role === "customer");
+  // A voicemail is dropped on a machine that answered: PHLO refuses it on a leg still ringing.
+  show(r.voicemail, ON_THE_LINE.has(member.state) && member.role === "customer");
   setAttr(r.voicemail, "aria-label", `Drop voicemail for ${label}`);
 
   for (const button of [r.hold, r.hangup, r.voicemail]) button.disabled = busy;
+  updateMemberVoice(row, member, call, ctx, busy);
 }
 
 // Icon and words; the wall shows only the icon (the words stay for tooltips and screen readers).
@@ -375,11 +397,13 @@ const ACTION_WORDS = {
   unhold: (who) => `take ${who} off hold`,
   hangup: (who) => `hang up ${who}`,
   "voicemail-drop": (who) => `drop voicemail for ${who}`,
-  "resume-call": () => "complete the transfer",
+  "complete-transfer": () => "complete the transfer",
+  "resume-call": () => "join all three",
   "abort-transfer": () => "abort the transfer",
   "warm-transfer": (who) => `warm-transfer to ${who}`,
   "cold-transfer": (who) => `cold-transfer to ${who}`,
   "add-member": (who) => `add ${who}`,
+  ...VOICE_ACTION_WORDS,
 };
 
 const DONE_WORDS = {
@@ -387,12 +411,19 @@ const DONE_WORDS = {
   unhold: (who) => `${who} is off hold.`,
   hangup: (who) => `Hung up ${who}.`,
   "voicemail-drop": (who) => `Voicemail dropped for ${who}.`,
-  "resume-call": () => "Transfer completed.",
+  "complete-transfer": () => "Transfer completed; the transferring agent has left the call.",
+  "resume-call": () => "All three are on the call.",
   "abort-transfer": () => "Transfer aborted.",
   "warm-transfer": (who) => `Consulting ${who}; the customer is on hold.`,
   "cold-transfer": (who) => `Transferred to ${who}.`,
   "add-member": (who) => `Dialing ${who}.`,
+  ...VOICE_DONE_WORDS,
 };
+
+// How the Voice API's controls (voice.js) run an action on this card.
+function actOn(card, ctx) {
+  return (action, who, request) => perform(card, action, who, request, ctx);
+}
 
 function memberAction(card, member, action, ctx, shownState) {
   const who = ctx.me != null && member.agent === ctx.me ? "yourself" : memberLabel(member, ctx.store.agents);

@@ -20,6 +20,7 @@ import { callerOf, offerPanel, offeredCall } from "./offer.js";
 import { startPage, tickTimers } from "./page.js";
 import { statusPanel } from "./status.js";
 import { toast } from "./toasts.js";
+import { recordingLinks } from "./voice.js";
 
 const { store, ctx, connection } = startPage();
 ctx.transferOpen = true;
@@ -154,7 +155,8 @@ function renderRecent() {
       return h("li", { class: `recent-row${call.status === "ended" ? "" : " is-still-on"}` },
         h("div", { class: "recent-who" },
           h("span", { class: "recent-title" }, callTitleNodes(call, store.agents)),
-          h("span", { class: "recent-sub" }, sub)),
+          h("span", { class: "recent-sub" }, sub),
+          ...recordingLinks(call)),
         h("span", { class: "recent-length timer", title: "Call length" }, call.status === "ended" ? length : "still on"));
     }),
   );

@@ -7,6 +7,7 @@ export const MEMBER_STATES = VOCABULARY.member_states;
 export const AGENT_STATUSES = VOCABULARY.agent_statuses;
 export const CALL_STATUSES = VOCABULARY.call_statuses;
 export const ROLES = VOCABULARY.roles;
+export const MONITOR_MODES = VOCABULARY.monitor_modes;
 
 // What a member address may look like (phlo/addresses.py), checked as it is typed.
 const RULES = PAGE_DATA.rules || {};
@@ -50,6 +51,15 @@ const ICONS = {
   hangup: "M1.8 9.6c3.4-3.1 9-3.1 12.4 0l-1.6 2.1-2.6-1V9a7.5 7.5 0 0 0-4 0v1.7l-2.6 1z",
   voicemail: "M4.5 10.5a2.5 2.5 0 1 1 0-5 2.5 2.5 0 0 1 0 5zM11.5 10.5a2.5 2.5 0 1 1 0-5 2.5 2.5 0 0 1 0 5zM4.5 10.5h7",
   person: "M8 8.2a2.8 2.8 0 1 0 0-5.6 2.8 2.8 0 0 0 0 5.6zM2.8 14a5.2 5.2 0 0 1 10.4 0",
+  // Voice API (voice.js)
+  mic: "M8 2.2a2 2 0 0 1 2 2v3.3a2 2 0 0 1-4 0V4.2a2 2 0 0 1 2-2zM4.3 7.6a3.7 3.7 0 0 0 7.4 0M8 11.3v2.5",
+  muted: "M8 2.2a2 2 0 0 1 2 2v3.3a2 2 0 0 1-4 0V4.2a2 2 0 0 1 2-2zM4.3 7.6a3.7 3.7 0 0 0 7.4 0M8 11.3v2.5M2.5 2.5l11 11",
+  record: "M8 4a4 4 0 1 0 0 8 4 4 0 0 0 0-8z",
+  pause: "M5.5 4v8M10.5 4v8",
+  stop: "M4.5 4.5h7v7h-7z",
+  listen: "M3 10.5V8a5 5 0 0 1 10 0v2.5M3 10h2.2v3.5H3zM10.8 10H13v3.5h-2.2z",
+  whisper: "M2.8 3.5h10.4v6.6H7.3L4.3 12.6v-2.5H2.8z",
+  barge: "M2.5 6.3h2.8l4-3v9.4l-4-3H2.5zM11.8 5.3a3.8 3.8 0 0 1 0 5.4",
 };
 
 export function icon(name) {
