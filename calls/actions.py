@@ -27,7 +27,9 @@ from calls.serialize import call_to_dict
 from calls.state_machine import ActionRefused, apply_action, check_action, dial
 from calls.store import load_call, member_key, save_call_state, snapshot
 from calls.upstream import phlo_api
+from calls.visibility import may_act
 from calls.vocabulary import (
+    LIVE_CALL_STATUSES,
     CallAction,
     CallDirection,
     CallOutcome,
@@ -202,6 +204,11 @@ def _check_action(user, attempt: Attempt) -> Permitted:
         member = next((m for m in members if m.pk == attempt.member_id), None)
         if member is None:
             raise CallError(f"Call {call.pk} has no member {attempt.member_id}.", http_status=404)
+    # An ended call is refused by its state (409) to everyone who sees it; a live one first by who acts.
+    if call.status in LIVE_CALL_STATUSES and not may_act(viewer, members):
+        raise CallError(
+            f"You are no longer on call {call.pk}: only its live members and supervisors act on it.", http_status=403
+        )
     try:
         check_action(snapshot(call, members), attempt.action, **_keys(attempt, members, agent))
     except ActionRefused as refused:

@@ -6,7 +6,9 @@ class CallsConfig(AppConfig):
     name = "calls"
 
     def ready(self):
+        from calls.callbacks.nonces import PURGE_EVERY_SECONDS, purge_old_nonces
         from calls.selectors import live_world, snapshot_for
-        from live.sources import register_snapshots
+        from live.sources import PeriodicJob, register_periodic, register_snapshots
 
         register_snapshots(snapshot_for=snapshot_for, world=live_world)
+        register_periodic(PeriodicJob("callback-nonce-purge", PURGE_EVERY_SECONDS, purge_old_nonces))

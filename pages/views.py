@@ -15,7 +15,7 @@ from agents.serialize import me_to_dict
 from agents.viewers import Person, viewer_for
 from calls import vocabulary
 from calls.selectors import snapshot_for
-from pages.forms import ThrottledAuthenticationForm
+from pages.forms import ThrottledAuthenticationForm, refusal_status
 
 
 class LoginView(auth_views.LoginView):
@@ -25,8 +25,7 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
-        if form.has_error("__all__", code="throttled"):
-            response.status_code = 429
+        response.status_code = refusal_status(form) or response.status_code
         return response
 
 

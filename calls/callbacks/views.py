@@ -1,28 +1,31 @@
 """`/callbacks/plivo/{phlo_id}/`: Plivo's callbacks in (docs/callbacks.md).
 
-Order of refusals: unknown PHLO app (404) → unparseable (400) → bad signature (403). Nothing of
-a refused request is stored. Every authentic callback, whatever its shape, is stored (those that
+Order of refusals: unknown PHLO app (404) → unparseable (400) → bad signature (403) → a nonce
+already used for another request (403, calls/callbacks/nonces.py). Nothing of a refused request
+is stored; each refusal is one log line. Every authentic callback, whatever its shape, is stored (those that
 change nothing with an outcome saying why), deduplicated and applied in one transaction,
 answered 200, and its change published: Plivo retries what is not answered 200, and an
 authentic callback must never be lost that way.
 """
 
-import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from calls.callbacks.intake import callback_store_and_apply
+from calls.callbacks.nonces import nonce_accepted, request_fingerprint
 from calls.models import PhloApp
 from calls.reactions import after_callback
 from live.publish import publish
 from phlo.events import NotACallback, event_from_params, flat_params
+from phlo.json_body import json_params
 from phlo.signatures import signature_valid
 
 logger = logging.getLogger(__name__)
@@ -39,7 +42,16 @@ def parse_params(request) -> dict:
     (urlencoded or multipart) or JSON body (POST). `flat_params` checks their shape after the signature is checked."""
     if request.method == "GET":
         return _pairs(request.META.get("QUERY_STRING", ""))
-    body = request.body
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise NotACallback("The Content-Length header is not a number.") from None
+    if declared > MAX_BODY_BYTES:
+        raise NotACallback("The callback body is too large.")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise NotACallback("The callback body is too large.") from None
     if len(body) > MAX_BODY_BYTES:
         raise NotACallback("The callback body is too large.")
     content_type = request.content_type or ""
@@ -53,13 +65,7 @@ def parse_params(request) -> dict:
     except UnicodeDecodeError:
         raise NotACallback("The body is not UTF-8.") from None
     if content_type == "application/json":
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            raise NotACallback("The JSON body cannot be parsed.") from None
-        if not isinstance(parsed, dict):
-            raise NotACallback("The JSON body must be an object of parameters.")
-        return parsed
+        return json_params(text)
     if content_type in ("application/x-www-form-urlencoded", ""):
         return _pairs(text)
     raise NotACallback(f"Unsupported content type {content_type!r}; send form fields or JSON.")
@@ -99,6 +105,17 @@ def _signed(request, app: PhloApp, params: dict) -> bool:
     )
 
 
+def _fresh(request, app: PhloApp, params: dict) -> bool:
+    """The signature's nonce is new, or was seen with this very request (a retry)."""
+    fingerprint = request_fingerprint(method=request.method, url=public_url(request), params=params)
+    return nonce_accepted(app, request.META.get("HTTP_X_PLIVO_SIGNATURE_V3_NONCE", ""), fingerprint)
+
+
+def _refused(status: int, phlo_id: str, reason: str) -> tuple[JsonResponse, list[dict], None]:
+    logger.warning("callback for %s refused (%d): %s", phlo_id, status, reason)
+    return _reply(status, reason), [], None
+
+
 def _receive(request, phlo_id: str) -> tuple[JsonResponse, list[dict], tuple | None]:
     """Everything between the request and the broadcast, in one trip to a thread: the answer, the
     committed changes to publish, and what the desk may react to (the app and the intake result)."""
@@ -108,14 +125,16 @@ def _receive(request, phlo_id: str) -> tuple[JsonResponse, list[dict], tuple | N
     try:
         raw_params = parse_params(request)
     except NotACallback as exc:
-        return _reply(400, str(exc)), [], None
-    if settings.PLIVO_VERIFY_SIGNATURES and not _signed(request, app, raw_params):
-        logger.warning("callback for %s refused: signature does not match", phlo_id)
-        return _reply(403, "Signature does not match."), [], None
+        return _refused(400, phlo_id, str(exc))
+    if settings.PLIVO_VERIFY_SIGNATURES:
+        if not _signed(request, app, raw_params):
+            return _refused(403, phlo_id, "Signature does not match.")
+        if not _fresh(request, app, raw_params):
+            return _refused(403, phlo_id, "This signature's nonce was already used for another request.")
     try:
         params = flat_params(raw_params)
     except NotACallback as exc:
-        return _reply(400, str(exc)), [], None
+        return _refused(400, phlo_id, str(exc))
     result = callback_store_and_apply(app=app, params=params, event=event_from_params(params))
     return _reply(200, "ok", outcome=result.outcome), result.messages, (app, result)
 
