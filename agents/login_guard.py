@@ -1,5 +1,5 @@
 """Password guessing is slowed down, the same way at every door: the API token endpoint, the
-login page and the admin's login (docs/reliability.md, "Password guessing").
+login page and the admin's login (docs/reliability.md, "The second probe").
 
 - Each attempt is counted *before* its password is checked, per username and, separately, per
   client address, in counters every process shares (agents/rate_limits.py). So thirty attempts

@@ -3,8 +3,9 @@ Django's own users and groups, and any added later), so no admin has to remember
 
 - secret fields (credentials) are never rendered, filtered or searched: a view-only user would
   otherwise see them in clear on the read-only change page, and any staff user could recover
-  them character by character through the change list's URL (`?auth_token__regex=^O`), also
-  through a relation (`/admin/calls/call/?phlo_app__auth_token__regex=^O`);
+  them character by character through the change list's URL: a PHLO app's token
+  (`?auth_token__regex=^O`), an API token through a relation Django lets through
+  (`/admin/auth/user/?auth_token__key__startswith=a`);
 - its login form is behind the sign-in throttle (agents/login_guard.py).
 """
 

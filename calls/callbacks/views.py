@@ -2,10 +2,10 @@
 
 Order of refusals: unknown PHLO app (404) → unparseable (400) → bad signature (403) → a nonce
 already used for another request (403, calls/callbacks/nonces.py). Nothing of a refused request
-is stored; each refusal is one log line. Every authentic callback, whatever its shape, is stored (those that
-change nothing with an outcome saying why), deduplicated and applied in one transaction,
-answered 200, and its change published: Plivo retries what is not answered 200, and an
-authentic callback must never be lost that way.
+is stored; each refusal is one log line. Every authentic callback, whatever its shape, is stored
+(those that change nothing with an outcome saying why), deduplicated and applied in one
+transaction, answered 200, and its change published: Plivo retries what is not answered 200,
+and an authentic callback must never be lost that way.
 """
 
 import logging
