@@ -39,7 +39,7 @@ def stored() -> tuple[int, int, int]:
 
 
 def refusal_lines(caplog) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.levelno >= logging.WARNING and r.name != "django.request"]
+    return [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 # --- deep JSON and every other malformed body: 400, one line ----------------------------------------

@@ -113,7 +113,11 @@ def _fresh(request, app: PhloApp, params: dict) -> bool:
 
 def _refused(status: int, phlo_id: str, reason: str) -> tuple[JsonResponse, list[dict], None]:
     logger.warning("callback for %s refused (%d): %s", phlo_id, status, reason)
-    return _reply(status, reason), [], None
+    response = _reply(status, reason)
+    # That line says it all: Django's own "Bad Request"/"Forbidden" line for the same response
+    # (django.utils.log.log_response) skips a response marked as logged.
+    response._has_been_logged = True
+    return response, [], None
 
 
 def _receive(request, phlo_id: str) -> tuple[JsonResponse, list[dict], tuple | None]:
