@@ -1,14 +1,45 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
-from rest_framework.authtoken.models import TokenProxy
+from django.db.models import Exists, OuterRef
+from rest_framework.authtoken.models import Token, TokenProxy
 
+from agents.credentials import revoke_api_access
 from agents.models import Agent
 
-# API tokens are bearer credentials, and DRF's token admin lists every one in clear. Operators
-# revoke a person's API access by switching their login off (the token then stops working).
+User = get_user_model()
+
+# API tokens are bearer credentials, and DRF's token admin lists every one in clear (and names
+# each by its key). Operators revoke them from the people's lists instead (the action below);
+# a new password revokes them too (agents/signals.py).
 admin.site.unregister(TokenProxy)
+
+
+def _revoke(modeladmin, request, user_ids) -> None:
+    revoked = revoke_api_access(user_ids)
+    modeladmin.message_user(
+        request, f"{revoked} API token(s) revoked; their open dashboards were closed.", messages.SUCCESS
+    )
+
+
+@admin.action(description="Revoke API tokens and close open dashboards", permissions=["change"])
+def revoke_agents_api_tokens(modeladmin, request, queryset):
+    _revoke(modeladmin, request, queryset.values_list("user_id", flat=True))
+
+
+@admin.action(description="Revoke API tokens and close open dashboards", permissions=["change"])
+def revoke_users_api_tokens(modeladmin, request, queryset):
+    _revoke(modeladmin, request, queryset.values_list("pk", flat=True))
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(auth_admin.UserAdmin):
+    actions = [revoke_users_api_tokens]
 
 
 class AgentAdminForm(forms.ModelForm):
@@ -63,11 +94,14 @@ class AgentAdminForm(forms.ModelForm):
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
     form = AgentAdminForm
-    list_display = ["display_name", "username", "address", "status", "status_since", "is_supervisor", "active"]
+    list_display = [
+        "display_name", "username", "address", "status", "status_since", "is_supervisor", "active", "has_api_token",
+    ]
     list_filter = ["status", "is_supervisor", "user__is_active"]
     search_fields = ["name", "user__username", "address"]
     list_select_related = ["user"]
     readonly_fields = ["status_since", "status_reason", "wrap_up_until"]
+    actions = [revoke_agents_api_tokens]
 
     @admin.display(ordering="user__username")
     def username(self, agent):
@@ -76,3 +110,11 @@ class AgentAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, ordering="user__is_active")
     def active(self, agent):
         return agent.user.is_active
+
+    def get_queryset(self, request):
+        has_token = Exists(Token.objects.filter(user_id=OuterRef("user_id")))
+        return super().get_queryset(request).annotate(api_token=has_token)
+
+    @admin.display(boolean=True, description="API token", ordering="api_token")
+    def has_api_token(self, agent):
+        return agent.api_token

@@ -1,6 +1,6 @@
 """The agent's own record and the agent directory (README "The HTTP API")."""
 
-from django.contrib.auth import authenticate
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -9,8 +9,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents.login_guard import client_address, login_blocked, login_failed, login_succeeded
+from agents.login_guard import LoginRefused, throttled_authenticate
 from agents.models import SELECTABLE_STATUSES, SYSTEM_STATUSES, Agent
+from agents.rate_limits import Limit, take
 from agents.schema import AgentSerializer, ErrorSerializer, MeSerializer
 from agents.selectors import agent_directory
 from agents.serialize import me_to_dict
@@ -33,24 +34,31 @@ class TokenView(APIView):
             200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
             400: ErrorSerializer,
             429: ErrorSerializer,
+            503: ErrorSerializer,
         },
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        username, remote = data.validated_data["username"], client_address(request)
-        if login_blocked(username, remote):
-            return Response(
-                {"detail": "Too many failed logins; try again in a few minutes."},
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
-            )
-        user = authenticate(request, **data.validated_data)
+        try:
+            user = throttled_authenticate(request, **data.validated_data)
+        except LoginRefused as refused:
+            return refusal_response(refused)
         if user is None or not user.is_active:
-            login_failed(username, remote)
             raise serializers.ValidationError({"non_field_errors": ["Unable to log in with these credentials."]})
-        login_succeeded(username, remote)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
+
+
+def refusal_response(refused: LoginRefused) -> Response:
+    return Response(
+        {"detail": str(refused)}, status=refused.http_status, headers={"Retry-After": str(refused.retry_after)}
+    )
+
+
+def status_change_limit() -> Limit:
+    """Each status change is published to every dashboard: one person cannot flood them."""
+    return Limit("status-changes", settings.STATUS_CHANGES_PER_MINUTE, 60)
 
 
 def _own_agent(request) -> Agent:
@@ -75,6 +83,7 @@ class MeView(APIView):
         request=InputSerializer,
         responses={
             200: MeSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer,
+            429: ErrorSerializer,
         },
     )
     def patch(self, request):
@@ -90,6 +99,11 @@ class MeView(APIView):
             data.is_valid(raise_exception=True)
         if "status" not in data.validated_data:
             return Response(me_to_dict(agent))
+        if not take(status_change_limit(), str(agent.pk)):
+            return Response(
+                {"detail": "Too many status changes; wait a minute, then try again."},
+                status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": "60"},
+            )
         try:
             agent = agent_set_status(agent=agent, status=data.validated_data["status"])
         except StatusRefused as exc:

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 
 WRAP_UP_SWEEP_SECONDS = 1.0
+RATE_COUNTER_PURGE_SECONDS = 300.0
 
 
 class AgentsConfig(AppConfig):
@@ -9,6 +10,7 @@ class AgentsConfig(AppConfig):
 
     def ready(self):
         from agents import signals  # noqa: F401 - connects the receivers
+        from agents.rate_limits import purge_expired
         from agents.selectors import agents_by_status
         from agents.status import agents_finish_wrap_up
         from agents.viewers import viewer_for
@@ -18,3 +20,4 @@ class AgentsConfig(AppConfig):
         register_viewers(viewer_for)
         register_periodic(PeriodicJob("wrap-up", WRAP_UP_SWEEP_SECONDS, agents_finish_wrap_up))
         register_collector("desk_agents", "Active agents by status.", ["status"], agents_by_status)
+        register_periodic(PeriodicJob("rate-counter-purge", RATE_COUNTER_PURGE_SECONDS, purge_expired))

@@ -79,3 +79,16 @@ def sees_every_call(*, is_superuser: bool, supervisor_flag: bool) -> bool:
     """The one rule for who sees and acts on every call: an agent flagged supervisor, or a
     superuser (an operator, with or without a desk of their own)."""
     return bool(is_superuser or supervisor_flag)
+
+
+class RateCounter(models.Model):
+    """One fixed-window count that every process shares (agents/rate_limits.py): failed sign-ins
+    per username and per address, status changes per agent. Without Redis, this table is where
+    the count lives; with it (REDIS_URL), Redis is."""
+
+    name = models.CharField(max_length=80, primary_key=True, help_text="The limit and a hash of who it counts.")
+    hits = models.IntegerField(default=0)
+    window_ends = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.hits} until {self.window_ends:%H:%M:%S}"

@@ -37,7 +37,9 @@ from calls.state_machine import (
 from calls.store import load_call, member_key, save_call_state, snapshot
 from calls.upstream import phlo_api, voice_api
 from calls.upstream_words import sentence_for
+from calls.visibility import may_act
 from calls.vocabulary import (
+    LIVE_CALL_STATUSES,
     MUTE_ACTIONS,
     CallAction,
     CallDirection,
@@ -256,6 +258,11 @@ def _check_action(user, attempt: Attempt) -> Permitted:
         if member is None:
             raise CallError(f"Call {call.pk} has no member {attempt.member_id}.", http_status=404)
         _check_as_seen(member, attempt.request_body.get("expected_state"))
+    # An ended call is refused by its state (409) to everyone who sees it; a live one first by who acts.
+    if call.status in LIVE_CALL_STATUSES and not may_act(viewer, members):
+        raise CallError(
+            f"You are no longer on call {call.pk}: only its live members and supervisors act on it.", http_status=403
+        )
     own = _own_leg(members, agent)
     _check_permission(attempt.action, supervises=viewer.is_supervisor, agent=agent, member=member, own=own)
     before = snapshot(call, members)

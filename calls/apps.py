@@ -12,6 +12,7 @@ class CallsConfig(AppConfig):
             routing,
             upstream,
         )
+        from calls.callbacks.nonces import PURGE_EVERY_SECONDS, purge_old_nonces
         from calls.selectors import live_world, snapshot_for
         from calls.stats import RECOMPUTE_SECONDS, figures, queue_now
         from live.sources import PeriodicJob, register_periodic, register_snapshots
@@ -19,6 +20,7 @@ class CallsConfig(AppConfig):
         from phlo import http
 
         register_snapshots(snapshot_for=snapshot_for, world=live_world)
+        register_periodic(PeriodicJob("callback-nonce-purge", PURGE_EVERY_SECONDS, purge_old_nonces))
         if upstream.record not in http.observers:
             http.observers.append(upstream.record)
         register_collector("desk_calls_waiting", "Calls whose customer waits for an agent now.", [],

@@ -1,10 +1,19 @@
-"""Who may see a call, in one place: supervisors every call; an agent the calls they are or were
-a member of. The live transport gets it as each call message's audience; the database reads get
-it as a filter; both come from here."""
+"""Who may see a call and who may act on it, in one place.
+
+Seeing: supervisors every call; an agent the calls they are or were a member of. The live
+transport gets it as each call message's audience; the database reads get it as a filter; both
+come from here.
+
+Acting (hold, transfer, add a member, mute, record…): supervisors on every call; an agent only on
+a call they are on now, with a member that has not left. An agent who handed the call on (a cold
+transfer) still sees it, but no longer steers the customer they left. Saving a call's wrap-up is
+about its history, so it follows seeing, not acting.
+"""
 
 from django.db.models import QuerySet
 
 from calls.models import Call, Member
+from calls.vocabulary import MemberState
 from live.audience import Audience, Viewer
 
 
@@ -15,6 +24,14 @@ def call_audience(member_agent_ids) -> Audience:
 
 def may_see(viewer: Viewer, members) -> bool:
     return call_audience(m.agent_id for m in members).admits(viewer)
+
+
+def may_act(viewer: Viewer, members) -> bool:
+    if viewer.is_supervisor:
+        return True
+    return viewer.agent_id is not None and any(
+        m.agent_id == viewer.agent_id and m.state != MemberState.LEFT for m in members
+    )
 
 
 def visible_calls(calls: QuerySet[Call], viewer: Viewer) -> QuerySet[Call]:

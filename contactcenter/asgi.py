@@ -12,6 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from calls.routing import router  # noqa: E402
+from contactcenter.body_limit import DeclaredBodyLimit  # noqa: E402
 from contactcenter.ws_auth import BrowserOriginValidator, SessionOrTokenAuthMiddleware  # noqa: E402
 from live.routing import websocket_urlpatterns  # noqa: E402
 
@@ -31,7 +32,7 @@ class WithBackgroundWork:
 application = WithBackgroundWork(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            "http": DeclaredBodyLimit(django_asgi_app),
             "websocket": BrowserOriginValidator(SessionOrTokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
         }
     )

@@ -12,6 +12,8 @@ Sync requests (the test client, WSGI) run Django's classes unchanged.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import middleware as auth
@@ -19,6 +21,7 @@ from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.core.exceptions import ImproperlyConfigured
 from django.middleware import clickjacking, common, csrf, security
+from django.utils.deprecation import MiddlewareMixin
 
 
 class InlineHooks:
@@ -85,3 +88,39 @@ class MessageMiddleware(InlineHooks, messages.MessageMiddleware):
 
 class XFrameOptionsMiddleware(InlineHooks, clickjacking.XFrameOptionsMiddleware):
     pass
+
+
+class ContentSecurityPolicyMiddleware(InlineHooks, MiddlewareMixin):
+    """`Content-Security-Policy` on every response that has none (settings.CONTENT_SECURITY_POLICY):
+    scripts only from the site's own files. The API docs page also loads Swagger UI from where
+    drf-spectacular is told to (SWAGGER_UI_DIST: a CDN, or the site itself) and carries an inline
+    <style>; that page alone allows those."""
+
+    DOCS_PATH = "/api/docs/"
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.policy = settings.CONTENT_SECURITY_POLICY
+        self.docs_policy = _docs_policy(self.policy)
+
+    def process_response(self, request, response):
+        if "Content-Security-Policy" not in response:
+            docs = request.path.startswith(self.DOCS_PATH)
+            response["Content-Security-Policy"] = self.docs_policy if docs else self.policy
+        return response
+
+
+def _docs_policy(policy: str) -> str:
+    from drf_spectacular.settings import spectacular_settings
+
+    origins = sorted({
+        f"{parts.scheme}://{parts.netloc}"
+        for parts in map(urlsplit, (spectacular_settings.SWAGGER_UI_DIST, spectacular_settings.SWAGGER_UI_FAVICON_HREF))
+        if parts.scheme in ("http", "https")
+    })
+    extra = {"script-src": origins, "style-src": ["'unsafe-inline'", *origins], "img-src": origins}
+    directives = []
+    for directive in filter(str.strip, policy.split(";")):
+        name, *sources = directive.split()
+        directives.append(" ".join([name, *sources, *extra.get(name, [])]))
+    return "; ".join(directives)

@@ -25,7 +25,7 @@ CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL] if PUBLIC_BASE_URL else []
 INSTALLED_APPS = [
     # daphne first, so `runserver` serves ASGI (WebSockets included).
     "daphne",
-    "contactcenter.admin_site.DeskAdminConfig",  # django.contrib.admin, with the callbacks' health
+    "contactcenter.apps.DeskAdminConfig",  # Django's admin, with the desk's site (secrets, throttle)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "contactcenter.middleware.AuthenticationMiddleware",
     "contactcenter.middleware.MessageMiddleware",
     "contactcenter.middleware.XFrameOptionsMiddleware",
+    "contactcenter.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "contactcenter.urls"
@@ -180,6 +181,15 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 # switch it off and drive routing passes themselves.
 ROUTER_ENABLED = env_bool("ROUTER_ENABLED", True)
 
+# Hostile-world limits (docs/reliability.md, "The second probe").
+# How many proxies in front append to X-Forwarded-For (nginx alone: 1); 0 trusts no header.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+MAX_SOCKETS_PER_USER = env_int("MAX_SOCKETS_PER_USER", 20)  # dashboards per person per process
+STATUS_CHANGES_PER_MINUTE = env_int("STATUS_CHANGES_PER_MINUTE", 30)
+# No request needs more than this (callbacks are 64 KB at most); a bigger declared body is refused
+# before it is read (contactcenter/asgi.py). Put the same limit in the proxy (docs/deploy.md).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
 # Cookies are Secure whenever we know the site is served over TLS (PUBLIC_BASE_URL is https),
 # or when asked; a plain-http loopback deployment still has working logins.
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and PUBLIC_BASE_URL.startswith("https://"))
@@ -191,6 +201,16 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Browsers that have seen the site over https come back only over https, for a year. Sent only on
+# requests Django sees as secure (SECURE_PROXY_SSL_HEADER behind the proxy).
+if PUBLIC_BASE_URL.startswith("https://") and not DEBUG:
+    SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)
+# Scripts only from our own files: an injected <script> or inline handler does not run
+# (contactcenter/middleware.py: ContentSecurityPolicyMiddleware).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 
 LOG_FORMAT = env_str("LOG_FORMAT", "plain")
 if LOG_FORMAT not in ("plain", "json"):

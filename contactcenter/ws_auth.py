@@ -2,15 +2,17 @@
 
 from importlib import import_module
 from types import SimpleNamespace
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlsplit
 
 from channels.db import database_sync_to_async
-from channels.security.websocket import OriginValidator
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
-from django.http.request import is_same_domain
+from django.http.request import split_domain_port, validate_host
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _header(scope, name: bytes) -> str:
@@ -58,23 +60,62 @@ class SessionOrTokenAuthMiddleware:
         return await self.inner({**scope, "user": user}, receive, send)
 
 
-class BrowserOriginValidator(OriginValidator):
-    """Browsers always send Origin, and a foreign one is refused (cross-site WebSocket hijacking).
+class BrowserOriginValidator:
+    """Browsers always send Origin, and only the site's own pages may open a dashboard socket
+    (cross-site WebSocket hijacking): the Origin must be the site's origin exactly, scheme, host
+    and port, as Django's CSRF check compares it (a page on http://cc.example.com:8080 is not
+    https://cc.example.com). The site's origins: PUBLIC_BASE_URL and CSRF_TRUSTED_ORIGINS, and
+    the origin the socket itself was opened on (its scheme and Host, a host in ALLOWED_HOSTS).
 
     A request without Origin does not come from a browser, so it cannot ride a victim's cookies;
     it is let through to authenticate like any API client.
     """
 
     def __init__(self, application):
-        super().__init__(application, [])
+        self.application = application
 
-    def valid_origin(self, parsed_origin):
-        if parsed_origin is None:
-            return True
-        allowed = settings.ALLOWED_HOSTS
-        if settings.PUBLIC_BASE_URL:
-            allowed = [*allowed, urlparse(settings.PUBLIC_BASE_URL).hostname or ""]
-        if settings.DEBUG and not allowed:
-            allowed = ["localhost", "127.0.0.1", "[::1]"]
-        host = parsed_origin.hostname
-        return bool(host) and any(pattern == "*" or is_same_domain(host, pattern) for pattern in allowed)
+    async def __call__(self, scope, receive, send):
+        origin = _header(scope, b"origin")
+        if origin and _origin(origin) not in _site_origins(scope):
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.application(scope, receive, send)
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) with the scheme's default port filled in; None if it is no origin."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname, port
+
+
+def _site_origins(scope) -> set:
+    origins = {_origin(url) for url in [settings.PUBLIC_BASE_URL, *settings.CSRF_TRUSTED_ORIGINS] if url}
+    host = _header(scope, b"host")
+    if host:
+        domain, _ = split_domain_port(host)
+        if domain and validate_host(domain, _allowed_hosts()):
+            origins.add(_origin(f"{'https' if _secure(scope) else 'http'}://{host}"))
+    origins.discard(None)
+    return origins
+
+
+def _secure(scope) -> bool:
+    """As Django decides for HTTP requests: TLS to us, or the proxy's header (SECURE_PROXY_SSL_HEADER)."""
+    if scope.get("scheme") == "wss":
+        return True
+    if settings.SECURE_PROXY_SSL_HEADER:
+        name, value = settings.SECURE_PROXY_SSL_HEADER
+        header = name.removeprefix("HTTP_").lower().replace("_", "-").encode("latin-1")
+        return _header(scope, header).split(",")[0].strip() == value
+    return False
+
+
+def _allowed_hosts() -> list[str]:
+    if settings.DEBUG and not settings.ALLOWED_HOSTS:
+        return [".localhost", "127.0.0.1", "[::1]"]  # as Django's HttpRequest.get_host
+    return settings.ALLOWED_HOSTS

@@ -1,5 +1,10 @@
 """The dashboard socket: a snapshot, then every change its viewer may see, numbered by `seq`
-(README "Live updates")."""
+(README "Live updates").
+
+Close codes: 4401 not signed in, or signed out since (a new password, tokens revoked): sign in
+again; 4403 the login was switched off; 4429 this person already has `MAX_SOCKETS_PER_USER`
+dashboards open on this process.
+"""
 
 import dataclasses
 import json
@@ -7,6 +12,7 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from live.audience import Viewer, admits
 from live.hub import get_hub
@@ -19,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_DEACTIVATED = 4403
+CLOSE_TOO_MANY_SOCKETS = 4429
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
@@ -35,13 +42,20 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.viewer = await database_sync_to_async(sources.viewer_for)(user)
+        viewer = await database_sync_to_async(sources.viewer_for)(user)
+        self.hub = get_hub()
+        # Counted per process (the hub knows its own sockets): one token cannot hold thousands of
+        # sockets, each with its share of every broadcast, on any one process.
+        if len(self.hub.sockets_of(viewer.user_id)) >= settings.MAX_SOCKETS_PER_USER:
+            logger.warning("socket refused: user %s already has %d open", viewer.user_id, settings.MAX_SOCKETS_PER_USER)
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
+        self.viewer = viewer
         SOCKETS.labels(_role(self.viewer)).inc()
         self.seq = 0
         self.versions = Versions()
         self.ready = False
         self.pending: list[dict] = []
-        self.hub = get_hub()
         await self.hub.add(self)
         await self.resync(reason="connected")
 
@@ -87,6 +101,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             return
         if message["type"] == "viewer":
             await self._viewer_changed(message)
+            return
+        if message["type"] == "signed_out":
+            if message["user_id"] == self.viewer.user_id:
+                await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         if not admits(message["audience"], self.viewer):
             return

@@ -61,6 +61,7 @@ class Hub:
         # and the call's agents), not every socket of the process.
         self.supervisor_sockets: set[LiveSocket] = set()
         self.agent_sockets: dict[int, set[LiveSocket]] = {}
+        self.user_sockets: dict[int, set[LiveSocket]] = {}  # whose sockets to close, and how many each has
         self.versions = Versions(kept=KNOWN_VERSIONS_KEPT)
         self.channel: str | None = None
         self.tasks: list[asyncio.Task] = []
@@ -116,7 +117,11 @@ class Hub:
             self._unindex(socket, old)
             self._index(socket, socket.viewer)
 
+    def sockets_of(self, user_id: int) -> list[LiveSocket]:
+        return list(self.user_sockets.get(user_id, ()))
+
     def _index(self, socket: LiveSocket, viewer: Viewer) -> None:
+        self.user_sockets.setdefault(viewer.user_id, set()).add(socket)
         if viewer.is_supervisor:
             self.supervisor_sockets.add(socket)
         elif viewer.agent_id is not None:
@@ -124,12 +129,9 @@ class Hub:
 
     def _unindex(self, socket: LiveSocket, viewer: Viewer) -> None:
         self.supervisor_sockets.discard(socket)
+        _discard(self.user_sockets, viewer.user_id, socket)
         if viewer.agent_id is not None:
-            sockets = self.agent_sockets.get(viewer.agent_id)
-            if sockets is not None:
-                sockets.discard(socket)
-                if not sockets:
-                    del self.agent_sockets[viewer.agent_id]
+            _discard(self.agent_sockets, viewer.agent_id, socket)
 
     def _admitted(self, audience: dict) -> list[LiveSocket]:
         """The sockets an audience may reach, found through the index rather than by asking each."""
@@ -171,8 +173,8 @@ class Hub:
             if not self.versions.is_newer(message["key"], message["version"]):
                 return  # older than a copy this process already fanned out (retries, reordering)
             sockets = self._admitted(message["audience"])
-        elif kind == "viewer":
-            sockets = [socket for socket in self.sockets if socket.viewer.user_id == message["user_id"]]
+        elif kind in ("viewer", "signed_out"):
+            sockets = self.sockets_of(message["user_id"])
         elif kind == "heartbeat":
             if message.get("hub") == self.run.hub_id:
                 await self._heartbeat_seen(message["n"])
@@ -239,6 +241,14 @@ class Hub:
                 raise
             except Exception:
                 logger.exception("periodic job %s failed", job.name)
+
+
+def _discard(index: dict[int, set[LiveSocket]], key: int, socket: LiveSocket) -> None:
+    sockets = index.get(key)
+    if sockets is not None:
+        sockets.discard(socket)
+        if not sockets:
+            del index[key]
 
 
 def _where(task: asyncio.Task) -> str:

@@ -3,7 +3,9 @@
 - `update`: a new state of one thing (a call, an agent) for an audience, its JSON encoded here,
   once, and written as it is into every socket's frame;
 - `viewer_changed`: a person's rights changed (deactivated, made or unmade a supervisor): their
-  sockets close or resync.
+  sockets close or resync;
+- `signed_out`: a person's credentials changed (a new password, API tokens revoked): their sockets
+  close with "sign in again", since what opened them no longer holds.
 """
 
 from __future__ import annotations
@@ -38,3 +40,7 @@ def update(
 
 def viewer_changed(*, user_id: int, active: bool, is_supervisor: bool) -> dict:
     return {"type": "viewer", "user_id": user_id, "active": active, "is_supervisor": is_supervisor}
+
+
+def signed_out(*, user_id: int) -> dict:
+    return {"type": "signed_out", "user_id": user_id}

@@ -17,7 +17,7 @@ from agents.status import agent_signed_out
 from agents.viewers import Person, viewer_for
 from calls import vocabulary
 from calls.selectors import snapshot_for
-from pages.forms import ThrottledAuthenticationForm
+from pages.forms import ThrottledAuthenticationForm, refusal_status
 from phlo.addresses import ADDRESS_HELP, ADDRESS_PATTERN
 
 
@@ -28,8 +28,7 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
-        if form.has_error("__all__", code="throttled"):
-            response.status_code = 429
+        response.status_code = refusal_status(form) or response.status_code
         return response
 
 

@@ -119,11 +119,17 @@ def test_the_list_holds_only_the_calls_one_may_see(phlo, client_as, phlo_app, ag
     assert [c["id"] for c in calls] == ([live.call.pk] if sees_it else [])
 
 
-def test_an_agent_who_left_still_sees_and_may_act_on_the_call(phlo, client_as, phlo_app, agent):
+def test_an_agent_who_left_still_sees_the_call_but_no_longer_acts_on_it(phlo, client_as, phlo_app, agent):
+    """Seeing is "is or was a member"; acting needs a live member of one's own (calls/visibility.py)."""
     live = live_call(phlo_app, agent, agent_state="left")
     client = client_as("member")
     assert client.get(f"/api/calls/{live.call.pk}/").status_code == 200
-    assert client.post(f"/api/calls/{live.call.pk}/members/{live.customer.pk}/hold/").status_code == 200
+    response = client.post(f"/api/calls/{live.call.pk}/members/{live.customer.pk}/hold/")
+    assert response.status_code == 403 and "no longer on call" in response.json()["detail"]
+    assert not phlo["phlo"].called
+    live.customer.refresh_from_db()
+    assert live.customer.state == "connected"
+    assert Action.objects.get().http_status == 403
 
 
 def test_an_unknown_call_is_404(phlo, client_as, phlo_app, agent):

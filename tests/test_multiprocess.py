@@ -129,6 +129,8 @@ def deployment(tmp_path_factory):
             tmp_path_factory.mktemp("multiprocess"), database_url=db_url, REDIS_URL=redis.url,
             PHLO_BASE_URL=f"{phlo.url}/v1", DATABASE_POOL_SIZE=str(POOL_SIZE),
             ROUTING_RING_SECONDS="120",  # the stub never dials anyone: offers stay open while a test looks
+            # The crowd test opens CROWD dashboards for one person on each process, beside the others'.
+            MAX_SOCKETS_PER_USER=str(CROWD * 5),
         ).setup()
         stack.manage("configure_phlo", "--name", "Multiprocess", "--phlo-id", PHLO_ID, "--node-id", NODE_ID,
                      "--auth-id", AUTH_ID, "--auth-token", AUTH_TOKEN, "--default", "--no-routing")

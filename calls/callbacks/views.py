@@ -1,13 +1,13 @@
 """`/callbacks/plivo/{phlo_id}/`: Plivo's callbacks in (docs/callbacks.md).
 
-Order of refusals: unknown PHLO app (404) → unparseable (400) → bad signature (403). Nothing of
-a refused request is stored. Every authentic callback, whatever its shape, is stored (those that
-change nothing with an outcome saying why), deduplicated and applied in one transaction,
-answered 200, and its change published: Plivo retries what is not answered 200, and an
-authentic callback must never be lost that way.
+Order of refusals: unknown PHLO app (404) → unparseable (400) → bad signature (403) → a nonce
+already used for another request (403, calls/callbacks/nonces.py). Nothing of a refused request
+is stored; each refusal is one log line. Every authentic callback, whatever its shape, is stored
+(those that change nothing with an outcome saying why), deduplicated and applied in one
+transaction, answered 200, and its change published: Plivo retries what is not answered 200,
+and an authentic callback must never be lost that way.
 """
 
-import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,16 +16,19 @@ from urllib.parse import parse_qsl
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from calls.callbacks.intake import IntakeResult, callback_store_and_apply
+from calls.callbacks.nonces import nonce_accepted, request_fingerprint
 from calls.models import PhloApp
 from calls.reactions import after_callback
 from live.publish import publish
 from metrics.registry import CALLBACK_SECONDS, CALLBACKS
 from phlo.events import NotACallback, event_from_params, flat_params
+from phlo.json_body import json_params
 from phlo.signatures import signature_valid
 
 logger = logging.getLogger(__name__)
@@ -42,7 +45,16 @@ def parse_params(request) -> dict:
     (urlencoded or multipart) or JSON body (POST). `flat_params` checks their shape after the signature is checked."""
     if request.method == "GET":
         return _pairs(request.META.get("QUERY_STRING", ""))
-    body = request.body
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise NotACallback("The Content-Length header is not a number.") from None
+    if declared > MAX_BODY_BYTES:
+        raise NotACallback("The callback body is too large.")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise NotACallback("The callback body is too large.") from None
     if len(body) > MAX_BODY_BYTES:
         raise NotACallback("The callback body is too large.")
     content_type = request.content_type or ""
@@ -56,13 +68,7 @@ def parse_params(request) -> dict:
     except UnicodeDecodeError:
         raise NotACallback("The body is not UTF-8.") from None
     if content_type == "application/json":
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            raise NotACallback("The JSON body cannot be parsed.") from None
-        if not isinstance(parsed, dict):
-            raise NotACallback("The JSON body must be an object of parameters.")
-        return parsed
+        return json_params(text)
     if content_type in ("application/x-www-form-urlencoded", ""):
         return _pairs(text)
     raise NotACallback(f"Unsupported content type {content_type!r}; send form fields or JSON.")
@@ -110,28 +116,46 @@ class Received:
     response: JsonResponse
     app: PhloApp | None = None
     result: IntakeResult | None = None
-    refused: str = ""
+    refused: str = ""  # a short label, for the metrics
+    reason: str = ""  # the refusal in words, for the log
 
     @property
     def messages(self) -> list[dict]:
         return self.result.messages if self.result else []
 
 
+def _fresh(request, app: PhloApp, params: dict) -> bool:
+    """The signature's nonce is new, or was seen with this very request (a retry)."""
+    fingerprint = request_fingerprint(method=request.method, url=public_url(request), params=params)
+    return nonce_accepted(app, request.META.get("HTTP_X_PLIVO_SIGNATURE_V3_NONCE", ""), fingerprint)
+
+
+def _refused(status: int, label: str, reason: str, app: PhloApp | None = None) -> Received:
+    response = _reply(status, reason)
+    # The desk's own line says it all (_account): Django's "Bad Request"/"Forbidden" line for the same
+    # response (django.utils.log.log_response) skips a response marked as logged.
+    response._has_been_logged = True
+    return Received(response, app, refused=label, reason=reason)
+
+
 def _receive(request, phlo_id: str) -> Received:
     """Everything between the request and the broadcast, in one trip to a thread."""
     app = PhloApp.objects.filter(phlo_id=phlo_id).first()
     if app is None:
-        return Received(_reply(404, "Unknown PHLO app."), refused="unknown app")
+        return _refused(404, "unknown app", "Unknown PHLO app.")
     try:
         raw_params = parse_params(request)
     except NotACallback as exc:
-        return Received(_reply(400, str(exc)), app, refused="not a callback")
-    if settings.PLIVO_VERIFY_SIGNATURES and not _signed(request, app, raw_params):
-        return Received(_reply(403, "Signature does not match."), app, refused="bad signature")
+        return _refused(400, "not a callback", str(exc), app)
+    if settings.PLIVO_VERIFY_SIGNATURES:
+        if not _signed(request, app, raw_params):
+            return _refused(403, "bad signature", "Signature does not match.", app)
+        if not _fresh(request, app, raw_params):
+            return _refused(403, "nonce reused", "This signature's nonce was already used for another request.", app)
     try:
         params = flat_params(raw_params)
     except NotACallback as exc:
-        return Received(_reply(400, str(exc)), app, refused="not a callback")
+        return _refused(400, "not a callback", str(exc), app)
     result = callback_store_and_apply(app=app, params=params, event=event_from_params(params))
     return Received(_reply(200, "ok", outcome=result.outcome), app, result)
 
@@ -185,8 +209,8 @@ def _account(received: Received, seconds: float) -> None:
     CALLBACK_SECONDS.observe(seconds)
     logger.log(
         logging.INFO if status == 200 else logging.WARNING,
-        "callback app=%s family=%s event=%s outcome=%s status=%s in %.1f ms", app, family, event, outcome, status,
-        seconds * 1000,
+        "callback app=%s family=%s event=%s outcome=%s status=%s in %.1f ms%s", app, family, event, outcome, status,
+        seconds * 1000, f": {received.reason}" if received.reason else "",
         extra={"app": app, "family": family, "event": event, "outcome": outcome, "status": status,
                "duration_ms": round(seconds * 1000, 1)},
     )
