@@ -294,15 +294,15 @@ ENDPOINTS = {
     "recording-stop": ("agent", "recording/stop/", None, "recording"),
 }
 FAILURES = {
-    # what Plivo does → (our status, upstream_status, words in the detail)
+    # what Plivo does → (our status, upstream_status, words in the detail (calls/upstream_words.py))
     "400": (httpx.Response(400, json={"api_id": "e1", "error": "participant is not in the call"}), 502, 400,
-            "Plivo Voice API answered HTTP 400: participant is not in the call; nothing was changed."),
+            "Plivo Voice API refused the request (HTTP 400); nothing was changed."),
     "401": (httpx.Response(401, json={"api_id": "e2", "error": "authentication failed"}), 502, 401,
-            "Plivo Voice API answered HTTP 401: authentication failed; nothing was changed."),
+            "Plivo Voice API refused the desk's credentials (HTTP 401); nothing was changed."),
     "404": (httpx.Response(404, json={"api_id": "e3", "error": "multiparty call not found"}), 502, 404,
-            "Plivo Voice API answered HTTP 404: multiparty call not found; nothing was changed."),
+            "Plivo Voice API no longer knows this call or"),
     "500": (httpx.Response(500, text="<html>oops</html>"), 502, 500,
-            "Plivo Voice API answered HTTP 500: <html>oops</html>; nothing was changed."),
+            "Plivo Voice API had a problem (HTTP 500) and did not act; nothing was changed."),
     "timeout": (httpx.ReadTimeout("read timed out"), 504, None, "the action may or may not have happened."),
     "refused": (httpx.ConnectError("connection refused"), 502, None, "Could not connect to Plivo Voice API"),
 }
@@ -338,6 +338,9 @@ def test_every_plivo_failure_is_answered_and_changes_nothing(plivo, api_for, phl
     assert response.status_code == status, response.json()
     assert words in response.json()["detail"]
     assert response.json()["upstream_status"] == upstream_status
+    if isinstance(answer, httpx.Response):  # Plivo's own words, for the log and the curious
+        assert response.json()["error"] == (answer.json()["error"] if "json" in answer.headers.get(
+            "content-type", "") else "<html>oops</html>")
     assert snapshot_of(live.call) == before
     record = last_action()
     assert (record.ok, record.http_status, record.upstream_status) == (False, status, upstream_status)
