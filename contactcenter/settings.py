@@ -1,6 +1,7 @@
 """Settings, read from the environment (see README "Configuration")."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -207,8 +208,11 @@ if PUBLIC_BASE_URL.startswith("https://") and not DEBUG:
     SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)
 # Scripts only from our own files: an injected <script> or inline handler does not run
 # (contactcenter/middleware.py: ContentSecurityPolicyMiddleware).
+# Recordings play from where Plivo keeps them (https), or from the simulator behind PLIVO_API_BASE_URL.
+_RECORDINGS_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(PLIVO_API_BASE_URL))
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    f"media-src 'self' https: {_RECORDINGS_ORIGIN}; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 

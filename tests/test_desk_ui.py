@@ -103,7 +103,7 @@ def test_an_offline_agent_who_takes_a_transfer_returns_to_offline_and_next_statu
     expect(wall.locator("#agent-board tr", has_text="Bob Chen")).to_contain_text("Busy")
     expect(wall.locator("[data-counter='available'] .counter-value")).not_to_have_text(re.compile("^[1-9]"))
 
-    bob_card.get_by_role("button", name="Complete transfer").click()
+    bob_card.get_by_role("button", name="Join all three").click()
     alice.get_by_role("button", name="Leave the call (hang up yourself)").click()
     expect(alice.locator("#no-call")).to_be_visible()
     bob_card.get_by_role("button", name="Hang up customer +1 202 555 0101").click()
@@ -218,7 +218,7 @@ def test_an_offer_shows_the_caller_and_the_wait_and_rings_until_it_is_settled(pa
     }
     send({"type": "call.updated", "call": call})
     send({"type": "agents.updated", "agents": [{**me, "status": "offered", "status_reason": ""}]})
-    send({"type": "stats.updated", "stats": {"waiting": 3}})
+    send({"type": "queue.updated", "queue": {"waiting": 3, "longest_wait_seconds": 40}})
 
     offer = desk.get_by_role("region", name="Incoming call")
     expect(offer).to_contain_text("From +1 202 555 0177")
@@ -424,8 +424,8 @@ def test_the_desk_and_the_wall_fit_every_screen(pages):
                     listed = page.evaluate(
                         "() => [...document.querySelectorAll('.call-card')].filter((c) =>"
                         " c.getBoundingClientRect().bottom <= innerHeight).length")
-                    assert listed >= 4, listed
                     screenshot(page, f"supervisor-{label}-list.png")
+                    assert listed >= 4, listed
                 context.close()
                 pages.contexts.remove(context)
     finally:

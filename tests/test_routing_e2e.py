@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -125,6 +126,19 @@ class Center:
         return next((c for c in response.json()
                      if any(m["address"] == customer and m["role"] == "customer" for m in c["members"])), None)
 
+    async def hang_up_everyone(self) -> None:
+        """End every call the simulator still holds, as PHLO's hangup would, and wait until the desk
+        shows none live."""
+        calls = (await self.sim("GET", "/calls/")).json()["live"]
+        for call in calls:
+            for member in call["members"]:
+                if member["state"] != "left":
+                    await self.http.post(
+                        f"{self.desk.simulator_url}/v1/phlo/{call['phlo_id']}/multi_party_call/{NODE_ID}/members/"
+                        f"{quote(member['address'], safe='')}/", json={"action": "hangup"}, auth=(AUTH_ID, AUTH_TOKEN),
+                    )
+        await self.until(lambda: _none_live(self), "no call left live")
+
     async def until(self, what: Callable, description: str, timeout: float = 15.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -142,9 +156,14 @@ async def center(http, desk):
     await center.sim("DELETE", "/faults/")
     for who in AGENTS:
         await center.set_status(who, "away")
+    await center.hang_up_everyone()  # a customer an earlier test left waiting must not take an agent
     yield center
     for who in AGENTS:
         await center.set_status(who, "away")
+
+
+async def _none_live(center: Center) -> bool:
+    return not (await center.api("GET", "/calls/")).json()
 
 
 def agent_members(call: dict, address: str) -> list[dict]:
@@ -157,7 +176,7 @@ async def test_a_waiting_customer_reaches_the_longest_idle_agent_and_the_call_is
     await center.set_status("agent1", "available")
     customer = "+12025557001"
 
-    await center.customer_calls(customer, talk=0.5)
+    await center.customer_calls(customer, talk=3)
 
     call = await center.until(lambda: center.call_of(customer), "the customer's call appears")
     answered = await center.until(
@@ -197,7 +216,7 @@ async def test_a_missed_offer_makes_the_agent_away_and_the_next_agent_is_offered
     await center.set_status("agent1", "available")
     customer = "+12025557002" if phone["answer"] == "reject" else "+12025557003"
 
-    await center.customer_calls(customer, talk=0.5)
+    await center.customer_calls(customer, talk=3)
 
     answered = await center.until(lambda: _answered(center, customer), "the next agent answers",
                                   timeout=RING_SECONDS + 15)
@@ -217,7 +236,7 @@ async def test_phlo_refusing_the_dial_is_a_missed_offer_and_an_agent_who_becomes
     await center.sim("POST", "/faults/", error_rate=1.0)
     customer = "+12025557004"
 
-    await center.customer_calls(customer, talk=0.5)
+    await center.customer_calls(customer, talk=3)
 
     await center.until(lambda: _reason(center, "agent0"), "agent0 misses the refused offer")
     await center.sim("DELETE", "/faults/")

@@ -298,9 +298,15 @@ async def test_a_call_of_an_app_that_records_every_call_is_recorded_when_the_age
     customer, me = CUSTOMERS["auto"], AGENTS["agent-auto"]
     await simulator.forget()
     response = await http.post(f"{simulator.url}/inbound/", json={
-        "phlo_id": RECORDING_PHLO, "from": customer, "agent": me, "talk_seconds": 60})
+        "phlo_id": RECORDING_PHLO, "from": customer, "talk_seconds": 60})
     assert response.status_code == 201
     mpc = response.json()["mpc_uuid"]
+    # This PHLO dials its agents itself (no routing): here, the dial it would make.
+    dialled = await http.post(
+        f"{desk.simulator_url}/v1/phlo/{RECORDING_PHLO}/multi_party_call/{NODE_ID}/", auth=(AUTH_ID, AUTH_TOKEN),
+        json={"action": "call", "trigger_source": customer, "to": me, "role": "agent"},
+    )
+    assert dialled.status_code == 201, dialled.text
     deadline = time.monotonic() + 10
     while ("POST", mpc_path(mpc, "Record"), {"file_format": "mp3"}) not in await simulator.requests():
         assert time.monotonic() < deadline, await simulator.requests()
@@ -332,7 +338,10 @@ async def test_plivo_failures_reach_the_requester_and_change_nothing(desk, http,
             for who, path, body in attempts:
                 response = await who.post(path, body)
                 assert (response.status_code, response.json()["upstream_status"]) == (status, upstream_status), path
-                assert "Plivo Voice API answered HTTP" in response.json()["detail"]
+                # A sentence for the person who clicked (calls/upstream_words.py); Plivo's own words in error.
+                assert "Plivo Voice API" in response.json()["detail"], path
+                assert f"HTTP {upstream_status}" in response.json()["detail"], path
+                assert "nothing was changed" in response.json()["detail"], path
             await simulator.no_faults()
         await simulator.faults(stuck=True)
         response = await agent.post(f"/calls/{call['id']}/members/{mine['id']}/mute/")
