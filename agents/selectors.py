@@ -1,6 +1,6 @@
 """Reads about agents: the directory every dashboard and the transfer picker show."""
 
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, IntegerField, Q, Value, When
 
 from agents.models import Agent, AgentStatus
 from agents.serialize import AGENT_ROW_FIELDS, agent_row_to_dict
@@ -14,3 +14,16 @@ def agent_directory() -> list[dict]:
     rank = Case(*(When(status=s, then=Value(i)) for i, s in enumerate(DIRECTORY_ORDER)), output_field=IntegerField())
     agents = Agent.objects.filter(user__is_active=True).annotate(rank=rank).order_by("rank", "name", "id")
     return [agent_row_to_dict(row) for row in agents.values_list(*AGENT_ROW_FIELDS)]
+
+
+def agents_named(text: str):
+    """The ids of the agents whose name or username contains `text` (any case): a history search by name."""
+    return Agent.objects.filter(Q(name__icontains=text) | Q(user__username__icontains=text)).values("pk")
+
+
+def agent_names() -> list[dict]:
+    """Every agent's id and name, former ones too: whoever took a call in the history."""
+    return [
+        {"id": pk, "name": name or username}
+        for pk, name, username in Agent.objects.order_by("name", "id").values_list("id", "name", "user__username")
+    ]

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from calls.models import Action, Call, CallEvent, Member, PhloApp
+from calls.models import Action, Call, CallEvent, Disposition, Member, PhloApp
 
 
 class PhloAppForm(forms.ModelForm):
@@ -77,12 +77,25 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Call)
 class CallAdmin(ReadOnlyAdmin):
-    list_display = ["id", "status", "phlo_app", "mpc_uuid", "started_at", "ended_at", "version"]
-    list_filter = ["status", "phlo_app", "started_at"]
+    list_display = ["id", "status", "phlo_app", "mpc_uuid", "started_at", "ended_at", "outcome", "disposition",
+                    "version"]
+    list_filter = ["status", "outcome", "disposition", "phlo_app", "started_at"]
     search_fields = ["mpc_uuid", "run_id", "members__address", "members__agent__name"]
     date_hierarchy = "started_at"
-    list_select_related = ["phlo_app"]
+    list_select_related = ["phlo_app", "disposition"]
     inlines = [MemberInline, CallEventInline, ActionInline]
+
+
+@admin.register(Disposition)
+class DispositionAdmin(admin.ModelAdmin):
+    """Wrap-up codes (docs/history.md): agents pick from the active ones, in this order. One in use
+    cannot be deleted (the calls keep it); retire it instead."""
+
+    list_display = ["name", "active", "order"]
+    list_editable = ["active", "order"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+    ordering = ["order", "name"]
 
 
 @admin.register(CallEvent)

@@ -8,4 +8,6 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("agent/", views.agent_desk, name="agent"),
     path("supervisor/", views.supervisor_wall, name="supervisor"),
+    path("history/", views.call_history, name="history"),
+    path("history/<int:call_id>/", views.call_timeline, name="call-timeline"),
 ]

@@ -15,10 +15,12 @@ import {
   setBadge,
 } from "./format.js";
 import { startPage, tickTimers } from "./page.js";
+import { startWrapUp } from "./wrapup.js";
 
-const { store, ctx, connection } = startPage();
+const { data, store, ctx, connection } = startPage();
 ctx.transferOpen = true;
 const $ = (id) => document.getElementById(id);
+startWrapUp({ store, ctx, root: $("wrap-up"), required: data.wrap_up.disposition_required });
 
 // --- own status -----------------------------------------------------------------------------------
 
@@ -151,7 +153,7 @@ function renderRecent(calls) {
         .filter((m) => m.role === "agent" && m.agent !== ctx.me)
         .map((m) => memberName(m, store.agents));
       const length = call.ended_at ? duration(Date.parse(call.ended_at) - Date.parse(call.started_at)) : "";
-      const when = dayAndTime(call.started_at);
+      const when = [dayAndTime(call.started_at), call.disposition].filter(Boolean).join(" · ");
       return h("li", { class: "recent-row" },
         h("div", { class: "recent-who" },
           h("span", { class: "recent-title" }, callTitle(call, store.agents)),
@@ -188,7 +190,7 @@ store.subscribe((change) => {
     refreshRecent();
   } else if (change.type === "call") {
     renderCurrent();
-    ctx.announce(describeChange(change.call, change.previous));
+    if (!change.wasEnded) ctx.announce(describeChange(change.call, change.previous));
     if (change.call.status === "ended" && change.call.members.some((m) => m.agent === ctx.me)) refreshRecent();
   } else if (change.type === "agent") {
     if (change.agent.id === ctx.me) renderStatus();
