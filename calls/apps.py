@@ -6,6 +6,7 @@ class CallsConfig(AppConfig):
     name = "calls"
 
     def ready(self):
+        from calls import signals  # noqa: F401 - connects the receivers
         from calls.selectors import live_world, snapshot_for
         from live.sources import register_snapshots
 

@@ -8,7 +8,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from agents.selectors import agent_directory, agents_named
 from calls.errors import CallError
 from calls.history import EVERYTHING, Cursor, HistorySearch, history_facts
-from calls.models import Call, CallStatus, Member
+from calls.models import AgentCall, Call, CallStatus, Member
 from calls.serialize import call_key, call_to_dict
 from calls.store import load_call
 from calls.visibility import call_audience, may_see, visible_calls
@@ -58,39 +58,97 @@ class HistoryPage:
 
 
 def history(
-    viewer: Viewer, search: HistorySearch = EVERYTHING, after: Cursor | None = None, *, with_agents: bool = False
+    viewer: Viewer, search: HistorySearch = EVERYTHING, after: Cursor | None = None, *, limit: int,
+    with_agents: bool = False,
 ) -> QuerySet[Call]:
-    """The ended calls `viewer` may see that match `search`, newest first (by their end, then id:
-    the `call_history` index), from just after `after`."""
+    """The first `limit` ended calls `viewer` may see that match `search`, newest first (by their
+    end, then id), from just after `after`.
+
+    A search about an agent (an agent's own history; a supervisor's `agent` filter; a name one
+    agent has) reads that agent's page of `AgentCall` (calls/models.py), a few index rows, instead
+    of going through every call for theirs; any other reads the calls in order (`call_history`)
+    with the filters. Who may see a call is `visible_calls`' to say either way."""
     calls = visible_calls(calls_with_members(with_agents=with_agents), viewer)
     calls = calls.filter(status=CallStatus.ENDED, ended_at__isnull=False)
-    members = []
+    agents = _agents_asked(viewer, search)
+    if agents is None:  # a name nobody has
+        return calls.none()
+    # The calls also had to have: each other agent asked for, a member with the number.
+    had = [AgentCall.objects.filter(agent_id__in=a if isinstance(a, list) else [a]) for a in agents.also]
     if search.number:
-        members.append(Q(address_key__startswith=search.number))
-    if search.name:
-        members.append(Q(agent__in=agents_named(search.name)))
+        had.append(Member.objects.filter(address_key__startswith=search.number))
+    if agents.driver is None:
+        found = calls.filter(_narrowing(search, after, had, via=CALL))
+        return found.order_by("-ended_at", "-id")[:limit]
+    rows = AgentCall.objects.filter(agent_id=agents.driver).filter(_narrowing(search, after, had, via=AGENT_CALL))
+    page = rows.order_by("-ended_at", "-call_id").values("call_id")[:limit]
+    return calls.filter(pk__in=page).order_by("-ended_at", "-id")
+
+
+@dataclass(frozen=True)
+class _Agents:
+    """The agents a search is about: the one whose rows drive the read, and the others a call must
+    also have had (`also`: each an agent id, or the ids one name fits)."""
+
+    driver: int | None
+    also: list[int | list[int]]
+
+
+def _agents_asked(viewer: Viewer, search: HistorySearch) -> _Agents | None:
+    """None when the search names an agent nobody is."""
+    asked: list[int | list[int]] = []
+    if not viewer.is_supervisor and viewer.agent_id is not None:
+        asked.append(viewer.agent_id)  # their own history: always theirs to read
     if search.agent_id is not None:
-        members.append(Q(agent_id=search.agent_id))
-    for who in members:  # each on a member of its own: an agent and a customer's number are two members
-        calls = calls.filter(pk__in=Member.objects.filter(who).values("call_id"))
+        asked.append(search.agent_id)
+    if search.name:
+        named = list(agents_named(search.name).values_list("pk", flat=True))
+        if not named:
+            return None
+        asked.append(named[0] if len(named) == 1 else named)
+    asked = list(dict.fromkeys(a if isinstance(a, int) else tuple(a) for a in asked))
+    driver = next((a for a in asked if isinstance(a, int)), None)
+    return _Agents(driver=driver, also=[list(a) if isinstance(a, tuple) else a for a in asked if a != driver])
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Where a history filter reads: on the call itself, or on an agent's `AgentCall` rows."""
+
+    call_id: str
+    call: str  # the prefix of the call's own columns
+
+
+CALL = _Columns(call_id="pk", call="")
+AGENT_CALL = _Columns(call_id="call_id", call="call__")
+
+
+def _narrowing(search: HistorySearch, after: Cursor | None, had: list[QuerySet], *, via: _Columns) -> Q:
+    """The dates, outcome, disposition and cursor of a search, and the rows (`had`: members,
+    agents' calls) it needs the call in, read `via` the call or an agent's rows (both carry the
+    call's end as `ended_at`)."""
+    found = Q()
+    for rows in had:  # each a row of its own: an agent and a customer's number are two members
+        found &= Q(**{f"{via.call_id}__in": rows.values("call_id")})
     if search.since:
-        calls = calls.filter(ended_at__gte=search.since)
+        found &= Q(ended_at__gte=search.since)
     if search.until:
-        calls = calls.filter(ended_at__lt=search.until)
+        found &= Q(ended_at__lt=search.until)
     if search.outcome:
-        calls = calls.filter(OUTCOME_FILTERS[search.outcome])
+        [(lookup, value)] = OUTCOME_FILTERS[search.outcome].children
+        found &= Q(**{f"{via.call}{lookup}": value})
     if search.disposition_id is not None:
-        calls = calls.filter(disposition_id=search.disposition_id)
+        found &= Q(**{f"{via.call}disposition_id": search.disposition_id})
     if after is not None:
-        calls = calls.filter(ended_at__lte=after.ended_at).exclude(ended_at=after.ended_at, pk__gte=after.call_id)
-    return calls.order_by("-ended_at", "-id")
+        found &= Q(ended_at__lte=after.ended_at) & ~Q(ended_at=after.ended_at, **{f"{via.call_id}__gte": after.call_id})
+    return found
 
 
 def history_page(
     viewer: Viewer, search: HistorySearch = EVERYTHING, *, after: Cursor | None = None, limit: int = HISTORY_PAGE
 ) -> HistoryPage:
     """One page: the calls with their facts (calls/history.py), and where the next page starts."""
-    calls = list(history(viewer, search, after)[: limit + 1])
+    calls = list(history(viewer, search, after, limit=limit + 1))
     more = len(calls) > limit
     calls = calls[:limit]
     return HistoryPage(
@@ -104,7 +162,7 @@ def history_in_chunks(viewer: Viewer, search: HistorySearch) -> Iterator[list[Ca
     loaded), so an export of any length never holds more than one chunk."""
     after, size = None, EXPORT_CHUNK
     while True:
-        chunk = list(history(viewer, search, after, with_agents=True)[:size])
+        chunk = list(history(viewer, search, after, limit=size, with_agents=True))
         if chunk:
             yield chunk
         if len(chunk) < size:

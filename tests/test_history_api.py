@@ -112,7 +112,8 @@ def test_a_history_row_carries_wait_talk_and_what_happened(api_for, phlo_app, ag
     )
     [row] = history(api_for(agent)).json()
     assert row["id"] == call.pk
-    assert (row["wait_seconds"], row["talk_seconds"], row["was_transferred"], row["missed_offers"]) == (42, 300, True, 2)
+    facts = (row["wait_seconds"], row["talk_seconds"], row["was_transferred"], row["missed_offers"])
+    assert facts == (42, 300, True, 2)
     assert (row["disposition"], row["notes"], row["outcome"]) == ("Resolved", "Refund issued", "answered")
     assert {"members", "started_at", "ended_at", "version", "phlo_id"} <= set(row)
 
@@ -333,6 +334,108 @@ def test_a_page_costs_the_same_queries_for_a_few_calls_or_many(api_for, phlo_app
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
             assert history(client, q="+1 202", agent=agent.pk, outcome="answered").status_code == 200
+        return len(captured)
+
+    ended_call(phlo_app, agent=agent)
+    few = queries()
+    for n in range(30):
+        ended_call(phlo_app, agent=agent, ended=NOON - timedelta(minutes=n + 1))
+    assert queries() == few
+
+
+# --- the agents' read model (calls.models.AgentCall) --------------------------------------------------------
+
+
+def test_a_call_that_ends_is_filed_under_each_of_its_agents(client, phlo_app, agent, other_agent):
+    from calls.models import AgentCall
+
+    for params in (
+        participant("ParticipantJoin", "mpc-f", "c", CUSTOMER, seq=1),
+        participant("ParticipantJoin", "mpc-f", "a", agent.address, role="Agent", direction="outbound", seq=2),
+        participant("ParticipantJoin", "mpc-f", "o", other_agent.address, role="Agent", direction="outbound", seq=3),
+    ):
+        assert django_callback(client, phlo_app, params).status_code == 200
+    assert not AgentCall.objects.exists()  # a live call is nobody's history yet
+    assert django_callback(client, phlo_app, mpc_event("MPCEnd", "mpc-f", seq=4)).status_code == 200
+
+    call = Call.objects.get(mpc_uuid="mpc-f")
+    assert sorted(AgentCall.objects.values_list("agent_id", "call_id", "ended_at")) == sorted(
+        [(agent.pk, call.pk, call.ended_at), (other_agent.pk, call.pk, call.ended_at)]
+    )
+
+
+def test_the_migration_files_the_calls_that_ended_before_it(phlo_app, agent, other_agent):
+    import importlib
+
+    from django.db import connection as db
+
+    from calls.models import AgentCall
+
+    calls = [ended_call(phlo_app, agent=agent), ended_call(phlo_app, agent=other_agent), ended_call(phlo_app)]
+    CallFactory(phlo_app=phlo_app, status="active")
+    filed = set(AgentCall.objects.values_list("agent_id", "call_id", "ended_at"))
+    AgentCall.objects.all().delete()
+    with db.cursor() as cursor:
+        cursor.execute(importlib.import_module("calls.migrations.0003_history_agent_calls").FILL)
+    assert set(AgentCall.objects.values_list("agent_id", "call_id", "ended_at")) == filed
+    assert {c for _, c, _ in filed} == {calls[0].pk, calls[1].pk}
+
+
+def test_every_way_through_the_history_agrees_with_the_calls_themselves(api_for, phlo_app, supervisor):
+    """An agent's own history and a supervisor's agent filter read the agents' rows; other
+    searches read the calls. Both give what a plain reading of every call gives, page by page."""
+    import random
+
+    rng = random.Random(17)
+    agents = [AgentFactory(user__username=f"ag{n}", name=f"Agent {n}", address=f"+1415555020{n}") for n in range(4)]
+    codes = [Disposition.objects.create(name=name) for name in ("A", "B")]
+    made = []
+    for _ in range(45):
+        on_it = rng.sample(agents, rng.choice([0, 1, 1, 2]))
+        call = ended_call(
+            phlo_app, agent=on_it[0] if on_it else None, customer=f"+1202555{rng.randrange(3):04d}",
+            ended=NOON - timedelta(minutes=rng.randrange(30)),  # ties in the end time
+            outcome=rng.choice(["answered", "abandoned"]), was_transferred=rng.random() < 0.3,
+            disposition=rng.choice([None, *codes]),
+        )
+        for extra in on_it[1:]:
+            MemberFactory(call=call, address=extra.address, agent=extra, role="agent", state="left")
+        made.append((call, {a.pk for a in on_it}))
+
+    def expected(pick) -> list[int]:
+        chosen = [call for call, on_it in made if pick(call, on_it)]
+        return [c.pk for c in sorted(chosen, key=lambda c: (c.ended_at, c.pk), reverse=True)]
+
+    def paged(client, **params) -> list[int]:
+        seen, cursor = [], None
+        while True:
+            response = history(client, limit=4, **params, **({"cursor": cursor} if cursor else {}))
+            seen += ids(response)
+            cursor = next_cursor(response)
+            if cursor is None:
+                return seen
+
+    me, colleague = agents[0], agents[1]
+    own = api_for(me)
+    assert paged(own) == expected(lambda c, on: me.pk in on)
+    assert paged(own, agent=colleague.pk) == expected(lambda c, on: {me.pk, colleague.pk} <= on)
+    assert paged(own, outcome="transferred") == expected(lambda c, on: me.pk in on and c.was_transferred)
+    boss = api_for(supervisor)
+    assert paged(boss, agent=colleague.pk, disposition="A") == expected(
+        lambda c, on: colleague.pk in on and c.disposition_id == codes[0].pk
+    )
+    assert paged(boss, q="Agent") == expected(lambda c, on: bool(on))  # a name four agents share
+    assert paged(boss, q="+1 202 555 0001", outcome="abandoned") == expected(
+        lambda c, on: c.members.filter(address="+12025550001").exists() and c.outcome == "abandoned"
+    )
+
+
+def test_an_agents_page_costs_the_same_queries_for_a_few_calls_or_many(api_for, phlo_app, agent):
+    client = api_for(agent)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert history(client, outcome="answered").status_code == 200
         return len(captured)
 
     ended_call(phlo_app, agent=agent)

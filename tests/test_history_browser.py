@@ -11,14 +11,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_browser import AGENTS, PASSWORD, SCREENSHOTS, pages, world  # noqa: F401 - the fixtures
+from tests import test_browser
+from tests.test_browser import PASSWORD, SCREENSHOTS
 
 pytestmark = pytest.mark.slow
+world, pages = test_browser.world, test_browser.pages  # the fixtures: one world more, for this module
 
 CUSTOMER = "+16505550143"
 CUSTOMER_SHOWN = "+1 650 555 0143"
@@ -57,12 +60,12 @@ class Desk:
         return response.json()
 
 
-def earlier_calls(world, desk: Desk) -> None:
+def earlier_calls(scene, desk: Desk) -> None:
     for n, (customer, username, started, length, disposition, notes) in enumerate(EARLIER):
         mpc = f"mpc-past-{n}"
-        world.plivo.customer_joins(mpc, customer, minutes_ago=started)
-        world.plivo.agent_joins(mpc, username, minutes_ago=started - 0.4)
-        world.plivo.end(mpc, minutes_ago=started - length)
+        scene.plivo.customer_joins(mpc, customer, minutes_ago=started)
+        scene.plivo.agent_joins(mpc, username, minutes_ago=started - 0.4)
+        scene.plivo.end(mpc, minutes_ago=started - length)
         if disposition:
             [call] = desk.history("sam", q=customer)
             desk.wrap_up(username, call["id"], disposition=disposition, notes=notes, done=True)
@@ -118,7 +121,7 @@ def test_an_agent_wraps_up_and_a_supervisor_finds_the_call_and_its_story(pages):
     # The same search as CSV, from the page.
     with wall.expect_download() as download:
         wall.get_by_role("link", name="Export CSV").click()
-    exported = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8-sig").read())))
+    exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
     assert [(r["customer"], r["agents"], r["disposition"]) for r in exported] == [(CUSTOMER, "Alice Moreno",
                                                                                   "Resolved")]
 
