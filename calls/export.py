@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from agents.serialize import iso
 from calls.history import history_facts
-from calls.models import Call
+from calls.models import Call, Member
 from calls.vocabulary import MemberRole
 
 CSV_COLUMNS = [
@@ -28,9 +28,8 @@ def _cell(value) -> str:
     return text
 
 
-def csv_row(call: Call) -> list[str]:
-    """`call` with its members and their agents loaded (calls/selectors.py: `history_in_chunks`)."""
-    members = list(call.members.all())
+def csv_row(call: Call, members: list[Member]) -> list[str]:
+    """`members` with their agents loaded (calls/selectors.py: `history_in_chunks`)."""
     facts = history_facts(call)
     customers = dict.fromkeys(m.address for m in members if m.role == MemberRole.CUSTOMER)
     agents = dict.fromkeys(
@@ -44,7 +43,7 @@ def csv_row(call: Call) -> list[str]:
     )]
 
 
-def csv_pieces(chunks: Iterable[list[Call]]) -> Iterator[bytes]:
+def csv_pieces(chunks: Iterable[list[tuple[Call, list[Member]]]]) -> Iterator[bytes]:
     """The header, then one piece of text per chunk of calls. UTF-8 with a byte order mark, so a
     spreadsheet opens names and notes in any script as they are."""
     out = io.StringIO()
@@ -54,5 +53,5 @@ def csv_pieces(chunks: Iterable[list[Call]]) -> Iterator[bytes]:
     for chunk in chunks:
         out.seek(0)
         out.truncate()
-        writer.writerows(csv_row(call) for call in chunk)
+        writer.writerows(csv_row(call, members) for call, members in chunk)
         yield out.getvalue().encode()

@@ -29,13 +29,9 @@ OUTCOME_FILTERS = {
 }
 
 
-def calls_with_members(*, with_agents: bool = False) -> QuerySet[Call]:
-    """`with_agents`: each member's agent and login too (to name them, as the CSV export does)."""
-    members = Member.objects.order_by("created_at", "id")
-    if with_agents:
-        members = members.select_related("agent__user")
+def calls_with_members() -> QuerySet[Call]:
     return Call.objects.select_related("phlo_app", "disposition").prefetch_related(
-        Prefetch("members", queryset=members)
+        Prefetch("members", queryset=Member.objects.order_by("created_at", "id"))
     )
 
 
@@ -58,8 +54,7 @@ class HistoryPage:
 
 
 def history(
-    viewer: Viewer, search: HistorySearch = EVERYTHING, after: Cursor | None = None, *, limit: int,
-    with_agents: bool = False,
+    viewer: Viewer, search: HistorySearch = EVERYTHING, after: Cursor | None = None, *, limit: int
 ) -> QuerySet[Call]:
     """The first `limit` ended calls `viewer` may see that match `search`, newest first (by their
     end, then id), from just after `after`.
@@ -68,13 +63,13 @@ def history(
     agent has) reads that agent's page of `AgentCall` (calls/models.py), a few index rows, instead
     of going through every call for theirs; any other reads the calls in order (`call_history`)
     with the filters. Who may see a call is `visible_calls`' to say either way."""
-    calls = visible_calls(calls_with_members(with_agents=with_agents), viewer)
+    calls = visible_calls(Call.objects.select_related("phlo_app", "disposition"), viewer)
     calls = calls.filter(status=CallStatus.ENDED, ended_at__isnull=False)
     agents = _agents_asked(viewer, search)
     if agents is None:  # a name nobody has
         return calls.none()
     # The calls also had to have: each other agent asked for, a member with the number.
-    had = [AgentCall.objects.filter(agent_id__in=a if isinstance(a, list) else [a]) for a in agents.also]
+    had = [AgentCall.objects.filter(agent_id__in=ids) for ids in agents.also]
     if search.number:
         had.append(Member.objects.filter(address_key__startswith=search.number))
     if agents.driver is None:
@@ -88,27 +83,27 @@ def history(
 @dataclass(frozen=True)
 class _Agents:
     """The agents a search is about: the one whose rows drive the read, and the others a call must
-    also have had (`also`: each an agent id, or the ids one name fits)."""
+    also have had (each: one agent, or any of the agents a name fits)."""
 
     driver: int | None
-    also: list[int | list[int]]
+    also: list[tuple[int, ...]]
 
 
 def _agents_asked(viewer: Viewer, search: HistorySearch) -> _Agents | None:
     """None when the search names an agent nobody is."""
-    asked: list[int | list[int]] = []
+    asked: list[tuple[int, ...]] = []
     if not viewer.is_supervisor and viewer.agent_id is not None:
-        asked.append(viewer.agent_id)  # their own history: always theirs to read
+        asked.append((viewer.agent_id,))  # their own history: theirs to read first
     if search.agent_id is not None:
-        asked.append(search.agent_id)
+        asked.append((search.agent_id,))
     if search.name:
-        named = list(agents_named(search.name).values_list("pk", flat=True))
+        named = tuple(agents_named(search.name).values_list("pk", flat=True))
         if not named:
             return None
-        asked.append(named[0] if len(named) == 1 else named)
-    asked = list(dict.fromkeys(a if isinstance(a, int) else tuple(a) for a in asked))
-    driver = next((a for a in asked if isinstance(a, int)), None)
-    return _Agents(driver=driver, also=[list(a) if isinstance(a, tuple) else a for a in asked if a != driver])
+        asked.append(named)
+    asked = list(dict.fromkeys(asked))
+    driver = next((ids for ids in asked if len(ids) == 1), None)
+    return _Agents(driver=driver[0] if driver else None, also=[ids for ids in asked if ids != driver])
 
 
 @dataclass(frozen=True)
@@ -144,6 +139,18 @@ def _narrowing(search: HistorySearch, after: Cursor | None, had: list[QuerySet],
     return found
 
 
+def members_of(calls: list[Call], *, with_agents: bool = False) -> dict[int, list[Member]]:
+    """The members of these calls by call, in one query (half the cost of Django's prefetch, on
+    the history's every page); `with_agents`: their agents and logins too, to name them."""
+    members = Member.objects.filter(call_id__in=[call.pk for call in calls]).order_by("created_at", "id")
+    if with_agents:
+        members = members.select_related("agent__user")
+    by_call: dict[int, list[Member]] = {call.pk: [] for call in calls}
+    for member in members:
+        by_call[member.call_id].append(member)
+    return by_call
+
+
 def history_page(
     viewer: Viewer, search: HistorySearch = EVERYTHING, *, after: Cursor | None = None, limit: int = HISTORY_PAGE
 ) -> HistoryPage:
@@ -151,20 +158,22 @@ def history_page(
     calls = list(history(viewer, search, after, limit=limit + 1))
     more = len(calls) > limit
     calls = calls[:limit]
+    members = members_of(calls)
     return HistoryPage(
-        calls=[call_to_dict(call, call.members.all()) | history_facts(call) for call in calls],
+        calls=[call_to_dict(call, members[call.pk]) | history_facts(call) for call in calls],
         next=Cursor.after(calls[-1]) if more else None,
     )
 
 
-def history_in_chunks(viewer: Viewer, search: HistorySearch) -> Iterator[list[Call]]:
-    """Every call of the history `search` selects, a chunk at a time (members and their agents
-    loaded), so an export of any length never holds more than one chunk."""
+def history_in_chunks(viewer: Viewer, search: HistorySearch) -> Iterator[list[tuple[Call, list[Member]]]]:
+    """Every call of the history `search` selects with its members (and their agents), a chunk at
+    a time, so an export of any length never holds more than one chunk."""
     after, size = None, EXPORT_CHUNK
     while True:
-        chunk = list(history(viewer, search, after, limit=size, with_agents=True))
+        chunk = list(history(viewer, search, after, limit=size))
+        members = members_of(chunk, with_agents=True)
         if chunk:
-            yield chunk
+            yield [(call, members[call.pk]) for call in chunk]
         if len(chunk) < size:
             return
         after = Cursor.after(chunk[-1])
