@@ -84,12 +84,13 @@ def agent_signed_out(agent: Agent) -> None:
     agent_set_status(agent=agent, status=AgentStatus.OFFLINE)
 
 
-def follow_calls(*, agent_ids: set[int], on_the_line: set[int]) -> list[dict]:
+def follow_calls(*, agent_ids: set[int], on_the_line: set[int], disposed: set[int] = frozenset()) -> list[dict]:
     """Busy while on the line in a live call (whatever they had chosen: an offline agent who
     answers a transfer is on a call); wrap-up when the last one is over.
 
     The calls domain calls this inside the transaction that changed its calls, with the agents it
-    touched and those of them still on the line; returns the agent changes to publish.
+    touched, those of them still on the line, and those whose call already has its disposition
+    (saved during the call: none is owed after it); returns the agent changes to publish.
     """
     if not agent_ids:
         return []
@@ -98,7 +99,7 @@ def follow_calls(*, agent_ids: set[int], on_the_line: set[int]) -> list[dict]:
         if agent.pk in on_the_line and agent.status != AgentStatus.BUSY:
             _set_status(agent, AgentStatus.BUSY)
         elif agent.pk not in on_the_line and agent.status == AgentStatus.BUSY:
-            agent.disposition_pending = settings.DISPOSITION_REQUIRED
+            agent.disposition_pending = settings.DISPOSITION_REQUIRED and agent.pk not in disposed
             _set_status(
                 agent, AgentStatus.WRAP_UP, wrap_up_until=timezone.now() + timedelta(seconds=settings.WRAP_UP_SECONDS)
             )

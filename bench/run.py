@@ -9,6 +9,7 @@ Phases (each server is started fresh and stopped after; all share one seeded SQL
 3. Daphne with REDIS_URL (channels-redis pub/sub on a local redis-server): ladder, confirm, target load.
 4. Idle sockets: Daphne's RSS with 1,000 and 5,000 connected dashboards.
 5. Action overhead: hold/unhold through our API vs the same request straight to the PHLO simulator.
+6. History: filtered pages of a million calls on PostgreSQL (bench/history.py).
 
 Results: bench/results/<stamp>/results.json (git-ignored), docs/benchmarks.md, docs/benchmarks-latency.png.
 """
@@ -455,7 +456,19 @@ class Bench:
             from bench.actions import measure_actions
 
             self.report.figures["actions"] = measure_actions(self)
+        if not self.args.skip_history:
+            self.report.figures["history"] = self.phase_history()
         return self.report
+
+    def phase_history(self) -> dict:
+        """bench/history.py: a page of a million-call history on PostgreSQL, each kind timed. In a
+        process of its own (its own Django settings and database); it writes its own section of
+        docs/benchmarks.md."""
+        log("history: a million calls on PostgreSQL, every kind of page")
+        out = self.workdir / "history.json"
+        command = [sys.executable, "-m", "bench.history", "--json", str(out)]
+        subprocess.run(command + (["--no-docs"] if self.args.no_docs else []), cwd=ROOT, timeout=3600, check=False)
+        return json.loads(out.read_text()) if out.exists() else {}
 
     def close(self) -> None:
         for stop in reversed(self.cleanup):
@@ -472,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-uvicorn", action="store_true")
     parser.add_argument("--skip-idle", action="store_true")
     parser.add_argument("--skip-actions", action="store_true")
+    parser.add_argument("--skip-history", action="store_true", help="leave out the million-call history pages")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md and the plot")
     args = parser.parse_args(argv)
     raise_fd_limit()

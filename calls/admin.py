@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from calls.models import Action, Call, CallEvent, Member, PhloApp
+from calls.models import Action, Call, CallEvent, Disposition, Member, PhloApp
 from calls.vocabulary import MemberRole
 
 
@@ -118,6 +118,18 @@ class CallAdmin(ReadOnlyAdmin):
 
 def _unique(values) -> list[str]:
     return list(dict.fromkeys(values))
+
+
+@admin.register(Disposition)
+class DispositionAdmin(admin.ModelAdmin):
+    """Wrap-up codes (docs/history.md): agents pick from the active ones, in this order. One in use
+    cannot be deleted (the calls keep it); retire it instead."""
+
+    list_display = ["name", "active", "order"]
+    list_editable = ["active", "order"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+    ordering = ["order", "name"]
 
 
 @admin.register(CallEvent)

@@ -10,6 +10,7 @@ class CallsConfig(AppConfig):
         from calls import (
             recording,  # noqa: F401 - registers its reaction to callbacks
             routing,
+            signals,  # noqa: F401 - connects the history receivers
             upstream,
         )
         from calls.callbacks.nonces import PURGE_EVERY_SECONDS, purge_old_nonces

@@ -255,3 +255,22 @@ class CallbackNonce(models.Model):
 
     def __str__(self) -> str:
         return f"nonce seen at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AgentCall(models.Model):
+    """Each finished call each agent was on, in the history's order (docs/history.md, "Indexes").
+
+    A read model kept by calls/signals.py: an agent's history (their own, or a supervisor's search
+    for an agent) reads a page of this index instead of going through every call for theirs.
+    Who may see a call is still its members' to say (calls/visibility.py)."""
+
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+", db_index=False)
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="+")
+    ended_at = models.DateTimeField(help_text="The call's end: the history's order.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agent", "call"], name="one_row_per_agent_and_call")]
+        indexes = [models.Index(fields=["agent", "-ended_at", "-call"], name="agent_history")]
+
+    def __str__(self) -> str:
+        return f"agent {self.agent_id} on call {self.call_id}"

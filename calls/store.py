@@ -125,7 +125,10 @@ def save_call_state(
     messages = []
     if visible_change:
         messages.append(call_update_message(call_to_dict(call, members), (m.agent_id for m in members)))
-        messages.extend(follow_calls(agent_ids=touched_agents, on_the_line=_on_the_line(touched_agents)))
+        messages.extend(follow_calls(
+            agent_ids=touched_agents, on_the_line=_on_the_line(touched_agents),
+            disposed=touched_agents if call.disposition_id else set(),
+        ))
     return by_key, messages
 
 

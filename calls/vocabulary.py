@@ -27,6 +27,17 @@ class CallOutcome(models.TextChoices):
     OUTBOUND = "outbound", "Outbound"
 
 
+class HistoryOutcome(models.TextChoices):
+    """What the history can be narrowed to (docs/history.md): the call's outcome, or that an
+    offered agent missed it, or that it was transferred (either may also be answered)."""
+
+    ANSWERED = "answered", "Answered"
+    ABANDONED = "abandoned", "Abandoned"
+    MISSED = "missed", "Missed by an agent"
+    TRANSFERRED = "transferred", "Transferred"
+    OUTBOUND = "outbound", "Outbound"
+
+
 class RecordingState(models.TextChoices):
     RECORDING = "recording", "Recording"
     PAUSED = "paused", "Paused"
@@ -169,4 +180,5 @@ def for_pages() -> dict:
         "monitor_modes": dict(MonitorMode.choices),
         "recording_states": dict(RecordingState.choices),
         "outcomes": dict(CallOutcome.choices),
+        "history_outcomes": dict(HistoryOutcome.choices),
     }

@@ -9,4 +9,6 @@ urlpatterns = [
     path("agent/", views.agent_desk, name="agent"),
     path("supervisor/", views.supervisor_wall, name="supervisor"),
     path("favicon.ico", views.favicon, name="favicon"),
+    path("history/", views.call_history, name="history"),
+    path("history/<int:call_id>/", views.call_timeline, name="call-timeline"),
 ]

@@ -5,18 +5,25 @@ modules in static/pages/js keep them live over the dashboard socket. Nothing sec
 into a page: the snapshot has the same shapes the API and the socket send.
 """
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from agents.models import AgentStatus
+from agents.selectors import agent_names
 from agents.serialize import me_to_dict
 from agents.status import agent_signed_out
 from agents.viewers import Person, viewer_for
 from calls import vocabulary
+from calls.errors import CallError
+from calls.models import Disposition
 from calls.selectors import snapshot_for
+from calls.timeline import timeline_for
 from pages.forms import ThrottledAuthenticationForm, refusal_status
 from phlo.addresses import ADDRESS_HELP, ADDRESS_PATTERN
 
@@ -48,16 +55,21 @@ def _no_desk(request, viewer: Person, *, status: int = 200):
     return render(request, "pages/no_agent.html", {"viewer": viewer}, status=status)
 
 
+def _vocabulary() -> dict:
+    return {**vocabulary.for_pages(), "agent_statuses": dict(AgentStatus.choices)}
+
+
 def _page_data(viewer: Person, page: str) -> dict:
     return {
         "page": page,
         "me": me_to_dict(viewer.agent) if viewer.agent else None,
         "is_supervisor": viewer.is_supervisor,
         "snapshot": snapshot_for(viewer).body,
-        "vocabulary": {**vocabulary.for_pages(), "agent_statuses": dict(AgentStatus.choices)},
+        "vocabulary": _vocabulary(),
         "urls": {"socket": "/ws/dashboard/", "api": "/api/", "login": "/login/"},
         # The address rule of phlo/addresses.py, so a typed number is checked as it is typed.
         "rules": {"address_pattern": ADDRESS_PATTERN, "address_help": ADDRESS_HELP},
+        "wrap_up": {"disposition_required": settings.DISPOSITION_REQUIRED},  # static/pages/js/wrapup.js
     }
 
 
@@ -98,3 +110,50 @@ def supervisor_wall(request):
 def favicon(request):
     """Browsers (and the admin's pages) ask for /favicon.ico by themselves; it lives with the static files."""
     return redirect(static("pages/img/favicon.ico"), permanent=True)
+
+
+# --- after the call (docs/history.md) -------------------------------------------------------------------
+
+
+def _history_data(viewer: Person, page: str) -> dict:
+    """What the history pages' scripts need: the words, everyone's names, every disposition."""
+    return {
+        "page": page,
+        "me": me_to_dict(viewer.agent) if viewer.agent else None,
+        "is_supervisor": viewer.is_supervisor,
+        "vocabulary": _vocabulary(),
+        "agents": agent_names(),
+        "dispositions": list(Disposition.objects.values("id", "name", "active")),
+        "urls": {"api": "/api/", "export": "/api/calls/export.csv", "history": "/history/"},
+    }
+
+
+def _history_viewer(request) -> Person:
+    """Anyone with a desk, or who sees every call; others have no calls to look back on."""
+    viewer = viewer_for(request.user)
+    if viewer.agent is None and not viewer.is_supervisor:
+        raise PermissionDenied
+    return viewer
+
+
+@never_cache
+@login_required
+def call_history(request):
+    viewer = _history_viewer(request)
+    return render(request, "pages/history.html", {"viewer": viewer, "page_data": _history_data(viewer, "history")})
+
+
+@never_cache
+@login_required
+def call_timeline(request, call_id: int):
+    viewer = _history_viewer(request)
+    try:
+        timeline = timeline_for(viewer, call_id)
+    except CallError as refused:
+        if refused.http_status == 404:
+            raise Http404(refused.detail) from None
+        raise PermissionDenied(refused.detail) from None
+    return render(request, "pages/timeline.html", {
+        "viewer": viewer, "timeline": timeline, "operator": request.user.is_staff,
+        "page_data": {"page": "timeline", "vocabulary": _vocabulary()},
+    })

@@ -190,7 +190,9 @@ def ref(content: dict) -> str:
 def test_the_schema_documents_reading_and_starting_calls(schema):
     calls = schema["paths"]["/api/calls/"]
     assert calls["get"]["responses"]["200"]["content"]["application/json"]["schema"]["items"]["$ref"].endswith("/Call")
-    assert {p["name"] for p in calls["get"]["parameters"]} == {"status"}
+    assert {p["name"] for p in calls["get"]["parameters"]} == {
+        "status", "q", "agent", "since", "until", "outcome", "disposition", "cursor", "limit",  # docs/history.md
+    }
     assert ref(calls["post"]["requestBody"]["content"]) == "CallStartRequest"
     assert ref(calls["post"]["responses"]["201"]["content"]) == "Call"
     assert set(calls["post"]["responses"]) == {"201", "400", "401", "403", "502", "503", "504"}

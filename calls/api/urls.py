@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from calls.api.history import CallExportView, DispositionListView, WrapUpView
 from calls.api.stats import StatsView
 from calls.api.views import (
     CallActionView,
@@ -19,6 +20,9 @@ from calls.vocabulary import MUTE_ACTIONS, RECORDING_ACTIONS, CallAction, Member
 urlpatterns = [
     path("stats/", StatsView.as_view(), name="api-stats"),
     path("calls/", CallListView.as_view(), name="api-calls"),
+    path("calls/export.csv", CallExportView.as_view(), name="api-calls-export"),
+    path("calls/<int:call_id>/wrap-up/", WrapUpView.as_view(), name="api-call-wrap-up"),
+    path("dispositions/", DispositionListView.as_view(), name="api-dispositions"),
     path("calls/<int:call_id>/", CallDetailView.as_view(), name="api-call"),
     *(
         path(f"calls/<int:call_id>/{action}/", CallActionView.as_view(), {"action": action}, name=f"api-call-{action}")

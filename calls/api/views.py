@@ -25,10 +25,11 @@ from calls.actions import (
     mute_run,
     recording_run,
 )
+from calls.api.history_query import HISTORY_PARAMS, HistoryQuery, next_page_link, read_query
 from calls.api.schema import ActionResultSerializer, CallSerializer, UpstreamErrorSerializer
 from calls.errors import CallError
-from calls.selectors import STATUS_FILTERS, call_for, calls_for
-from calls.vocabulary import MemberRole, MemberState, MonitorMode
+from calls.selectors import STATUS_FILTERS, HistoryPage, call_for, calls_for, history_page
+from calls.vocabulary import CallStatus, MemberRole, MemberState, MonitorMode
 from phlo.addresses import ADDRESS_HELP, ADDRESS_PATTERN, MAX_ADDRESS_LENGTH
 
 # The errors an action can end in; 502/504 carry PHLO's side. (A member action has no body, so no 400.)
@@ -77,6 +78,13 @@ def _calls_for_user(user, status: str) -> list[dict]:
     return calls_for(viewer_for(user), status=status)
 
 
+def _history_for_user(user, params) -> HistoryPage:
+    query = read_query(HistoryQuery, params)
+    return history_page(
+        viewer_for(user), query.search(), after=query.validated_data.get("cursor"), limit=query.validated_data["limit"]
+    )
+
+
 def _call_for_user(user, call_id: int) -> dict:
     return call_for(viewer_for(user), call_id)
 
@@ -93,8 +101,10 @@ class CallListView(CallsAPIView):
             OpenApiParameter(
                 "status", str, enum=STATUS_FILTERS,
                 description="`live` (default: ringing and active calls), `ringing`, `active`, "
-                            "or `ended` (history, newest first, at most 100).",
-            )
+                            "or `ended` (history, newest first, a page at a time: the next page is in the "
+                            '`Link: <…>; rel="next"` header). The other parameters are for `ended` only.',
+            ),
+            HistoryQuery,
         ],
         responses={200: CallSerializer(many=True), 400: ErrorSerializer, 401: ErrorSerializer},
     )
@@ -102,6 +112,13 @@ class CallListView(CallsAPIView):
         wanted = request.query_params.get("status", "live")
         if wanted not in STATUS_FILTERS:
             raise serializers.ValidationError({"status": [f"Choose one of: {', '.join(STATUS_FILTERS)}."]})
+        if wanted == CallStatus.ENDED:
+            page = await sync_to_async(_history_for_user)(request.user, request.query_params)
+            return Response(page.calls, headers=next_page_link(request, page.next))
+        if misplaced := sorted(HISTORY_PARAMS & set(request.query_params)):
+            raise serializers.ValidationError(
+                {name: ["Searches and pages are for the history: add status=ended."] for name in misplaced}
+            )
         return Response(await sync_to_async(_calls_for_user)(request.user, wanted))
 
     @extend_schema(

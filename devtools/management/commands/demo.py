@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from agents.accounts import agent_create_or_update
 from agents.models import Agent, AgentStatus
-from calls.models import Call, PhloApp
+from calls.models import Call, Disposition, PhloApp
 from calls.state_machine import apply_event
 from calls.store import load_call, save_call_state, snapshot
 from calls.vocabulary import LIVE_CALL_STATUSES
@@ -52,6 +52,11 @@ DEMO_PEOPLE = (
     # simulated phones answer) and the wall has life.
     DemoPerson("carol", "Carol Agent", "+14155550103", AgentStatus.AVAILABLE),
     DemoPerson("dave", "Dave Agent", "+14155550104", AgentStatus.AVAILABLE),
+)
+# Wrap-up codes to start with (docs/history.md); operators keep their own in the admin.
+DEMO_DISPOSITIONS = (
+    "Resolved", "Follow-up needed", "Escalated", "Billing question", "Sales opportunity", "Wrong number",
+    "Voicemail left",
 )
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -116,6 +121,7 @@ class Command(BaseCommand):
         token = existing.auth_token if existing else secrets.token_hex(24)
         call_command("configure_phlo", **DEMO_PHLO, auth_token=token, default=True, routing=True, stdout=StringIO())
         _end_calls_left_live(PhloApp.objects.get(phlo_id=DEMO_PHLO["phlo_id"]))
+        _starter_dispositions()
         logins = []
         for person in DEMO_PEOPLE:
             password = secrets.token_urlsafe(9)
@@ -187,6 +193,14 @@ class Command(BaseCommand):
         write(f"  Running ({pids}). Press Ctrl-C to stop.")
         write("=" * 72)
         self.stdout.flush()
+
+
+def _starter_dispositions() -> None:
+    """Only into an empty list: what an operator has changed since stays as they left it."""
+    if not Disposition.objects.exists():
+        Disposition.objects.bulk_create(
+            Disposition(name=name, order=10 * (n + 1)) for n, name in enumerate(DEMO_DISPOSITIONS)
+        )
 
 
 def _end_calls_left_live(app: PhloApp) -> None:

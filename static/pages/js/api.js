@@ -32,7 +32,8 @@ function describe(status, body) {
   return `The request was refused (${status}).`;
 }
 
-async function request(method, path, body) {
+// The answer's JSON and headers (the history's next page is in its Link header).
+async function exchange(method, path, body) {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin" };
   if (body !== undefined) {
@@ -56,7 +57,17 @@ async function request(method, path, body) {
     }
   }
   if (!response.ok) throw new ApiError(response.status, data);
-  return data;
+  return { data, headers: response.headers };
+}
+
+async function request(method, path, body) {
+  return (await exchange(method, path, body)).data;
+}
+
+// The cursor of the page after this one, from `Link: <…?cursor=…>; rel="next"` (docs/history.md).
+function nextCursor(headers) {
+  const link = /<([^>]*)>\s*;\s*rel="next"/.exec(headers.get("Link") || "");
+  return link ? new URL(link[1], window.location.href).searchParams.get("cursor") : null;
 }
 
 const enc = encodeURIComponent;
@@ -76,4 +87,11 @@ export const api = {
   monitor: (callId, mode) => request("POST", `/api/calls/${enc(callId)}/monitor/`, { mode }),
   stopMonitor: (callId) => request("POST", `/api/calls/${enc(callId)}/monitor/stop/`),
   recording: (callId, step) => request("POST", `/api/calls/${enc(callId)}/recording/${step}/`),
+  // After the call (docs/history.md): `query` is a URLSearchParams of the history's filters.
+  history: async (query) => {
+    const { data, headers } = await exchange("GET", `/api/calls/?status=ended&${query}`);
+    return { calls: data, next: nextCursor(headers) };
+  },
+  dispositions: () => request("GET", "/api/dispositions/"),
+  wrapUp: (callId, body) => request("PATCH", `/api/calls/${enc(callId)}/wrap-up/`, body),
 };

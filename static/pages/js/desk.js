@@ -21,11 +21,13 @@ import { startPage, tickTimers } from "./page.js";
 import { statusPanel } from "./status.js";
 import { toast } from "./toasts.js";
 import { recordingLinks } from "./voice.js";
+import { startWrapUp } from "./wrapup.js";
 
-const { store, ctx, connection } = startPage();
+const { data, store, ctx, connection } = startPage();
 ctx.transferOpen = true;
 const $ = (id) => document.getElementById(id);
 const alerts = new Alerts({ soundButton: $("alert-sound"), notifyButton: $("alert-notify") });
+startWrapUp({ store, ctx, root: $("wrap-up"), required: data.wrap_up.disposition_required });
 
 // --- own status and an offered call ---------------------------------------------------------------
 
@@ -148,7 +150,7 @@ function renderRecent() {
         .filter((m) => m.role === "agent" && m.agent !== ctx.me)
         .map((m) => memberName(m, store.agents));
       const length = call.ended_at ? duration(Date.parse(call.ended_at) - Date.parse(call.started_at)) : "";
-      const when = dayAndTime(call.started_at);
+      const when = [dayAndTime(call.started_at), call.disposition].filter(Boolean).join(" · ");
       const handedTo = transferredTo(call);
       const sub = handedTo ? `${when} · transferred to ${handedTo}`
         : colleagues.length ? `${when} · with ${[...new Set(colleagues)].join(", ")}` : when;
@@ -244,7 +246,8 @@ store.subscribe((change) => {
   } else if (change.type === "call") {
     renderOffer();
     renderCurrent();
-    ctx.announce(describeChange(change.call, change.previous));
+    // A change to a call already over (its wrap-up saved) is not news to announce.
+    if (!change.wasEnded) ctx.announce(describeChange(change.call, change.previous));
     const bySomeoneElse = changedBySomeoneElse(change.call, change.previous);
     if (bySomeoneElse) toast(bySomeoneElse, "info");
     if (change.call.members.some((m) => m.agent === ctx.me)) {

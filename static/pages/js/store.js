@@ -49,7 +49,8 @@ export class Store {
     } else {
       this.calls.set(call.id, call);
     }
-    this.emit({ type: "call", call, previous: held || null });
+    // `wasEnded`: a later change to a call already over (its wrap-up saved), not its end.
+    this.emit({ type: "call", call, previous: held || null, wasEnded: endedAt !== undefined });
   }
 
   applyAgent(agent) {
