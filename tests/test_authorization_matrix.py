@@ -27,6 +27,7 @@ from contactcenter.asgi import application
 from tests.factories import AgentFactory
 from tests.support.phlo_api import CUSTOMER, live_call, mocked_phlo
 from tests.support.plivo import django_callback, participant
+from tests.support.sockets import drain
 
 PASSWORD = "correct-horse-1"  # tests.factories.UserFactory's
 REQUESTERS = ("anonymous", "member", "other agent", "supervisor", "inactive")
@@ -285,19 +286,6 @@ async def session_cookie(user) -> str:
     client = Client()
     await database_sync_to_async(client.force_login)(user)
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-
-
-async def drain(ws, timeout: float = 0.3) -> list[dict]:
-    """Everything the socket sends until it has been quiet for `timeout` s (receive_nothing: a
-    receive that times out would cancel the application)."""
-    messages = []
-    while not await ws.receive_nothing(timeout=timeout):
-        output = await ws.receive_output()
-        if output["type"] == "websocket.close":
-            messages.append({"type": "closed", "code": output.get("code")})
-            break
-        messages.append(json.loads(output["text"]))
-    return messages
 
 
 def calls_in(messages: list[dict]) -> set[int]:

@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from contactcenter.asgi import application
 from tests.support.plivo import django_callback, mpc_event, participant
+from tests.support.sockets import drain, until_call_updated
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,16 +33,6 @@ async def connect(agent=None, *, path="/ws/dashboard/", headers=None):
 
 async def close_all(*sockets):
     await asyncio.gather(*(ws.disconnect() for ws in sockets), return_exceptions=True)
-
-
-async def drain(ws, timeout=0.3):
-    """Everything the socket sends until it has been quiet for `timeout` seconds.
-
-    (receive_nothing, because a receive that times out cancels the application under test.)"""
-    messages = []
-    while not await ws.receive_nothing(timeout=timeout):
-        messages.append(await ws.receive_json_from())
-    return messages
 
 
 async def test_anonymous_is_closed_with_4401(phlo_app):
@@ -197,13 +188,6 @@ async def test_a_session_cookie_authenticates_the_socket(client, supervisor):
     ws = await connect(headers=[(b"cookie", cookie), (b"origin", b"http://localhost"), (b"host", b"localhost")])
     assert (await ws.receive_json_from(timeout=2))["type"] == "snapshot"
     await ws.disconnect()
-
-
-async def until_call_updated(ws) -> list[dict]:
-    messages = [await ws.receive_json_from(timeout=10)]
-    while messages[-1]["type"] != "call.updated":
-        messages.append(await ws.receive_json_from(timeout=10))
-    return messages
 
 
 async def test_three_hundred_sockets_each_receive_one_change_exactly_once(settings, phlo_app, supervisor):
