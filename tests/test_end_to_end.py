@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
 import time
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.support.servers import PYTHON, ROOT, Stack, free_port, stop, wait_for_port
+from tests.support.servers import Stack, free_port, stop, wait_for_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -77,13 +76,8 @@ def desk(tmp_path_factory):
         ))
         tokens = json.loads(set_up.stdout.strip().splitlines()[-1])
         simulator_port, daphne_port = free_port(), free_port()
-        with open(stack.workdir / "simulator.log", "ab") as log:
-            simulator = subprocess.Popen(
-                [PYTHON, "manage.py", "phlo_simulator", "--port", str(simulator_port),
-                 "--callback-base", f"http://127.0.0.1:{daphne_port}", "--ring-seconds", "0.05-0.1",
-                 "--voicemail-seconds", "0.3", "--retry-delays", "0.2,0.5,1"],
-                cwd=ROOT, env=stack.env, stdout=log, stderr=subprocess.STDOUT,
-            )
+        simulator = stack.start_simulator(simulator_port, callback_port=daphne_port, options=(
+            "--ring-seconds", "0.05-0.1", "--voicemail-seconds", "0.3", "--retry-delays", "0.2,0.5,1"))
         daphne = stack.start_daphne(
             daphne_port, PHLO_BASE_URL=f"http://127.0.0.1:{simulator_port}/v1", PHLO_TIMEOUT="2"
         )

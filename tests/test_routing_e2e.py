@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.support.servers import PYTHON, ROOT, Stack, free_port, stop, wait_for_port
+from tests.support.servers import Stack, free_port, stop, wait_for_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -69,13 +68,8 @@ def desk(tmp_path_factory):
         ))
         tokens = json.loads(set_up.stdout.strip().splitlines()[-1])
         simulator_port, daphne_port = free_port(), free_port()
-        with open(stack.workdir / "simulator.log", "ab") as log:
-            simulator = subprocess.Popen(
-                [PYTHON, "manage.py", "phlo_simulator", "--port", str(simulator_port),
-                 "--callback-base", f"http://127.0.0.1:{daphne_port}", "--ring-seconds", "0.1-0.2",
-                 "--retry-delays", "0.2,0.5,1"],
-                cwd=ROOT, env=stack.env, stdout=log, stderr=subprocess.STDOUT,
-            )
+        simulator = stack.start_simulator(simulator_port, callback_port=daphne_port, options=(
+            "--ring-seconds", "0.1-0.2", "--retry-delays", "0.2,0.5,1"))
         daphne = stack.start_daphne(
             daphne_port, PHLO_BASE_URL=f"http://127.0.0.1:{simulator_port}/v1", PHLO_TIMEOUT="2",
             ROUTING_RING_SECONDS=str(RING_SECONDS), WRAP_UP_SECONDS="600",

@@ -18,7 +18,6 @@ import asyncio
 import logging
 import re
 import signal
-import subprocess
 import time
 
 import httpx
@@ -33,7 +32,7 @@ from agents.login_guard import MAX_FAILURES
 from tests.factories import PhloAppFactory
 from tests.support.phlo_api import live_call, mocked_phlo
 from tests.support.plivo import django_callback, mpc_event, participant
-from tests.support.servers import PYTHON, ROOT, Stack, free_port, stop, wait_for_port
+from tests.support.servers import Stack, free_port, stop, wait_for_port
 
 PHLO_TOKEN = "test-auth-token-do-not-leak"  # tests.factories.PhloAppFactory's
 ROTATED_TOKEN = "rotated-phlo-token-do-not-leak"
@@ -222,12 +221,8 @@ def test_no_secret_in_responses_socket_messages_or_server_logs(tmp_path):
     try:
         stack.manage("shell", "-c", SET_UP.format(token=STACK_TOKEN, password=STACK_PASSWORD))
         simulator_port, daphne_port = free_port(), free_port()
-        with open(stack.workdir / "simulator.log", "ab") as log:
-            simulator = subprocess.Popen(
-                [PYTHON, "manage.py", "phlo_simulator", "--port", str(simulator_port), "-v", "2",
-                 "--callback-base", f"http://127.0.0.1:{daphne_port}", "--ring-seconds", "0.05"],
-                cwd=ROOT, env={**stack.env, "LOG_LEVEL": "DEBUG"}, stdout=log, stderr=subprocess.STDOUT,
-            )
+        simulator = stack.start_simulator(simulator_port, callback_port=daphne_port,
+                                          options=("-v", "2", "--ring-seconds", "0.05"), LOG_LEVEL="DEBUG")
         daphne = stack.start_daphne(daphne_port, PHLO_BASE_URL=f"http://127.0.0.1:{simulator_port}/v1",
                                     PHLO_TIMEOUT="1", LOG_LEVEL="DEBUG")
         wait_for_port(simulator_port, timeout=60, process=simulator)

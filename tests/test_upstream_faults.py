@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.support.servers import PYTHON, ROOT, Stack, free_port, stop, wait_for_port
+from tests.support.servers import Stack, free_port, stop, wait_for_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -56,12 +56,9 @@ class Desk:
     simulator: subprocess.Popen | None = None
 
     def start_simulator(self) -> None:
-        log = open(self.stack.workdir / "simulator.log", "ab")  # noqa: SIM115 - closed with the process
-        self.simulator = subprocess.Popen(
-            [PYTHON, "manage.py", "phlo_simulator", "--port", str(self.simulator_port),
-             "--callback-base", f"http://127.0.0.1:{self.daphne_port}", "--ring-seconds", "0.05-0.1",
-             "--retry-delays", "0.2,0.5,1"],
-            cwd=ROOT, env=self.stack.env, stdout=log, stderr=subprocess.STDOUT,
+        self.simulator = self.stack.start_simulator(
+            self.simulator_port, callback_port=self.daphne_port,
+            options=("--ring-seconds", "0.05-0.1", "--retry-delays", "0.2,0.5,1"),
         )
         wait_for_port(self.simulator_port, timeout=60, process=self.simulator)
 

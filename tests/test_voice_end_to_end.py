@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
 import time
 from datetime import datetime
 
@@ -23,7 +22,7 @@ import httpx
 import pytest
 
 from tests.support.plivo import participant, signed_headers
-from tests.support.servers import PYTHON, ROOT, Stack, free_port, stop, wait_for_port
+from tests.support.servers import Stack, free_port, stop, wait_for_port
 from tests.test_end_to_end import Desk, Desktop, Wall, http, showing, states, wall  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -71,13 +70,8 @@ def desk(tmp_path_factory):
         tokens = json.loads(set_up.stdout.strip().splitlines()[-1])
         simulator_port, daphne_port = free_port(), free_port()
         simulator_url = f"http://127.0.0.1:{simulator_port}"
-        with open(stack.workdir / "simulator.log", "ab") as log:
-            simulator = subprocess.Popen(
-                [PYTHON, "manage.py", "phlo_simulator", "--port", str(simulator_port),
-                 "--callback-base", f"http://127.0.0.1:{daphne_port}", "--ring-seconds", "0.05-0.1",
-                 "--retry-delays", "0.2,0.5,1", "--callback-latency", "0-0.01"],
-                cwd=ROOT, env=stack.env, stdout=log, stderr=subprocess.STDOUT,
-            )
+        simulator = stack.start_simulator(simulator_port, callback_port=daphne_port, options=(
+            "--ring-seconds", "0.05-0.1", "--retry-delays", "0.2,0.5,1", "--callback-latency", "0-0.01"))
         daphne = stack.start_daphne(daphne_port, PHLO_BASE_URL=f"{simulator_url}/v1",
                                     PLIVO_API_BASE_URL=f"{simulator_url}/v1", PHLO_TIMEOUT="2")
         wait_for_port(simulator_port, timeout=60, process=simulator)

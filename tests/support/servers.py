@@ -167,6 +167,18 @@ class Stack:
         wait_for_port(port, process=process, timeout=30)
         return Daphne(port=port, process=process, log_path=self.workdir / f"daphne-{port}.log")
 
+    def start_simulator(self, port: int, *, callback_port: int, options: tuple[str, ...] = (),
+                        **env: str) -> subprocess.Popen:
+        """`manage.py phlo_simulator` on `port` for this stack's PHLO apps, sending their callbacks to
+        the Daphne on `callback_port`; its output goes to simulator.log. The caller stops it (with
+        SIGINT, as Ctrl-C does) and may check how it ended."""
+        log = open(self.workdir / "simulator.log", "ab")  # noqa: SIM115 - closed with the process
+        return subprocess.Popen(
+            [PYTHON, "manage.py", "phlo_simulator", "--port", str(port),
+             "--callback-base", f"http://127.0.0.1:{callback_port}", *options],
+            cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT,
+        )
+
     def stop(self) -> None:
         for process in self.processes:
             stop(process)
