@@ -368,9 +368,22 @@ def test_a_warm_transfer_live_on_two_desks_and_the_wall(pages):
     )
     expect(member_row(alice, "Bob Chen")).to_contain_text("Connected")
 
+    # Meanwhile two customers wait (this world's router is off, so nobody is dialled for them): the
+    # wall lists them longest first, and they are not calls anyone is on.
+    waiting = {"mpc-waits-1": ("+13125550190", 2.5), "mpc-waits-2": ("+16465550191", 0.7)}
+    for mpc, (customer, minutes) in waiting.items():
+        pages.plivo.customer_joins(mpc, customer, minutes_ago=minutes)
+    expect(counter(wall, "waiting")).to_have_text("2")
+    expect(wall.locator("#waiting-calls li").first).to_contain_text("+1 312 555 0190")
+    expect(wall.locator("#waiting-calls li").nth(1)).to_contain_text("+1 646 555 0191")
+    expect(call_card(wall, "+1 312 555 0190")).to_have_count(0)
+
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     alice.screenshot(path=str(SCREENSHOTS / "agent-desk.png"))
     wall.screenshot(path=str(SCREENSHOTS / "supervisor-wall.png"))
+    for mpc in waiting:
+        pages.plivo.end(mpc)
+    expect(counter(wall, "waiting")).to_have_text("0")
 
     # Bob could bring everyone together; handing the call over is Alice's.
     expect(bob_consult.get_by_role("button", name="Join all three")).to_be_visible()
