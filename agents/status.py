@@ -41,7 +41,10 @@ class StatusRefused(ValueError):
 
 def agent_update_message(agent: Agent) -> dict:
     """The directory entry of `agent`, for every dashboard."""
-    return messages.update(frame="agent.updated", field="agent", key=f"agent:{agent.pk}", payload=agent_to_dict(agent))
+    return messages.update(
+        frame="agent.updated", field="agent", key=f"agent:{agent.pk}", payload=agent_to_dict(agent),
+        batch=("agents.updated", "agents"),
+    )
 
 
 def _set_status(agent: Agent, status: str, *, reason: str = "", wrap_up_until=None, at=None) -> None:

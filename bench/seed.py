@@ -38,6 +38,8 @@ def seed(*, agents: int, supervisors: int, password: str, phlo_id: str, auth_tok
                 "auth_id": "MABENCH",
                 "auth_token": auth_token,
                 "is_default": True,
+                # The scripted calls bring their agents in themselves; the router has its own phase.
+                "routing": False,
             },
         )
         User.objects.bulk_create([User(username=name, password=hashed) for name, _, _ in people], ignore_conflicts=True)

@@ -19,7 +19,8 @@ from bench.scenario import call_number_of
 class Totals:
     messages: int = 0
     call_updates: int = 0
-    agent_updates: int = 0
+    agent_updates: int = 0  # agent changes received (one per agent.updated, several per agents.updated)
+    agent_frames: int = 0  # agents.updated frames (presence batched per tick)
     snapshots: int = 0
     seq_errors: int = 0
     closed: int = 0
@@ -96,6 +97,9 @@ class Clients:
                             totals.records.append((index, number, call["version"], arrived))
                 elif kind == "agent.updated":
                     totals.agent_updates += 1
+                elif kind == "agents.updated":
+                    totals.agent_updates += len(message["agents"])
+                    totals.agent_frames += 1
                 elif kind == "snapshot":
                     totals.snapshots += 1
         except Exception:

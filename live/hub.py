@@ -20,6 +20,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from live.audience import Viewer
+from live.messages import batched, dumps
 from live.publish import GROUP, publish
 from live.sources import PeriodicJob, World, sources
 from live.versions import Versions
@@ -27,6 +28,10 @@ from metrics.registry import FANOUT_LAG_SECONDS
 
 logger = logging.getLogger(__name__)
 
+# Presence (agent status) reaches sockets at most this often: every change of a tick in one frame per
+# socket, not one frame per change to every socket (docs/benchmarks.md). A change after a quiet
+# tick goes out at once.
+BATCH_TICK_SECONDS = 0.1
 HEARTBEAT_SECONDS = 0.5
 BEATS_UNANSWERED = 3  # more heartbeats than this outstanding (the oldest sent 1.5 s ago): the layer is lost
 STOP_GRACE_SECONDS = 2.0
@@ -68,6 +73,9 @@ class Hub:
         self.run = _HubRun()
         self.ready = asyncio.Event()
         self.lock = asyncio.Lock()
+        self.batches: dict[str, dict[str, dict]] = {}  # batch name → key → the newest change
+        self.batch_flush: asyncio.TimerHandle | None = None
+        self.last_batch_flush = 0.0
 
     async def add(self, socket: LiveSocket) -> None:
         self.sockets.add(socket)
@@ -172,6 +180,9 @@ class Hub:
         if kind == "update":
             if not self.versions.is_newer(message["key"], message["version"]):
                 return  # older than a copy this process already fanned out (retries, reordering)
+            if "batch" in message:
+                self._hold_for_batch(message)
+                return
             sockets = self._admitted(message["audience"])
         elif kind in ("viewer", "signed_out"):
             sockets = self.sockets_of(message["user_id"])
@@ -181,13 +192,37 @@ class Hub:
             return
         else:
             return
+        await self._deliver(sockets, message)
+
+    async def _deliver(self, sockets: list[LiveSocket], message: dict) -> None:
         for socket in sockets:
             try:
                 await socket.deliver(message)
             except Exception:
-                logger.exception("delivering a %s change to a socket failed", kind)
+                logger.exception("delivering a %s change to a socket failed", message["type"])
         if "at" in message:
             FANOUT_LAG_SECONDS.observe(max(0.0, time.time() - message["at"]))
+
+    def _hold_for_batch(self, message: dict) -> None:
+        self.batches.setdefault(message["batch"][0], {})[message["key"]] = message
+        if self.batch_flush is None:
+            loop = asyncio.get_running_loop()
+            delay = max(0.0, self.last_batch_flush + BATCH_TICK_SECONDS - loop.time())
+            self.batch_flush = loop.call_later(delay, lambda: asyncio.ensure_future(self._flush_batches()))
+
+    async def _flush_batches(self) -> None:
+        """Each batch's changes since the last tick: alone as they came, or together in one frame
+        per audience (for presence: one frame for every socket)."""
+        self.batch_flush = None
+        self.last_batch_flush = asyncio.get_running_loop().time()
+        batches, self.batches = self.batches, {}
+        for changes in batches.values():
+            by_audience: dict[str, list[dict]] = {}
+            for change in changes.values():
+                by_audience.setdefault(dumps(change["audience"]), []).append(change)
+            for group in by_audience.values():
+                message = group[0] if len(group) == 1 else batched(group)
+                await self._deliver(self._admitted(message["audience"]), message)
 
     async def _beat_forever(self, run: _HubRun) -> None:
         """Notice a lost layer (Redis restarted, messages dropped) by our own heartbeats not coming back.

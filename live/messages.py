@@ -21,12 +21,14 @@ def dumps(value) -> str:
 
 def update(
     *, frame: str, field: str, key: str, payload: dict, audience: Audience = EVERYONE, version: int | None = None,
-    final: bool = False,
+    final: bool = False, batch: tuple[str, str] | None = None,
 ) -> dict:
     """`{"type": frame, "seq": N, field: payload}` for each socket the audience admits. With a
     `version`, a copy not newer than one already sent for `key` is dropped; `final` (a call that
-    ended) lets a process forget the key once sent."""
-    return {
+    ended) lets a process forget the key once sent. With `batch` (its plural frame and field), the
+    changes of a tick are sent together, each key's newest only: `{"type": "agents.updated",
+    "agents": […]}` (live/hub.py)."""
+    message = {
         "type": "update",
         "frame": frame,
         "field": field,
@@ -35,6 +37,20 @@ def update(
         "final": final,
         "audience": audience.as_dict(),
         "json": dumps(payload),
+    }
+    if batch is not None:
+        message["batch"] = list(batch)
+    return message
+
+
+def batched(changes: list[dict]) -> dict:
+    """One message for several changes of a batch that share an audience: their payloads as one
+    JSON list, under the batch's plural frame and field."""
+    frame, field = changes[0]["batch"]
+    return {
+        "type": "update", "frame": frame, "field": field, "key": None, "version": None, "final": False,
+        "audience": changes[0]["audience"], "json": "[" + ",".join(change["json"] for change in changes) + "]",
+        "at": min(change.get("at", 0.0) for change in changes),
     }
 
 

@@ -22,6 +22,7 @@ from django.http import HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from calls.callbacks.intake import IntakeResult, callback_store_and_apply
+from calls.callbacks.known_apps import known_app
 from calls.callbacks.nonces import nonce_accepted, request_fingerprint
 from calls.models import PhloApp
 from calls.reactions import after_callback
@@ -140,7 +141,7 @@ def _refused(status: int, label: str, reason: str, app: PhloApp | None = None) -
 
 def _receive(request, phlo_id: str) -> Received:
     """Everything between the request and the broadcast, in one trip to a thread."""
-    app = PhloApp.objects.filter(phlo_id=phlo_id).first()
+    app = known_app(phlo_id)
     if app is None:
         return _refused(404, "unknown app", "Unknown PHLO app.")
     try:
@@ -149,7 +150,9 @@ def _receive(request, phlo_id: str) -> Received:
         return _refused(400, "not a callback", str(exc), app)
     if settings.PLIVO_VERIFY_SIGNATURES:
         if not _signed(request, app, raw_params):
-            return _refused(403, "bad signature", "Signature does not match.", app)
+            app = known_app(phlo_id, fresh=True)  # its token may have been rotated a moment ago
+            if app is None or not _signed(request, app, raw_params):
+                return _refused(403, "bad signature", "Signature does not match.", app)
         if not _fresh(request, app, raw_params):
             return _refused(403, "nonce reused", "This signature's nonce was already used for another request.", app)
     try:
