@@ -8,19 +8,21 @@ transaction, answered 200, and its change published: Plivo retries what is not a
 and an authentic callback must never be lost that way.
 """
 
+import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, connection
+from django.core.handlers.wsgi import WSGIRequest
+from django.db import connection
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from calls.callbacks.group_commit import GroupCommitThread
 from calls.callbacks.intake import IntakeResult, callback_store_and_apply
 from calls.callbacks.known_apps import known_app
 from calls.callbacks.nonces import nonce_accepted, request_fingerprint
@@ -163,29 +165,24 @@ def _receive(request, phlo_id: str) -> Received:
     return Received(_reply(200, "ok", outcome=result.outcome), app, result)
 
 
-# One thread applies every callback of this process, on a database connection it keeps. Django runs
-# each request's sync code in a thread of its own, with a connection opened and closed per request
-# (for SQLite: register functions, PRAGMAs, and a WAL checkpoint when the last connection closes),
-# and a burst of callbacks would become a crowd of threads contending for SQLite's one write lock and
-# for the GIL. Queued here they are applied in arrival order, one transaction after another, which
-# is all SQLite can do anyway; with PostgreSQL, several processes still apply callbacks concurrently.
-_intake_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callback-intake")
+# One thread applies every callback of this process, a batch of them per transaction
+# (calls/callbacks/group_commit.py).
+_intake = GroupCommitThread("callback-intake")
 
 
-def _receive_on_kept_connection(request, phlo_id: str) -> Received:
-    try:
-        return _receive(request, phlo_id)
-    except DatabaseError:
-        connection.close()  # never reuse a connection that failed: the next callback opens a fresh one
-        raise
+async def _receive_in_intake_thread(request, phlo_id: str) -> Received:
+    if isinstance(request, WSGIRequest):
+        # Served through WSGI (Django's test client): the view runs under a sync caller's thread,
+        # whose transaction (a test's) the intake must stay inside to see what it holds.
+        return await sync_to_async(_receive_from_sync_caller)(request, phlo_id)
+    # Served through ASGI: straight to the intake thread, no hop through a thread of Django's.
+    return await asyncio.wrap_future(_intake.submit(lambda: _receive(request, phlo_id)))
 
 
-def _receive_in_intake_thread(request, phlo_id: str) -> Received:
+def _receive_from_sync_caller(request, phlo_id: str) -> Received:
     if connection.in_atomic_block:
-        # Called inside a transaction of the caller's own (a test's): stay in it, or the intake
-        # would not see what the transaction holds.
         return _receive(request, phlo_id)
-    return _intake_thread.submit(_receive_on_kept_connection, request, phlo_id).result()
+    return _intake.submit(lambda: _receive(request, phlo_id)).result()
 
 
 @csrf_exempt
@@ -193,7 +190,7 @@ async def plivo_callback(request, phlo_id: str):
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     started = time.perf_counter()
-    received = await sync_to_async(_receive_in_intake_thread)(request, phlo_id)
+    received = await _receive_in_intake_thread(request, phlo_id)
     await publish(received.messages)
     if received.result is not None:
         after_callback(received.app, received.result)
