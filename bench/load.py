@@ -19,7 +19,7 @@ from phlo.signatures import sign
 @dataclass(frozen=True)
 class LoadSpec:
     host: str
-    port: int
+    ports: tuple[int, ...]  # several: the server processes behind one address, connections spread over them
     path: str  # the callback path (or the bare view's)
     auth_token: str
     rate: float
@@ -36,15 +36,15 @@ class Sent:
     outcome: str
 
 
-def build_request(spec: LoadSpec, body: str) -> bytes:
+def build_request(spec: LoadSpec, body: str, port: int) -> bytes:
     from urllib.parse import parse_qsl
 
-    url = f"http://{spec.host}:{spec.port}{spec.path}"
+    url = f"http://{spec.host}:{port}{spec.path}"
     nonce = secrets.token_hex(8)
     signature = sign(auth_token=spec.auth_token, url=url, method="POST", params=dict(parse_qsl(body)), nonce=nonce)
     payload = body.encode()
     head = (
-        f"POST {spec.path} HTTP/1.1\r\nHost: {spec.host}:{spec.port}\r\n"
+        f"POST {spec.path} HTTP/1.1\r\nHost: {spec.host}:{port}\r\n"
         f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(payload)}\r\n"
         f"X-Plivo-Signature-V3: {signature}\r\nX-Plivo-Signature-V3-Nonce: {nonce}\r\n\r\n"
     )
@@ -86,9 +86,14 @@ class Connection:
         self.writer.close()
 
 
-async def _open(spec: LoadSpec) -> Connection:
-    reader, writer = await asyncio.open_connection(spec.host, spec.port)
+async def _open(spec: LoadSpec, port: int) -> Connection:
+    reader, writer = await asyncio.open_connection(spec.host, port)
     return Connection(reader, writer)
+
+
+def port_of(spec: LoadSpec, i: int) -> int:
+    """Request i goes to this server (signed for it: the signature covers the URL)."""
+    return spec.ports[i % len(spec.ports)]
 
 
 def _outcome(body: bytes) -> str:
@@ -104,8 +109,9 @@ def _outcome(body: bytes) -> str:
 
 
 async def _send_all(spec: LoadSpec, requests: list[bytes]) -> tuple[list[Sent], dict]:
-    idle = [await _open(spec) for _ in range(spec.connections)]
-    opened = len(idle)
+    per_port = max(1, spec.connections // len(spec.ports))
+    idle = {port: [await _open(spec, port) for _ in range(per_port)] for port in spec.ports}
+    opened = per_port * len(spec.ports)
     results: list[Sent | None] = [None] * len(requests)
     loop = asyncio.get_running_loop()
     now = time.monotonic
@@ -114,10 +120,11 @@ async def _send_all(spec: LoadSpec, requests: list[bytes]) -> tuple[list[Sent], 
     async def one(i: int, scheduled: float, conn: Connection | None) -> None:
         nonlocal opened
         sent = now()
+        port = port_of(spec, i)
         try:
             if conn is None:
                 opened += 1
-                conn = await _open(spec)
+                conn = await _open(spec, port)
             try:
                 status, body, keep = await conn.exchange(requests[i])
             except (ConnectionError, asyncio.IncompleteReadError):
@@ -125,7 +132,7 @@ async def _send_all(spec: LoadSpec, requests: list[bytes]) -> tuple[list[Sent], 
                 # 5 s): nothing was processed, so send again on a fresh one, as any HTTP client does.
                 conn.close()
                 opened += 1
-                conn = await _open(spec)
+                conn = await _open(spec, port)
                 status, body, keep = await conn.exchange(requests[i])
         except Exception as exc:  # the server closed on us or refused: an error, counted
             errors.append(repr(exc))
@@ -135,7 +142,7 @@ async def _send_all(spec: LoadSpec, requests: list[bytes]) -> tuple[list[Sent], 
             return
         results[i] = Sent(scheduled, sent, now(), status, _outcome(body))
         if keep:
-            idle.append(conn)
+            idle[port].append(conn)
         else:
             conn.close()
 
@@ -149,11 +156,13 @@ async def _send_all(spec: LoadSpec, requests: list[bytes]) -> tuple[list[Sent], 
         if delay > 0.0002:
             await asyncio.sleep(delay)
         lag_max = max(lag_max, now() - scheduled)
-        conn = idle.pop() if idle else None  # none idle: this one opens a connection of its own
+        pool = idle[port_of(spec, i)]
+        conn = pool.pop() if pool else None  # none idle: this one opens a connection of its own
         tasks.append(loop.create_task(one(i, scheduled, conn)))
     await asyncio.gather(*tasks)
-    for conn in idle:
-        conn.close()
+    for pool in idle.values():
+        for conn in pool:
+            conn.close()
     return results, {
         "connections_opened": opened,
         "send_lag_max": lag_max,
@@ -169,8 +178,10 @@ def worker(conn, spec: LoadSpec, bodies: list[str]) -> None:
     from bench.limits import raise_fd_limit
 
     raise_fd_limit()
-    requests = [build_request(spec, body) for body in bodies]
+    requests = [build_request(spec, body, port_of(spec, i)) for i, body in enumerate(bodies)]
     conn.send("ready")
     conn.recv()
+    started = time.process_time()
     sent, info = asyncio.run(_send_all(spec, requests))
+    info["cpu_seconds"] = time.process_time() - started  # the load generator's own cost
     conn.send(([(s.scheduled, s.sent, s.answered, s.status, s.outcome) for s in sent], info))

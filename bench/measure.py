@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from bench.load import LoadSpec, worker
-from bench.scenario import AGENT_JOINS_AT, EVENTS_PER_CALL, traffic, version_after
+from bench.scenario import EVENTS_PER_CALL, slots_for, traffic, version_after
 
 CTX = mp.get_context("spawn")
 P99_LIMIT_MS = 100.0
@@ -118,39 +118,45 @@ def run_step(
     plan: SocketPlan | None = None,
     bare: bool = False,
     drain: float = 1.0,
+    side_load: tuple[LoadSpec, list[str]] | None = None,
 ) -> StepResult:
+    """`server`: one server, or several sharing the load (connections spread over them in turn).
+    `side_load`: another sender started at the same instant (the routing step's customers); its
+    raw results are in `extra["side_load"]`."""
     n_calls = max(1, round(rate * duration / EVENTS_PER_CALL))
-    slots = max(10, min(agents, round(rate * 0.5)))  # two callbacks of one call ≥ ~0.5 s apart
     first = calls.take(n_calls)
-    callbacks = traffic(first_call=first, calls=n_calls, slots=slots, agents=agents, tag=calls.tag)
+    callbacks = traffic(first_call=first, calls=n_calls, slots=slots_for(rate, agents), agents=agents, tag=calls.tag)
     path = f"/bench/bare/{phlo_id}/" if bare else f"/callbacks/plivo/{phlo_id}/"
+    servers = list(server) if isinstance(server, (list, tuple)) else [server]
     spec = LoadSpec(
         host="127.0.0.1",
-        port=server.port,
+        ports=tuple(s.port for s in servers),
         path=path,
         auth_token=auth_token,
         rate=rate,
         connections=min(64, max(8, int(rate / 20))),
     )
-    parent, child = CTX.Pipe()
-    process = CTX.Process(target=worker, args=(child, spec, [cb.body for cb in callbacks]), daemon=True)
-    process.start()
+    senders = [Sender(spec, [cb.body for cb in callbacks])]
+    if side_load is not None:
+        senders.append(Sender(*side_load))
     try:
-        if not parent.poll(120):
-            raise RuntimeError("the sender did not get ready")
-        parent.recv()
+        for sender in senders:
+            sender.wait_ready()
         if clients is not None:
             clients.call("start")
-        cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
-        parent.send("go")
-        sent, info = parent.recv()
-        cpu_after, wall_after = server.cpu_seconds(), time.monotonic()
+        cpu_before, wall_before = sum(s.cpu_seconds() for s in servers), time.monotonic()
+        clients_before = clients.cpu_seconds() if clients is not None else 0.0
+        for sender in senders:
+            sender.go()
+        sent, info = senders[0].result()
+        side = senders[1].result() if side_load is not None else None
+        cpu_after, wall_after = sum(s.cpu_seconds() for s in servers), time.monotonic()
+        clients_cpu = (clients.cpu_seconds() - clients_before) if clients is not None else 0.0
         totals = clients.call("stop", drain) if clients is not None else None
     finally:
-        process.join(10)
-        if process.is_alive():
-            process.kill()
-    return analyse(
+        for sender in senders:
+            sender.stop()
+    step = analyse(
         label=label,
         rate=rate,
         callbacks=callbacks,
@@ -162,6 +168,36 @@ def run_step(
         wall=wall_after - wall_before,
         bare=bare,
     )
+    # What the load generator itself used: the sender and the dashboards' process (same machine).
+    step.extra["load_generator_cpu_seconds"] = info.get("cpu_seconds", 0.0) + clients_cpu
+    if side is not None:
+        step.extra["side_load"] = side
+    return step
+
+
+class Sender:
+    """One sender process (bench.load.worker): ready, go, its results."""
+
+    def __init__(self, spec: LoadSpec, bodies: list[str]) -> None:
+        self.conn, child = CTX.Pipe()
+        self.process = CTX.Process(target=worker, args=(child, spec, bodies), daemon=True)
+        self.process.start()
+
+    def wait_ready(self) -> None:
+        if not self.conn.poll(120):
+            raise RuntimeError("the sender did not get ready")
+        self.conn.recv()
+
+    def go(self) -> None:
+        self.conn.send("go")
+
+    def result(self):
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        self.process.join(10)
+        if self.process.is_alive():
+            self.process.kill()
 
 
 def analyse(*, label, rate, callbacks, sent, info, totals, plan, cpu_seconds, wall, bare) -> StepResult:
@@ -198,8 +234,8 @@ def analyse(*, label, rate, callbacks, sent, info, totals, plan, cpu_seconds, wa
             if number in irregular:
                 continue
             watchers = list(supervisors)
-            if cb.event_index >= AGENT_JOINS_AT:
-                watchers += by_agent.get(cb.agent_number, [])
+            for agent in cb.agents_watching():
+                watchers += by_agent.get(agent, [])
             for socket in watchers:
                 key = (socket, number, version)
                 expected.add(key)
@@ -232,7 +268,12 @@ def analyse(*, label, rate, callbacks, sent, info, totals, plan, cpu_seconds, wa
         cpu_utilisation=cpu_seconds / max(wall, 1e-9),
         send_lag_max_ms=info["send_lag_max"] * 1000,
         connections_opened=info["connections_opened"],
-        extra={"errors": info["errors"], "agent_updates": totals.agent_updates if totals else 0},
+        extra={
+            "errors": info["errors"],
+            "agent_updates": totals.agent_updates if totals else 0,
+            "agent_frames": totals.agent_frames if totals else 0,
+            "frames": totals.messages if totals else 0,
+        },
     )
 
 
@@ -251,6 +292,12 @@ class ClientProcess:
         if not self.conn.poll(timeout):
             raise TimeoutError(f"dashboard clients did not answer {command!r}")
         return self.conn.recv()
+
+    def cpu_seconds(self) -> float:
+        import psutil
+
+        times = psutil.Process(self.process.pid).cpu_times()
+        return times.user + times.system
 
     def stop(self) -> None:
         if self.process.is_alive():

@@ -17,6 +17,7 @@ PHASE_TITLES = {
     "uvicorn": "uvicorn, in-memory layer",
     "bare": "bare async view on Daphne (HTTP answer)",
     "cpu": "per-callback CPU",
+    "routing": "routing step",
 }
 
 
@@ -31,7 +32,7 @@ def _verdict(ok: bool | None) -> str:
 
 
 def targets(report: dict) -> list[tuple[str, str, str, bool | None, str]]:
-    """(target, goal, measured, met, distance)."""
+    """(target, goal, measured, met, distance): every target of the issue, in its order."""
     f = report["figures"]
     rows = []
     target = f.get("daphne.target")
@@ -40,19 +41,20 @@ def targets(report: dict) -> list[tuple[str, str, str, bool | None, str]]:
         ok = lat["p50"] <= 10 and lat["p99"] <= 50
         rows.append(
             (
-                "callback → socket latency, 100 callbacks/s, 200 agent + 20 supervisor sockets",
+                f"callback → socket latency, {target['rate']:.0f} callbacks/s of the mix (transfers included), "
+                f"200 agent + 20 supervisor sockets, {target['duration']:.0f} s",
                 "p50 ≤ 10 ms, p99 ≤ 50 ms",
                 f"p50 {_ms(lat['p50'])}, p95 {_ms(lat['p95'])}, p99 {_ms(lat['p99'])}, max {_ms(lat['max'])} ms "
-                f"({lat['n']} deliveries)",
+                f"({lat['n']} deliveries, achieved {target['achieved_rate']:.0f}/s)",
                 ok,
-                "" if ok else f"p50 {lat['p50'] - 10:+.1f} ms, p99 {lat['p99'] - 50:+.1f} ms over",
+                "" if ok else f"p50 {lat['p50'] - 10:+.1f} ms, p99 {lat['p99'] - 50:+.1f} ms",
             )
         )
     steps = [s for phase in report["steps"].values() for s in phase]
-    lost = sum(s["lost"] for s in steps if s["holds"] or s["label"] == "target")
+    lost = sum(s["lost"] for s in steps if s["holds"] or s["label"].startswith("target"))
     dup = sum(s["duplicated"] for s in steps)
     unexpected = sum(s["unexpected"] for s in steps)
-    non200 = sum(s["non_200"] for s in steps if s["holds"] or s["label"] == "target")
+    non200 = sum(s["non_200"] for s in steps if s["holds"] or s["label"].startswith("target"))
     seq = sum(s["seq_errors"] for s in steps)
     ok = lost == 0 and dup == 0 and unexpected == 0 and non200 == 0 and seq == 0
     rows.append(
@@ -60,7 +62,7 @@ def targets(report: dict) -> list[tuple[str, str, str, bool | None, str]]:
             "every entitled socket gets each update exactly once; every callback answered 200",
             "0 lost, 0 duplicated, 0 non-200",
             f"{lost} lost, {dup} duplicated, {unexpected} to a socket not entitled, {seq} seq gaps, {non200} non-200 "
-            "(all steps within their rate)",
+            "(the target step and every step that held its rate; duplicates and seq gaps: every step)",
             ok,
             "",
         )
@@ -70,23 +72,37 @@ def targets(report: dict) -> list[tuple[str, str, str, bool | None, str]]:
         ok = ours >= 0.5 * bare
         rows.append(
             (
-                "sustained intake (60 s, p99 ≤ 100 ms) vs the bare async view on the same Daphne",
+                "sustained intake (60 s at p99 ≤ 100 ms) vs the bare async view on the same Daphne",
                 "≥ 50% of bare",
                 f"{ours:.0f}/s vs {bare:.0f}/s = {ours / bare:.0%}",
                 ok,
                 "" if ok else f"{0.5 * bare - ours:.0f}/s short",
             )
         )
-    small, big = f.get("cpu.20"), f.get("cpu.500")
-    if small and big:
-        ok = big <= 2 * small
+    big = f.get("big")
+    if big:
+        lat = big["socket_latency"]
+        ok = lat["p99"] <= 100 and big["lost"] == 0 and big["non_200"] == 0
         rows.append(
             (
-                f"server CPU per callback, 500 sockets vs 20 ({f.get('cpu.rate', 100):.0f}/s, same callbacks)",
-                "≤ 2x",
-                f"{big:.2f} vs {small:.2f} ms = {big / small:.2f}x",
+                f"1,000 agent + 50 supervisor sockets, {big['rate']:.0f} callbacks/s of the mix",
+                "p99 ≤ 100 ms",
+                f"p50 {_ms(lat['p50'])}, p99 {_ms(lat['p99'])}, max {_ms(lat['max'])} ms ({lat['n']} deliveries, "
+                f"{big['lost']} lost)",
                 ok,
-                "" if ok else f"{big / small - 2:.2f}x over",
+                "" if ok else f"p99 {lat['p99'] - 100:+.1f} ms",
+            )
+        )
+    small, large = f.get("cpu.20"), f.get("cpu.big")
+    if small and large:
+        ok = large <= 1.5 * small
+        rows.append(
+            (
+                f"server CPU per callback, 1,050 sockets vs 20 ({f.get('big.rate', 30):.0f}/s, same callbacks)",
+                "≤ 1.5x",
+                f"{large:.2f} vs {small:.2f} ms = {large / small:.2f}x",
+                ok,
+                "" if ok else f"{large / small - 1.5:+.2f}x",
             )
         )
     redis = f.get("redis.sustained")
@@ -94,26 +110,54 @@ def targets(report: dict) -> list[tuple[str, str, str, bool | None, str]]:
         ok = redis >= 0.8 * ours if ours else None
         rows.append(
             (
-                "Redis mode sustained rate vs in-memory",
+                "Redis mode sustained rate vs in-memory (60 s each)",
                 "≥ 80%",
                 f"{redis:.0f}/s vs {ours:.0f}/s" + (f" = {redis / ours:.0%}" if ours else ""),
                 ok,
-                "no rate held in either mode: not comparable"
-                if ours == 0
+                "no rate held in memory: not comparable"
+                if not ours
                 else ("" if ok else f"{0.8 * ours - redis:.0f}/s short"),
+            )
+        )
+    pair = f.get("pair") or {}
+    if "one" in pair and "two" in pair:
+        one, two = pair["one"], pair["two"]
+        ok = two >= 1.8 * one if one else None
+        rows.append(
+            (
+                "two Daphne processes (one per core) vs one, PostgreSQL + Redis, sustained rate",
+                "≥ 1.8x",
+                f"{two:.0f}/s vs {one:.0f}/s" + (f" = {two / one:.2f}x" if one else "")
+                + " (database, Redis and the load generator on the same two cores)",
+                ok,
+                "one process held no rate" if not one else ("" if ok else f"{1.8 * one - two:.0f}/s short"),
+            )
+        )
+    routing = f.get("routing")
+    if routing and routing.get("n"):
+        ok = routing["p99"] <= 50 and routing["not_offered"] == 0
+        rows.append(
+            (
+                f"routing: customer's join callback → PHLO `call` request ({routing['customers_per_second']:.1f} "
+                f"customers/s beside {routing['background_rate']:.0f} callbacks/s)",
+                "p99 ≤ 50 ms",
+                f"p50 {_ms(routing['p50'])}, p99 {_ms(routing['p99'])}, max {_ms(routing['max'])} ms "
+                f"({routing['n']} calls, {routing['not_offered']} not offered)",
+                ok,
+                "" if ok else f"p99 {routing['p99'] - 50:+.1f} ms",
             )
         )
     actions = f.get("actions")
     if actions:
-        ok = actions["overhead_p50"] <= 3
+        ok = actions["overhead_p50"] <= 5
         rows.append(
             (
                 "action overhead: hold/unhold via our API vs the PHLO simulator directly",
-                "p50 difference ≤ 3 ms",
+                "p50 difference ≤ 5 ms",
                 f"ours p50 {actions['ours_p50']:.2f} ms, direct p50 {actions['direct_p50']:.2f} ms → "
                 f"{actions['overhead_p50']:.2f} ms ({actions['n']} each)",
                 ok,
-                "" if ok else f"{actions['overhead_p50'] - 3:.2f} ms over",
+                "" if ok else f"{actions['overhead_p50'] - 5:+.2f} ms",
             )
         )
     idle = f.get("idle")
@@ -148,8 +192,8 @@ def targets(report: dict) -> list[tuple[str, str, str, bool | None, str]]:
 def steps_table(report: dict) -> list[str]:
     lines = [
         "| phase | step | offered/s | achieved/s | sockets | p50 | p95 | p99 | max | HTTP p99 | lost | dup | non-200 "
-        "| CPU ms/callback | server CPU | holds |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| CPU ms/callback | server CPU | frames/callback | load gen CPU | load avg | holds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for phase, steps in report["steps"].items():
         for s in steps:
@@ -158,7 +202,10 @@ def steps_table(report: dict) -> list[str]:
                 f"| {phase} | {s['label']} | {s['rate']:.0f} | {s['achieved_rate']:.0f} | {s['sockets']} | "
                 f"{_ms(lat['p50'])} | {_ms(lat['p95'])} | {_ms(lat['p99'])} | {_ms(lat['max'])} | "
                 f"{_ms(s['http']['p99'])} | {s['lost']} | {s['duplicated']} | {s['non_200']} | "
-                f"{s['cpu_per_callback_ms']:.2f} | {s['cpu_utilisation']:.0%} | {'yes' if s['holds'] else 'no'} |"
+                f"{s['cpu_per_callback_ms']:.2f} | {s['cpu_utilisation']:.0%} | "
+                f"{s['extra'].get('frames', 0) / max(1, s['callbacks']):.1f} | "
+                f"{s['extra'].get('load_generator_cpu_seconds', 0) / max(1e-9, s['duration']):.0%} | "
+                f"{s.get('load', '-')} | {'yes' if s['holds'] else 'no'} |"
             )
     return lines
 

@@ -26,22 +26,31 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
 from bench.limits import raise_fd_limit
-from bench.measure import Calls, ClientProcess, SocketPlan, StepResult, run_step
+from bench.load import LoadSpec
+from bench.measure import Calls, ClientProcess, SocketPlan, StepResult, percentiles, run_step
 from bench.servers import bench_stack, start_server
-from tests.support.servers import ROOT, RedisServer
+from bench.stub_phlo import read_calls
+from tests.support.plivo import mpc_event, participant
+from tests.support.postgres import PostgresCluster
+from tests.support.servers import ROOT, RedisServer, free_port, stop, wait_for_port
 
 PASSWORD = "bench-password-1"
 PHLO_ID = "bench-phlo"
+ROUTING_PHLO_ID = "bench-routing"
 AUTH_TOKEN = "bench-auth-token"
-AGENTS = 480
-SUPERVISORS = 20
+AGENTS = 1000
+SUPERVISORS = 50
 TARGET_RATE = 100
 TARGET_AGENT_SOCKETS = 200
-RATES = [10, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1200, 1500]
+TARGET_SUPERVISOR_SOCKETS = 20
+BIG_RATE = 30  # 1,000 agent + 50 supervisor sockets at this rate
+ROUTING_RATE = 4  # customers calling in per second during the routing step (beside the target load)
+RATES = [10, 25, 50, 75, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1200, 1500]
 
 
 @dataclass
@@ -51,14 +60,18 @@ class Durations:
     confirm: float
     cpu: float
     bare_confirm: float
+    routing: float
+    pair_confirm: float
+    ladder_start: int
 
     @classmethod
     def full(cls) -> Durations:
-        return cls(target=30, step=10, confirm=60, cpu=15, bare_confirm=30)
+        return cls(target=60, step=10, confirm=60, cpu=15, bare_confirm=20, routing=30, pair_confirm=30,
+                   ladder_start=50)
 
     @classmethod
     def quick(cls) -> Durations:
-        return cls(target=6, step=4, confirm=8, cpu=5, bare_confirm=5)
+        return cls(target=6, step=4, confirm=8, cpu=5, bare_confirm=5, routing=9, pair_confirm=5, ladder_start=25)
 
 
 @dataclass
@@ -69,7 +82,9 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
     def add(self, phase: str, step: StepResult) -> StepResult:
-        self.steps.setdefault(phase, []).append({**step.as_dict(), "holds": step.holds, "clean": step.clean})
+        self.steps.setdefault(phase, []).append(
+            {**step.as_dict(), "holds": step.holds, "clean": step.clean, "load": _load()}
+        )
         lat = step.socket_latency if step.socket_latency.get("n") else step.http
         print(
             f"  [{phase}] {step.label}: {step.rate:.0f}/s → {step.achieved_rate:.0f}/s, {step.sockets} sockets, "
@@ -77,11 +92,22 @@ class Report:
             f"(http p99 {step.http['p99']:.1f}), lost {step.lost} dup {step.duplicated} unexpected {step.unexpected} "
             f"non-200 {step.non_200} seq-err {step.seq_errors} irregular {step.irregular_calls}, "
             f"cpu {step.cpu_per_callback_ms:.2f} ms/cb ({step.cpu_utilisation:.0%}), "
+            f"frames {step.extra.get('frames', 0)}, "
+            f"load gen cpu {step.extra.get('load_generator_cpu_seconds', 0):.1f}s, "
             f"send lag max {step.send_lag_max_ms:.1f} ms, conns {step.connections_opened} → "
             f"{'holds' if step.holds else 'does not hold'}",
             flush=True,
         )
         return step
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def at_or_below(rate: float) -> int:
+    """The ladder's rate nearest `rate` from below (its lowest if none)."""
+    return max([r for r in RATES if r <= rate] or [RATES[0]])
 
 
 def log(text: str) -> None:
@@ -104,17 +130,30 @@ def login_all(server, usernames: list[str]) -> dict[str, str]:
 
 
 def settle(server, *, quiet_cpu: float = 0.15, quiet_seconds: int = 3, longest: float = 90.0) -> None:
-    """Wait until the server has worked off any backlog, wrap-up endings included: `quiet_seconds`
-    in a row each using under `quiet_cpu` of a core (heartbeats and housekeeping stay far below)."""
+    """Wait until the server (or servers) has worked off any backlog, wrap-up endings included:
+    `quiet_seconds` in a row each using under `quiet_cpu` of a core (heartbeats and housekeeping
+    stay far below)."""
+    servers = list(server) if isinstance(server, (list, tuple)) else [server]
     deadline = time.monotonic() + longest
     quiet = 0
     while time.monotonic() < deadline:
-        before = server.cpu_seconds()
+        before = sum(s.cpu_seconds() for s in servers)
         time.sleep(1.0)
-        quiet = quiet + 1 if server.cpu_seconds() - before < quiet_cpu else 0
+        quiet = quiet + 1 if sum(s.cpu_seconds() for s in servers) - before < quiet_cpu * len(servers) else 0
         if quiet >= quiet_seconds:
             return
     log(f"server still busy after {longest:.0f}s; measuring anyway")
+
+
+def seed(stack, *, agents: int, supervisors: int) -> None:
+    subprocess.run(
+        [
+            sys.executable, "-m", "bench.seed", "--agents", str(agents), "--supervisors", str(supervisors),
+            "--password", PASSWORD, "--phlo-id", PHLO_ID, "--auth-token", AUTH_TOKEN,
+            "--routing-phlo-id", ROUTING_PHLO_ID,
+        ],
+        cwd=ROOT, env=stack.env, check=True, timeout=300,
+    )
 
 
 class Bench:
@@ -125,44 +164,37 @@ class Bench:
         self.workdir = Path(tempfile.mkdtemp(prefix="cc-bench-"))
         self.stack = bench_stack(self.workdir)
         self.calls = Calls(secrets.token_hex(3))
-        self.tokens: dict[str, str] = {}
+        self.tokens: dict[str, str] = {}  # the main (SQLite) database's
         self.cleanup: list = []
+        self.stub_port = free_port()
+        self.stub_out = self.workdir / "phlo-calls.txt"
 
     # --- set-up -------------------------------------------------------------------------------
 
     def setup(self) -> None:
         log(f"database in {self.workdir}: migrate and seed {AGENTS} agents + {SUPERVISORS} supervisors")
         self.stack.setup()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.seed",
-                "--agents",
-                str(AGENTS),
-                "--supervisors",
-                str(SUPERVISORS),
-                "--password",
-                PASSWORD,
-                "--phlo-id",
-                PHLO_ID,
-                "--auth-token",
-                AUTH_TOKEN,
-            ],
-            cwd=ROOT,
-            env=self.stack.env,
-            check=True,
-            timeout=300,
+        seed(self.stack, agents=AGENTS, supervisors=SUPERVISORS)
+        log_file = open(self.workdir / "stub-phlo.log", "ab")  # noqa: SIM115 - closed with the process
+        stub = subprocess.Popen(
+            [sys.executable, "-m", "bench.stub_phlo", "--port", str(self.stub_port), "--out", str(self.stub_out)],
+            cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
         )
+        self.cleanup.append(lambda: (stop(stub), log_file.close()))
+        wait_for_port(self.stub_port, process=stub, timeout=30)
 
-    def server(self, kind: str = "daphne", **env: str):
-        server = start_server(self.stack, kind, **env)
+    def server(self, kind: str = "daphne", *, stack=None, cpus: str = "", **env: str):
+        """A server on `stack` (the main one by default); on the main one, everyone is logged in
+        through the API the first time."""
+        env = {"PHLO_BASE_URL": f"http://127.0.0.1:{self.stub_port}/v1", **env}
+        server = start_server(stack or self.stack, kind, cpus=cpus, **env)
         self.cleanup.append(server.stop)
-        if not self.tokens:
+        tokens = self.tokens
+        if stack is None and not tokens:
             names = [f"super{n}" for n in range(SUPERVISORS)] + [f"agent{n}" for n in range(AGENTS)]
             started = time.monotonic()
-            self.tokens = login_all(server, names)
-            log(f"{len(self.tokens)} tokens from POST /api/auth/token/ in {time.monotonic() - started:.1f}s")
+            tokens.update(login_all(server, names))
+            log(f"{len(tokens)} tokens from POST /api/auth/token/ in {time.monotonic() - started:.1f}s")
         return server
 
     def clients(self) -> ClientProcess:
@@ -170,13 +202,16 @@ class Bench:
         self.cleanup.append(clients.stop)
         return clients
 
-    def connect(self, clients: ClientProcess, server, *, supervisors: int, agents: int, plan: SocketPlan) -> None:
-        tokens = [self.tokens[f"super{n}"] for n in range(supervisors)]
-        tokens += [self.tokens[f"agent{n}"] for n in range(agents)]
-        outcome = clients.call("connect", (server.ws_url, tokens))
+    def connect(
+        self, clients: ClientProcess, server, *, supervisors: range, agents: range, plan: SocketPlan,
+        tokens: dict | None = None,
+    ) -> None:
+        tokens = self.tokens if tokens is None else tokens
+        batch = [tokens[f"super{n}"] for n in supervisors] + [tokens[f"agent{n}"] for n in agents]
+        outcome = clients.call("connect", (server.ws_url, batch))
         if outcome["failed"]:
             raise RuntimeError(f"sockets failed to connect: {outcome}")
-        plan.agent_of_socket += [None] * supervisors + list(range(agents))
+        plan.agent_of_socket += [None] * len(supervisors) + list(agents)
         log(f"connected {outcome['connected']} sockets in {outcome['seconds']:.1f}s (now {outcome['total']})")
 
     def step(self, phase: str, server, **how) -> StepResult:
@@ -184,43 +219,18 @@ class Bench:
         return self.report.add(phase, self.measure(server, **how))
 
     def measure(
-        self,
-        server,
-        *,
-        label: str,
-        rate: float,
-        duration: float,
-        agents: int,
-        clients=None,
-        plan=None,
-        bare=False,
+        self, server, *, label: str, rate: float, duration: float, agents: int, clients=None, plan=None,
+        bare=False, side_load=None,
     ) -> StepResult:
         """One step of signed callbacks (or bare requests) against `server`, against this bench's app."""
         return run_step(
-            label=label,
-            server=server,
-            phlo_id=PHLO_ID,
-            auth_token=AUTH_TOKEN,
-            rate=rate,
-            duration=duration,
-            agents=agents,
-            calls=self.calls,
-            clients=clients,
-            plan=plan,
-            bare=bare,
+            label=label, server=server, phlo_id=PHLO_ID, auth_token=AUTH_TOKEN, rate=rate, duration=duration,
+            agents=agents, calls=self.calls, clients=clients, plan=plan, bare=bare, side_load=side_load,
         )
 
     def ladder(
-        self,
-        phase: str,
-        server,
-        *,
-        start: float,
-        clients=None,
-        plan=None,
-        bare=False,
-        confirm: float | None = None,
-        agents: int = TARGET_AGENT_SOCKETS,
+        self, phase: str, server, *, start: float, clients=None, plan=None, bare=False,
+        confirm: float | None = None, agents: int = TARGET_AGENT_SOCKETS,
     ) -> float:
         """Find the highest rate of RATES that holds: up from `start` while steps hold, or down from it
         while they do not; then confirm the best for `confirm` seconds (one rate lower if that fails).
@@ -229,8 +239,7 @@ class Bench:
         Every step after one that did not hold first waits for the server to settle, so the backlog
         of an overloaded step is not billed to the next one."""
         rates = RATES
-        i = rates.index(start)
-
+        i = rates.index(at_or_below(start))
         overloaded = False
 
         def attempt(rate: float, duration: float, label: str) -> bool:
@@ -238,15 +247,8 @@ class Bench:
             if overloaded:
                 settle(server)
             holds = self.step(
-                phase,
-                server,
-                label=label,
-                rate=rate,
-                duration=duration,
-                agents=agents,
-                clients=clients,
-                plan=plan,
-                bare=bare,
+                phase, server, label=label, rate=rate, duration=duration, agents=agents, clients=clients,
+                plan=plan, bare=bare,
             ).holds
             overloaded = not holds
             return holds
@@ -275,105 +277,190 @@ class Bench:
         for imports, URL resolution and query compilation, and one slow callback reaches every socket,
         which is enough to decide a step's p99."""
         self.measure(
-            server, label="warm-up", rate=RATES[0], duration=5, agents=TARGET_AGENT_SOCKETS, clients=clients, plan=plan
+            server, label="warm-up", rate=RATES[0] * 2, duration=5, agents=TARGET_AGENT_SOCKETS, clients=clients,
+            plan=plan,
         )
         settle(server)
 
     # --- phases -------------------------------------------------------------------------------
 
-    def phase_daphne(self, phase: str, *, redis_url: str | None = None) -> None:
-        env = {"REDIS_URL": redis_url} if redis_url else {}
-        log(f"{phase}: starting Daphne {'with REDIS_URL' if redis_url else '(in-memory layer)'}")
-        server = self.server("daphne", **env)
+    def phase_daphne(self) -> None:
+        """In-memory layer: the ladder, the target load, routing, 1,000 + 50 sockets, the bare view."""
+        log("daphne: starting Daphne (in-memory layer)")
+        server = self.server("daphne")
         clients = self.clients()
         plan = SocketPlan()
-        self.connect(clients, server, supervisors=SUPERVISORS, agents=TARGET_AGENT_SOCKETS, plan=plan)
-        self.warm_up(server, clients, plan)
-        # Climb from the lowest rate before anything has overloaded the server; the target load after.
-        sustained = self.ladder(
-            phase, server, start=RATES[0], clients=clients, plan=plan, confirm=self.durations.confirm
-        )
-        self.report.figures[f"{phase}.sustained"] = sustained
-        log(f"{phase}: sustained {sustained:.0f} callbacks/s")
-        settle(server)
-        target = self.step(
-            phase,
-            server,
-            label="target",
-            rate=TARGET_RATE,
-            duration=self.durations.target,
-            agents=TARGET_AGENT_SOCKETS,
-            clients=clients,
+        self.connect(
+            clients, server, supervisors=range(TARGET_SUPERVISOR_SOCKETS), agents=range(TARGET_AGENT_SOCKETS),
             plan=plan,
         )
-        self.report.figures[f"{phase}.target"] = target.as_dict()
+        self.warm_up(server, clients, plan)
+        sustained = self.ladder(
+            "daphne", server, start=self.durations.ladder_start, clients=clients, plan=plan,
+            confirm=self.durations.confirm,
+        )
+        self.report.figures["daphne.sustained"] = sustained
+        log(f"daphne: sustained {sustained:.0f} callbacks/s")
         settle(server)
-        if not redis_url:
-            # Well inside what the process holds, so a backlog does not inflate the CPU measured.
-            self.phase_cpu(server, clients, rate=max(10.0, min(float(TARGET_RATE), sustained / 2)))
-            clients.call("close")
-            time.sleep(0.5)
-            bare = self.ladder("bare", server, start=200, bare=True, confirm=self.durations.bare_confirm)
-            self.report.figures["bare.sustained"] = bare
-            log(f"bare async view on the same Daphne: {bare:.0f} requests/s")
+        target = self.step(
+            "daphne", server, label=f"target {self.durations.target:.0f}s", rate=TARGET_RATE,
+            duration=self.durations.target, agents=TARGET_AGENT_SOCKETS, clients=clients, plan=plan,
+        )
+        self.report.figures["daphne.target"] = target.as_dict()
+        settle(server)
+        self.phase_routing(server, clients, plan)
+        settle(server)
+        self.phase_big(server, clients)
         clients.stop()
+        time.sleep(0.5)
+        bare = self.ladder("bare", server, start=250, bare=True, confirm=self.durations.bare_confirm)
+        self.report.figures["bare.sustained"] = bare
+        log(f"bare async view on the same Daphne: {bare:.0f} requests/s")
         server.stop()
 
-    def phase_cpu(self, server, clients, *, rate: float) -> None:
-        """Same callbacks (calls spread over all 480 agents), 20 then 500 listening sockets."""
-        self.report.figures["cpu.rate"] = rate
+    def phase_routing(self, server, clients, plan) -> None:
+        """Customers call a routing line at ROUTING_RATE beside the target load; the latency from each
+        customer's join callback to the PHLO `call` request that offers the call to an agent (the stub
+        PHLO notes when each arrives). The idle agents (not on the scripted calls) are the ones offered."""
+        duration = self.durations.routing
+        n = max(3, int(ROUTING_RATE * duration / 3))  # joins in the first third, leaving in the rest
+        tag = secrets.token_hex(3)
+        customers = [f"+1203{k:07d}" for k in range(n)]
+        joins = [participant("ParticipantJoin", f"route-{tag}-{k}", f"rc{k}", customers[k], seq=1) for k in range(n)]
+        ends = []
+        for k in range(n):
+            ends.append(participant("ParticipantExit", f"route-{tag}-{k}", f"rc{k}", customers[k], seq=2))
+            ends.append(mpc_event("MPCEnd", f"route-{tag}-{k}", seq=3))
+        spec = LoadSpec(
+            host="127.0.0.1", ports=(server.port,), path=f"/callbacks/plivo/{ROUTING_PHLO_ID}/",
+            auth_token=AUTH_TOKEN, rate=3 * n / duration, connections=4,
+        )
+        self.stub_out.unlink(missing_ok=True)
+        step = self.step(
+            "routing", server, label=f"{TARGET_RATE}/s + {spec.rate:.0f} customers/s", rate=TARGET_RATE,
+            duration=duration, agents=TARGET_AGENT_SOCKETS, clients=clients, plan=plan,
+            side_load=(spec, [urlencode(p) for p in joins + ends]),
+        )
+        sent, _info = step.extra.pop("side_load")
+        self.report.steps["routing"][-1]["extra"].pop("side_load", None)
+        time.sleep(0.5)
+        arrived = read_calls(str(self.stub_out))
+        latencies, unanswered = [], 0
+        for k, (scheduled, _sent, _answered, status, _outcome) in enumerate(sent[:n]):
+            if customers[k] in arrived and status == 200:
+                latencies.append((arrived[customers[k]] - scheduled) * 1000)
+            else:
+                unanswered += 1
+        figures = {**percentiles(latencies), "calls": n, "not_offered": unanswered, "background_rate": TARGET_RATE,
+                   "customers_per_second": spec.rate / 3}
+        self.report.figures["routing"] = figures
+        log(f"routing: join → PHLO call p50 {figures['p50']:.1f} p99 {figures['p99']:.1f} ms over {len(latencies)} "
+            f"calls ({unanswered} not offered)")
+
+    def phase_big(self, server, clients) -> None:
+        """The same callbacks (calls spread over all 1,000 agents) at BIG_RATE with 20 supervisor
+        sockets, then with 1,000 agent + 50 supervisor sockets: the latency there and the CPU per
+        callback against 20."""
+        rate = BIG_RATE
+        self.report.figures["big.rate"] = rate
         clients.call("close")
         time.sleep(0.5)
         plan20 = SocketPlan()
-        self.connect(clients, server, supervisors=SUPERVISORS, agents=0, plan=plan20)
+        self.connect(clients, server, supervisors=range(20), agents=range(0), plan=plan20)
         small = self.step(
-            "cpu",
-            server,
-            label="20 sockets",
-            rate=rate,
-            duration=self.durations.cpu,
-            agents=AGENTS,
-            clients=clients,
-            plan=plan20,
+            "1,000 sockets", server, label="20 sockets", rate=rate, duration=self.durations.cpu, agents=AGENTS,
+            clients=clients, plan=plan20,
         )
-        plan500 = SocketPlan(list(plan20.agent_of_socket))
-        self.connect(clients, server, supervisors=0, agents=AGENTS, plan=plan500)
+        settle(server)
+        big_plan = SocketPlan(list(plan20.agent_of_socket))
+        self.connect(clients, server, supervisors=range(20, SUPERVISORS), agents=range(AGENTS), plan=big_plan)
+        settle(server)
         big = self.step(
-            "cpu",
-            server,
-            label="500 sockets",
-            rate=rate,
-            duration=self.durations.cpu,
-            agents=AGENTS,
-            clients=clients,
-            plan=plan500,
+            "1,000 sockets", server, label=f"{AGENTS} + {SUPERVISORS} sockets", rate=rate,
+            duration=self.durations.cpu, agents=AGENTS, clients=clients, plan=big_plan,
         )
         self.report.figures["cpu.20"] = small.cpu_per_callback_ms
-        self.report.figures["cpu.500"] = big.cpu_per_callback_ms
+        self.report.figures["cpu.big"] = big.cpu_per_callback_ms
+        self.report.figures["big"] = big.as_dict()
         clients.call("close")
+
+    def phase_redis(self, redis_url: str) -> None:
+        log("redis: Daphne with REDIS_URL")
+        server = self.server("daphne", REDIS_URL=redis_url)
+        clients = self.clients()
+        plan = SocketPlan()
+        self.connect(
+            clients, server, supervisors=range(TARGET_SUPERVISOR_SOCKETS), agents=range(TARGET_AGENT_SOCKETS),
+            plan=plan,
+        )
+        self.warm_up(server, clients, plan)
+        start = self.report.figures.get("daphne.sustained") or self.durations.ladder_start
+        sustained = self.ladder("redis", server, start=start, clients=clients, plan=plan,
+                                confirm=self.durations.confirm)
+        self.report.figures["redis.sustained"] = sustained
+        log(f"redis: sustained {sustained:.0f} callbacks/s")
+        clients.stop()
+        server.stop()
+
+    def phase_pair(self) -> None:
+        """PostgreSQL + Redis: one Daphne pinned to one core, then two, one per core, sharing the
+        sockets and the callbacks (each connection of the sender to one of them, in turn). The
+        database, Redis and the load generator share the same two cores: their cost is reported."""
+        log("pair: a throwaway PostgreSQL and Redis; one Daphne, then two")
+        cluster = PostgresCluster().start()
+        self.cleanup.append(cluster.stop)
+        redis = RedisServer().start()
+        self.cleanup.append(redis.stop)
+        (self.workdir / "pg").mkdir(exist_ok=True)
+        stack = bench_stack(self.workdir / "pg", database_url=cluster.create_database("bench"))
+        stack.setup()
+        seed(stack, agents=TARGET_AGENT_SOCKETS, supervisors=TARGET_SUPERVISOR_SOCKETS)
+        tokens: dict[str, str] = {}
+        names = [f"super{n}" for n in range(TARGET_SUPERVISOR_SOCKETS)] + [
+            f"agent{n}" for n in range(TARGET_AGENT_SOCKETS)
+        ]
+        figures: dict = {}
+        for count in (1, 2):
+            servers = [
+                self.server("daphne", stack=stack, cpus=str(core), REDIS_URL=redis.url)
+                for core in range(count)
+            ]
+            if not tokens:
+                tokens.update(login_all(servers[0], names))
+            clients = self.clients()
+            plan = SocketPlan()
+            half_s, half_a = TARGET_SUPERVISOR_SOCKETS // count, TARGET_AGENT_SOCKETS // count
+            for i, server in enumerate(servers):
+                self.connect(
+                    clients, server, supervisors=range(i * half_s, (i + 1) * half_s),
+                    agents=range(i * half_a, (i + 1) * half_a), plan=plan, tokens=tokens,
+                )
+            self.warm_up(servers, clients, plan)
+            start = figures.get("one", self.durations.ladder_start)
+            held = self.ladder(f"pair: {count} process{'es' if count > 1 else ''}", servers, start=start,
+                               clients=clients, plan=plan, confirm=self.durations.pair_confirm)
+            figures["one" if count == 1 else "two"] = held
+            log(f"pair: {count} Daphne process(es) on PostgreSQL + Redis: sustained {held:.0f} callbacks/s")
+            clients.stop()
+            for server in servers:
+                server.stop()
+        self.report.figures["pair"] = figures
+        redis.stop()
+        cluster.stop()
 
     def phase_uvicorn(self) -> None:
         log("uvicorn: the same application")
         server = self.server("uvicorn")
         clients = self.clients()
         plan = SocketPlan()
-        self.connect(clients, server, supervisors=SUPERVISORS, agents=TARGET_AGENT_SOCKETS, plan=plan)
-        self.warm_up(server, clients, plan)
-        self.report.figures["uvicorn.sustained_short"] = self.ladder(
-            "uvicorn", server, start=RATES[0], clients=clients, plan=plan
-        )
-        settle(server)
-        target = self.step(
-            "uvicorn",
-            server,
-            label="target",
-            rate=TARGET_RATE,
-            duration=self.durations.target / 2,
-            agents=TARGET_AGENT_SOCKETS,
-            clients=clients,
+        self.connect(
+            clients, server, supervisors=range(TARGET_SUPERVISOR_SOCKETS), agents=range(TARGET_AGENT_SOCKETS),
             plan=plan,
         )
-        self.report.figures["uvicorn.target"] = target.as_dict()
+        self.warm_up(server, clients, plan)
+        self.report.figures["uvicorn.sustained_short"] = self.ladder(
+            "uvicorn", server, start=self.durations.ladder_start, clients=clients, plan=plan
+        )
         clients.stop()
         server.stop()
 
@@ -381,30 +468,10 @@ class Bench:
         """On a database of its own with a small directory: every connect sends a snapshot (the whole
         agent directory), and here it is the socket that stays, not the snapshot, that is measured."""
         log("idle sockets: RSS of one Daphne with 1,000 and 5,000 dashboards")
-        small = bench_stack(self.workdir / "idle")
         (self.workdir / "idle").mkdir(exist_ok=True)
+        small = bench_stack(self.workdir / "idle")
         small.setup()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.seed",
-                "--agents",
-                "10",
-                "--supervisors",
-                "10",
-                "--password",
-                PASSWORD,
-                "--phlo-id",
-                PHLO_ID,
-                "--auth-token",
-                AUTH_TOKEN,
-            ],
-            cwd=ROOT,
-            env=small.env,
-            check=True,
-            timeout=300,
-        )
+        seed(small, agents=10, supervisors=10)
         server = start_server(small, "daphne")
         self.cleanup.append(server.stop)
         tokens = login_all(server, [f"agent{n}" for n in range(10)] + [f"super{n}" for n in range(10)])
@@ -442,14 +509,16 @@ class Bench:
 
         self.report.machine = describe()
         self.setup()
-        self.phase_daphne("daphne")
-        if not self.args.skip_uvicorn:
+        self.phase_daphne()
+        if self.args.with_uvicorn:
             self.phase_uvicorn()
         if not self.args.skip_redis:
             redis = RedisServer().start()
             self.cleanup.append(redis.stop)
-            self.phase_daphne("redis", redis_url=redis.url)
+            self.phase_redis(redis.url)
             redis.stop()
+        if not self.args.skip_pair:
+            self.phase_pair()
         if not self.args.skip_idle:
             self.phase_idle_sockets()
         if not self.args.skip_actions:
@@ -471,9 +540,9 @@ class Bench:
         return json.loads(out.read_text()) if out.exists() else {}
 
     def close(self) -> None:
-        for stop in reversed(self.cleanup):
+        for stop_one in reversed(self.cleanup):
             try:
-                stop()
+                stop_one()
             except Exception as exc:
                 print(f"cleanup: {exc!r}", file=sys.stderr)
 
@@ -482,7 +551,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short steps: check the harness, not the product")
     parser.add_argument("--skip-redis", action="store_true")
-    parser.add_argument("--skip-uvicorn", action="store_true")
+    parser.add_argument("--skip-pair", action="store_true", help="leave out two processes on PostgreSQL + Redis")
+    parser.add_argument("--with-uvicorn", action="store_true", help="also run the application under uvicorn")
     parser.add_argument("--skip-idle", action="store_true")
     parser.add_argument("--skip-actions", action="store_true")
     parser.add_argument("--skip-history", action="store_true", help="leave out the million-call history pages")

@@ -16,7 +16,9 @@ def supervisor_address(n: int) -> str:
     return f"+1416{n:07d}"
 
 
-def seed(*, agents: int, supervisors: int, password: str, phlo_id: str, auth_token: str) -> None:
+def seed(
+    *, agents: int, supervisors: int, password: str, phlo_id: str, auth_token: str, routing_phlo_id: str = ""
+) -> None:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.db import transaction
@@ -42,6 +44,19 @@ def seed(*, agents: int, supervisors: int, password: str, phlo_id: str, auth_tok
                 "routing": False,
             },
         )
+        if routing_phlo_id:
+            # The routing step's line: calls wait in its queue and the desk offers them to agents.
+            PhloApp.objects.update_or_create(
+                phlo_id=routing_phlo_id,
+                defaults={
+                    "name": "Bench queue",
+                    "node_id": "bench-queue-node",
+                    "auth_id": "MABENCH",
+                    "auth_token": auth_token,
+                    "is_default": False,
+                    "routing": True,
+                },
+            )
         User.objects.bulk_create([User(username=name, password=hashed) for name, _, _ in people], ignore_conflicts=True)
         users = dict(User.objects.filter(username__in=[p[0] for p in people]).values_list("username", "pk"))
         Agent.objects.bulk_create(
@@ -67,6 +82,7 @@ def main() -> None:
     parser.add_argument("--password", required=True)
     parser.add_argument("--phlo-id", required=True)
     parser.add_argument("--auth-token", required=True)
+    parser.add_argument("--routing-phlo-id", default="")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     import django
@@ -78,6 +94,7 @@ def main() -> None:
         password=args.password,
         phlo_id=args.phlo_id,
         auth_token=args.auth_token,
+        routing_phlo_id=args.routing_phlo_id,
     )
 
 

@@ -47,7 +47,7 @@ class Server:
         stop(self.process)
 
 
-def bench_stack(workdir: Path) -> Stack:
+def bench_stack(workdir: Path, database_url: str | None = None) -> Stack:
     """Production-like settings: DEBUG off (no query log kept per request), signatures verified.
 
     Wrap-up lasts 2 s instead of 30: at a steady rate agents return to available just as often
@@ -55,6 +55,7 @@ def bench_stack(workdir: Path) -> Stack:
     every socket each) of the step before it, and each phase those of the phase before."""
     return Stack(
         workdir,
+        database_url=database_url,
         WRAP_UP_SECONDS="2",
         DEBUG="false",
         SECRET_KEY="bench-secret-key-not-for-production",
@@ -63,7 +64,8 @@ def bench_stack(workdir: Path) -> Stack:
     )
 
 
-def start_server(stack: Stack, kind: str, **env: str) -> Server:
+def start_server(stack: Stack, kind: str, *, cpus: str = "", **env: str) -> Server:
+    """`cpus`: pin the server to these processors (taskset's list, e.g. "0"); the pid stays the server's."""
     raise_fd_limit()  # inherited by the server: thousands of sockets
     port = free_port()
     log_path = stack.workdir / f"{kind}-{port}.log"
@@ -86,6 +88,8 @@ def start_server(stack: Stack, kind: str, **env: str) -> Server:
             "--ws",
             "websockets",
         ]
+    if cpus:
+        argv = ["taskset", "-c", cpus, *argv]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(argv, cwd=ROOT, env={**stack.env, **env}, stdout=log, stderr=subprocess.STDOUT)
     server = Server(kind, port, process, log_path)

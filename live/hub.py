@@ -28,10 +28,14 @@ from metrics.registry import FANOUT_LAG_SECONDS
 
 logger = logging.getLogger(__name__)
 
-# Presence (agent status) reaches sockets at most this often: every change of a tick in one frame per
+# Presence (agent status) reaches sockets at most once a tick: every change of a tick in one frame per
 # socket, not one frame per change to every socket (docs/benchmarks.md). A change after a quiet
-# tick goes out at once.
+# tick goes out at once. The tick is 0.1 s, longer when the process holds so many sockets that
+# presence would cost more than PRESENCE_FRAMES_PER_SECOND frames (about a tenth of a core here):
+# then a busy center's presence costs the same per second however many dashboards watch it, and
+# each frame carries more changes (at 1,000 sockets: one a second).
 BATCH_TICK_SECONDS = 0.1
+PRESENCE_FRAMES_PER_SECOND = 1000
 HEARTBEAT_SECONDS = 0.5
 BEATS_UNANSWERED = 3  # more heartbeats than this outstanding (the oldest sent 1.5 s ago): the layer is lost
 STOP_GRACE_SECONDS = 2.0
@@ -207,8 +211,11 @@ class Hub:
         self.batches.setdefault(message["batch"][0], {})[message["key"]] = message
         if self.batch_flush is None:
             loop = asyncio.get_running_loop()
-            delay = max(0.0, self.last_batch_flush + BATCH_TICK_SECONDS - loop.time())
+            delay = max(0.0, self.last_batch_flush + self.batch_tick() - loop.time())
             self.batch_flush = loop.call_later(delay, lambda: asyncio.ensure_future(self._flush_batches()))
+
+    def batch_tick(self) -> float:
+        return max(BATCH_TICK_SECONDS, len(self.sockets) / PRESENCE_FRAMES_PER_SECOND)
 
     async def _flush_batches(self) -> None:
         """Each batch's changes since the last tick: alone as they came, or together in one frame

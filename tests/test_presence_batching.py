@@ -1,0 +1,94 @@
+"""Presence as state, not events (live/hub.py): the agent changes of one tick reach each socket as
+one `agents.updated` frame carrying each changed agent's latest state; a change after a quiet tick
+goes out at once as `agent.updated`; call changes are never held back; with many sockets the tick
+stretches so presence costs a bounded number of frames a second."""
+
+import asyncio
+import json
+
+from live import hub as hub_module
+from live.audience import Audience, Viewer
+from live.hub import Hub
+from live.messages import update
+
+
+class Socket:
+    """Stands in for a dashboard socket: numbers what it is given, as the consumer does."""
+
+    def __init__(self, viewer: Viewer) -> None:
+        self.viewer = viewer
+        self.frames: list[dict] = []
+
+    async def deliver(self, message: dict) -> None:
+        seq = len(self.frames) + 1
+        frame = f'{{"type":"{message["frame"]}","seq":{seq},"{message["field"]}":{message["json"]}}}'
+        self.frames.append(json.loads(frame))
+
+    async def resync(self, world=None, *, reason: str = "asked") -> None:
+        raise AssertionError("not expected here")
+
+
+def _hub_with(*viewers: Viewer) -> tuple[Hub, list[Socket]]:
+    hub = Hub()
+    sockets = [Socket(v) for v in viewers]
+    for socket in sockets:
+        hub.sockets.add(socket)
+        hub._index(socket, socket.viewer)
+    return hub, sockets
+
+
+def agent_change(agent_id: int, status: str) -> dict:
+    return update(frame="agent.updated", field="agent", key=f"agent:{agent_id}",
+                  payload={"id": agent_id, "status": status}, batch=("agents.updated", "agents"))
+
+
+def call_change(call_id: int, version: int, agents=()) -> dict:
+    return update(frame="call.updated", field="call", key=f"call:{call_id}", version=version,
+                  payload={"id": call_id, "version": version}, audience=Audience.supervisors_and(agents))
+
+
+SUPERVISOR = Viewer(user_id=1, agent_id=None, is_supervisor=True)
+AGENT = Viewer(user_id=2, agent_id=10, is_supervisor=False)
+
+
+async def test_a_ticks_agent_changes_arrive_as_one_frame_with_each_agents_latest_state():
+    hub, sockets = _hub_with(SUPERVISOR, AGENT)
+    await hub.dispatch(agent_change(10, "busy"))  # after a quiet tick: at once
+    await asyncio.sleep(hub_module.BATCH_TICK_SECONDS / 10)
+    for status in ("wrap-up", "available"):
+        await hub.dispatch(agent_change(10, status))
+    await hub.dispatch(agent_change(11, "busy"))
+    await asyncio.sleep(hub.batch_tick() * 2)
+    for socket in sockets:
+        assert [f["type"] for f in socket.frames] == ["agent.updated", "agents.updated"]
+        assert socket.frames[0]["agent"] == {"id": 10, "status": "busy"}
+        assert socket.frames[1]["agents"] == [{"id": 10, "status": "available"}, {"id": 11, "status": "busy"}]
+        assert [f["seq"] for f in socket.frames] == [1, 2]
+
+
+async def test_call_changes_are_not_held_back_by_a_pending_presence_tick():
+    hub, (supervisor, agent) = _hub_with(SUPERVISOR, AGENT)
+    await hub.dispatch(agent_change(10, "busy"))
+    await asyncio.sleep(hub_module.BATCH_TICK_SECONDS / 10)
+    await hub.dispatch(agent_change(10, "wrap-up"))  # held for the tick
+    await hub.dispatch(call_change(5, 2, agents=[10]))
+    assert [f["type"] for f in supervisor.frames] == ["agent.updated", "call.updated"]
+    assert [f["type"] for f in agent.frames] == ["agent.updated", "call.updated"]
+    await asyncio.sleep(hub.batch_tick() * 2)
+    assert supervisor.frames[-1] == {"type": "agent.updated", "seq": 3, "agent": {"id": 10, "status": "wrap-up"}}
+
+
+async def test_nothing_is_sent_when_nothing_changed():
+    hub, (supervisor,) = _hub_with(SUPERVISOR)
+    await hub.dispatch(agent_change(10, "busy"))
+    await hub.dispatch(agent_change(10, "wrap-up"))
+    await asyncio.sleep(hub.batch_tick() * 5)
+    # One agent changed twice within the tick: its latest state, once; then no empty ticks.
+    assert supervisor.frames == [{"type": "agent.updated", "seq": 1, "agent": {"id": 10, "status": "wrap-up"}}]
+
+
+def test_the_tick_stretches_with_the_sockets_of_the_process():
+    few, _ = _hub_with(*[Viewer(user_id=n, agent_id=n, is_supervisor=False) for n in range(20)])
+    many, _ = _hub_with(*[Viewer(user_id=n, agent_id=n, is_supervisor=False) for n in range(1050)])
+    assert few.batch_tick() == hub_module.BATCH_TICK_SECONDS
+    assert many.batch_tick() * hub_module.PRESENCE_FRAMES_PER_SECOND >= 1050  # frames a second stay within budget
