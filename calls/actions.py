@@ -14,13 +14,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
 from agents.viewers import Person, viewer_for
 from calls.callbacks.intake import early_run_call
+from calls.db_threads import in_db_thread
 from calls.errors import CallError
 from calls.models import Action, Call, Member, PhloApp
 from calls.selectors import visible_call
@@ -235,14 +235,14 @@ async def _attempt(
     """check (sync) → PHLO (async, no transaction open) → finish (sync, one transaction) → publish.
     Any refusal or failure is recorded and re-raised, and changes nothing else."""
     try:
-        permitted = await sync_to_async(check)()
+        permitted = await in_db_thread(check)
         try:
             reply = await send(permitted)
         except PlivoError as exc:
             raise _upstream_failure(exc, attempt, who=permitted.who) from exc
-        result, messages = await sync_to_async(finish)(permitted, reply)
+        result, messages = await in_db_thread(finish, permitted, reply)
     except CallError as failure:
-        await sync_to_async(_record_failure)(attempt, failure)
+        await in_db_thread(_record_failure, attempt, failure)
         raise
     await publish(messages)
     return result
@@ -510,7 +510,7 @@ def _started_recording(attempt: Attempt, reply: Reply) -> RecordingInfo | None:
 async def record_automatically(call_id: int) -> ActionDone | None:
     """Start recording a call its PHLO app records, once: the first process to claim the start
     sends it; any other finds the claim and does nothing. None when there is nothing to do."""
-    claim = await sync_to_async(_claim_recording)(call_id)
+    claim = await in_db_thread(_claim_recording, call_id)
     if claim is None:
         return None
     attempt, permitted = claim
@@ -546,7 +546,7 @@ async def complete_transfer_run(*, user, call_id: int) -> ActionDone:
     """The initiator hands the call over: PHLO `resume_call` brings the customer back to the
     target, then the initiator's own leg is hung up. Two requests, each recorded as an Action;
     should the second fail, the call is a three-way call and the answer says so."""
-    initiator_id = await sync_to_async(_transfer_initiator_id)(call_id)
+    initiator_id = await in_db_thread(_transfer_initiator_id, call_id)
     attempt = Attempt(user_id=user.pk, action=TransferAction.COMPLETE, request_body={}, call_id=call_id,
                       member_id=initiator_id)
 

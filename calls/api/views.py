@@ -5,6 +5,8 @@ Async views (adrf): an action waits up to PHLO_TIMEOUT on PHLO, and a sync view 
 worker thread all that time. Database work runs in the actions' small sync steps.
 """
 
+import inspect
+
 from adrf.views import APIView
 from asgiref.sync import sync_to_async
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer
@@ -27,6 +29,7 @@ from calls.actions import (
 )
 from calls.api.history_query import HISTORY_PARAMS, HistoryQuery, next_page_link, read_query
 from calls.api.schema import ActionResultSerializer, CallSerializer, UpstreamErrorSerializer
+from calls.db_threads import in_db_thread, serving
 from calls.errors import CallError
 from calls.selectors import STATUS_FILTERS, HistoryPage, call_for, calls_for, history_page
 from calls.vocabulary import CallStatus, MemberRole, MemberState, MonitorMode
@@ -64,6 +67,27 @@ class AddressField(serializers.CharField):
 
 
 class CallsAPIView(APIView):
+    async def async_dispatch(self, request, *args, **kwargs):
+        """adrf's `async_dispatch` (adrf/views.py), with DRF's `initial` (authentication: the token
+        or session look-up; permissions) and the actions' database steps on the kept threads of
+        calls/db_threads.py instead of a thread and connection made for this request."""
+        serving(request)
+        self.args, self.kwargs = args, kwargs
+        request = self.initialize_request(request, *args, **kwargs)
+        self.request = request
+        self.headers = self.default_response_headers
+        try:
+            await in_db_thread(self.initial, request, *args, **kwargs)
+            method = request.method.lower()
+            handler = getattr(self, method, None) if method in self.http_method_names else None
+            response = (handler or self.http_method_not_allowed)(request, *args, **kwargs)
+            if inspect.isawaitable(response):
+                response = await response
+        except Exception as exc:
+            response = self.handle_exception(exc)
+        self.response = self.finalize_response(request, response, *args, **kwargs)
+        return self.response
+
     def handle_exception(self, exc):
         if isinstance(exc, CallError):
             return Response(exc.body(), status=exc.http_status)
