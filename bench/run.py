@@ -215,8 +215,25 @@ class Bench:
         log(f"connected {outcome['connected']} sockets in {outcome['seconds']:.1f}s (now {outcome['total']})")
 
     def step(self, phase: str, server, **how) -> StepResult:
-        """Run one step and add it to the report under `phase`."""
-        return self.report.add(phase, self.measure(server, **how))
+        """Run one step and add it to the report under `phase` (with --profile: py-spy on the server too)."""
+        profiler = self.profile(phase, how["label"], server, how["duration"])
+        step = self.measure(server, **how)
+        if profiler is not None:
+            profiler.wait(60)
+        return self.report.add(phase, step)
+
+    def profile(self, phase: str, label: str, server, duration: float) -> subprocess.Popen | None:
+        """py-spy sampling the (first) server for the step, as folded stacks (`--profile DIR`)."""
+        if not self.args.profile or label in ("warm-up", "ladder"):
+            return None
+        first = server[0] if isinstance(server, (list, tuple)) else server
+        out = Path(self.args.profile) / f"{phase}-{label}".replace(" ", "_").replace("/", "_").replace(",", "")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return subprocess.Popen(
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking", "--format", "raw",
+             "--pid", str(first.process.pid), "--duration", str(int(duration) + 1), "--output", f"{out}.txt"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
 
     def measure(
         self, server, *, label: str, rate: float, duration: float, agents: int, clients=None, plan=None,
@@ -504,30 +521,59 @@ class Bench:
         clients.stop()
         server.stop()
 
+    def wants(self, phase: str) -> bool:
+        if self.args.only:
+            return phase in self.args.only.split(",")
+        return not getattr(self.args, f"skip_{phase}", False)
+
     def run(self) -> Report:
         from bench.machine import describe
 
         self.report.machine = describe()
         self.setup()
-        self.phase_daphne()
+        if self.args.ab:
+            self.phase_ab()
+            return self.report
+        if self.wants("daphne"):
+            self.phase_daphne()
         if self.args.with_uvicorn:
             self.phase_uvicorn()
-        if not self.args.skip_redis:
+        if self.wants("redis"):
             redis = RedisServer().start()
             self.cleanup.append(redis.stop)
             self.phase_redis(redis.url)
             redis.stop()
-        if not self.args.skip_pair:
+        if self.wants("pair"):
             self.phase_pair()
-        if not self.args.skip_idle:
+        if self.wants("idle"):
             self.phase_idle_sockets()
-        if not self.args.skip_actions:
+        if self.wants("actions"):
             from bench.actions import measure_actions
 
             self.report.figures["actions"] = measure_actions(self)
-        if not self.args.skip_history:
+        if self.wants("history"):
             self.report.figures["history"] = self.phase_history()
         return self.report
+
+    def phase_ab(self) -> None:
+        """Fixed steps for comparing two versions of the product back to back (`--ab`): 50 and 100
+        callbacks/s with 220 sockets, then 30/s with 20 and with 1,050 sockets; no ladder."""
+        server = self.server("daphne")
+        clients = self.clients()
+        plan = SocketPlan()
+        self.connect(
+            clients, server, supervisors=range(TARGET_SUPERVISOR_SOCKETS), agents=range(TARGET_AGENT_SOCKETS),
+            plan=plan,
+        )
+        self.warm_up(server, clients, plan)
+        for rate in (50, TARGET_RATE):
+            self.step("ab", server, label=f"{rate}/s", rate=rate, duration=self.args.ab, agents=TARGET_AGENT_SOCKETS,
+                      clients=clients, plan=plan)
+            settle(server)
+        self.durations.cpu = self.args.ab / 2
+        self.phase_big(server, clients)
+        clients.stop()
+        server.stop()
 
     def phase_history(self) -> dict:
         """bench/history.py: a page of a million-call history on PostgreSQL, each kind timed. In a
@@ -557,6 +603,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-actions", action="store_true")
     parser.add_argument("--skip-history", action="store_true", help="leave out the million-call history pages")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md and the plot")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy each reported step's server into DIR (folded stacks)")
+    parser.add_argument("--ab", type=float, metavar="SECONDS", help="only the fixed A/B steps, each this long")
+    parser.add_argument("--only", help="only these phases, comma-separated: daphne,redis,pair,idle,actions,history")
     args = parser.parse_args(argv)
     raise_fd_limit()
     os.chdir(ROOT)
