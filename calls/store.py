@@ -14,6 +14,7 @@ from agents.models import Agent
 from agents.serialize import iso
 from agents.status import follow_calls
 from calls.models import Call, Member, PhloApp
+from calls.prepared import PreparedRead
 from calls.serialize import call_to_dict, call_update_message
 from calls.state_machine import CallSnap, MemberSnap, RecordingSnap
 from calls.vocabulary import LIVE_CALL_STATUSES, ON_THE_LINE, MemberRole
@@ -44,11 +45,34 @@ def load_call(call_id: int, *, lock: bool) -> tuple[Call, list[Member]]:
     return call, load_members(call)
 
 
+# The callback's reads (calls/prepared.py: compiled once per process). The members without their
+# agents: a callback needs only `agent_id`.
+_CALL_BY_MPC = {
+    lock: PreparedRead(
+        lambda app_id, mpc_uuid, lock=lock: (
+            Call.objects.select_for_update(of=("self",)) if lock else Call.objects
+        ).filter(phlo_app_id=app_id, mpc_uuid=mpc_uuid)[:1],
+        stand_ins=(-7_000_001, "\x00stand-in MPC UUID"),
+    )
+    for lock in (False, True)
+}
+_MEMBERS = PreparedRead(
+    lambda call_id: Member.objects.filter(call_id=call_id).order_by("created_at", "id"), stand_ins=(-7_000_002,)
+)
+
+
 def load_call_by_mpc(app: PhloApp, mpc_uuid: str, *, lock: bool) -> tuple[Call, list[Member]] | None:
     """As `load_call`, found by its PHLO app and MPC UUID: a callback's call in one query, not an id
     lookup and then the row. Never another app's call, whatever UUID a callback signed for this one carries."""
-    call = next(iter(_calls(lock=lock).filter(phlo_app=app, mpc_uuid=mpc_uuid)[:1]), None)
-    return (call, load_members(call)) if call else None
+    found = _CALL_BY_MPC[lock].read(app.pk, mpc_uuid)
+    if not found:
+        return None
+    call = found[0]
+    call.phlo_app = app  # the app in hand (its disposition, if any, is read when shown)
+    members = _MEMBERS.read(call.pk)
+    for member in members:
+        member.call = call
+    return call, members
 
 
 def load_members(call: Call) -> list[Member]:

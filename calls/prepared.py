@@ -1,0 +1,71 @@
+"""Reads of the callback hot path compiled once per process, not once per callback.
+
+Django compiles a queryset to SQL every time it runs, column by column: for the call and its
+members, loaded on every callback, that compilation cost more CPU than the rest of the intake's
+reads and SQLite's own work together (py-spy and cProfile in docs/benchmarks.md). A `PreparedRead`
+compiles its queryset once per database connection alias, with stand-in parameters it then
+finds in the compiled parameters, and afterwards runs the same SQL with the real ones: the same
+rows, converted by Django's own converters and made into model instances as the queryset would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import connections, router
+from django.db.models import Model, QuerySet
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positions: list[int]  # for each SQL parameter, which argument it is
+    attnames: list[str]
+    compiler: object
+    converters: dict
+
+
+class PreparedRead:
+    """`PreparedRead(lambda a, b: Model.objects.filter(x=a, y=b), stand_ins=(…, …))`, then
+    `read(a, b)` → model instances. The queryset must select one model's own columns (no
+    select_related, values or annotations) and take its arguments only as filter values;
+    `stand_ins` are values no real argument takes, one per argument, all different."""
+
+    def __init__(self, build: Callable[..., QuerySet], *, stand_ins: tuple) -> None:
+        self.build = build
+        self.stand_ins = stand_ins
+        self._model: type[Model] | None = None  # known once built (models may not be loaded at import)
+        self._compiled: dict[str, _Compiled] = {}
+
+    def read(self, *args) -> list[Model]:
+        if self._model is None:
+            self._model = self.build(*self.stand_ins).model
+        alias = router.db_for_read(self._model)
+        compiled = self._compiled.get(alias)
+        if compiled is None:
+            compiled = self._compiled[alias] = self._compile(self.build(*self.stand_ins), alias)
+        with connections[alias].cursor() as cursor:
+            cursor.execute(compiled.sql, [args[i] for i in compiled.positions])
+            rows = cursor.fetchall()
+        if compiled.converters:
+            rows = compiled.compiler.apply_converters(rows, compiled.converters)
+        return [self._model.from_db(alias, compiled.attnames, row) for row in rows]
+
+    def _compile(self, queryset: QuerySet, alias: str) -> _Compiled:
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        if compiler.klass_info is None or compiler.klass_info.get("related_klass_infos"):
+            raise ValueError("a PreparedRead selects one model's own columns")
+        positions = []
+        for param in params:
+            matches = [i for i, stand_in in enumerate(self.stand_ins) if stand_in == param]
+            if len(matches) != 1:
+                raise ValueError(f"parameter {param!r} is not exactly one of the stand-ins")
+            positions.append(matches[0])
+        columns = [expression for expression, _, _ in compiler.select]
+        attnames = [column.target.attname for column in columns]
+        concrete = [field.attname for field in queryset.model._meta.concrete_fields]
+        if attnames != concrete:
+            raise ValueError("a PreparedRead selects every concrete column, in the model's order")
+        return _Compiled(sql, positions, attnames, compiler, compiler.get_converters(columns))

@@ -1,0 +1,42 @@
+"""Reads compiled once (calls/prepared.py) give what the queryset gives: the same rows, the same
+converted values (times, JSON), model instances as Django makes them; and refuse what they cannot
+prepare."""
+
+import pytest
+
+from calls.models import Call, Member
+from calls.prepared import PreparedRead
+from calls.store import load_call, load_call_by_mpc
+from tests.support.plivo import django_callback, participant
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_the_callbacks_call_and_members_are_read_as_the_orm_reads_them(client, phlo_app):
+    for seq, name in enumerate(["ParticipantJoin", "ParticipantHold"], start=1):
+        django_callback(client, phlo_app, participant(name, "mpc-prepared", "c1", "+12025550001", seq=seq))
+    django_callback(client, phlo_app, participant("ParticipantJoin", "mpc-prepared", "c2", "+12025550002", seq=3))
+    Call.objects.filter(mpc_uuid="mpc-prepared").update(recordings=[{"url": "https://example.com/r.mp3"}])
+    for lock in (False, True):
+        call, members = load_call_by_mpc(phlo_app, "mpc-prepared", lock=lock)
+        orm_call, orm_members = load_call(call.pk, lock=False)
+        assert _fields(call) == _fields(orm_call)
+        assert call.recordings == [{"url": "https://example.com/r.mp3"}]
+        assert call.started_at.tzinfo is not None
+        assert [_fields(m) for m in members] == [_fields(m) for m in orm_members]
+        assert len(members) == 2 and all(m.call is call for m in members)
+        assert call.phlo_app is phlo_app
+    assert load_call_by_mpc(phlo_app, "mpc-unknown", lock=True) is None
+
+
+def test_a_read_it_cannot_prepare_is_refused():
+    joined = PreparedRead(lambda pk: Member.objects.select_related("call").filter(pk=pk), stand_ins=(-1,))
+    with pytest.raises(ValueError):
+        joined.read(1)
+    unknown_parameter = PreparedRead(lambda pk: Member.objects.filter(pk=pk, state="left"), stand_ins=(-1,))
+    with pytest.raises(ValueError):
+        unknown_parameter.read(1)
