@@ -145,12 +145,14 @@ def run_step(
         if clients is not None:
             clients.call("start")
         cpu_before, wall_before = sum(s.cpu_seconds() for s in servers), time.monotonic()
+        sys_before = sum(s.ps.cpu_times().system for s in servers)
         clients_before = clients.cpu_seconds() if clients is not None else 0.0
         for sender in senders:
             sender.go()
         sent, info = senders[0].result()
         side = senders[1].result() if side_load is not None else None
         cpu_after, wall_after = sum(s.cpu_seconds() for s in servers), time.monotonic()
+        sys_seconds = sum(s.ps.cpu_times().system for s in servers) - sys_before
         clients_cpu = (clients.cpu_seconds() - clients_before) if clients is not None else 0.0
         totals = clients.call("stop", drain) if clients is not None else None
     finally:
@@ -170,6 +172,7 @@ def run_step(
     )
     # What the load generator itself used: the sender and the dashboards' process (same machine).
     step.extra["load_generator_cpu_seconds"] = info.get("cpu_seconds", 0.0) + clients_cpu
+    step.extra["server_system_share"] = sys_seconds / max(1e-9, cpu_after - cpu_before)  # the kernel's part
     if side is not None:
         step.extra["side_load"] = side
     return step

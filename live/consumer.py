@@ -15,6 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from live.audience import Viewer, admits
+from live.frames import DirectFrames
 from live.hub import get_hub
 from live.messages import dumps
 from live.sources import World, sources
@@ -33,6 +34,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     # one subscriber, so a socket costs no layer queue and, with Redis, no SUBSCRIBE of its own.
     channel_layer_alias = "dashboard sockets use the hub"
     viewer: Viewer | None = None
+    frames: DirectFrames | None = None
 
     async def connect(self):
         user = self.scope.get("user")
@@ -53,6 +55,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.viewer = viewer
         SOCKETS.labels(_role(self.viewer)).inc()
         self.seq = 0
+        self.frames = DirectFrames.behind(self.base_send)  # None on servers other than Daphne
         self.versions = Versions()
         self.ready = False
         self.pending: list[dict] = []
@@ -127,7 +130,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def _send_numbered(self, kind: str, key: str, payload_json: str) -> None:
         self.seq += 1
-        await self.send(text_data=f'{{"type":"{kind}","seq":{self.seq},"{key}":{payload_json}}}')
+        text = f'{{"type":"{kind}","seq":{self.seq},"{key}":{payload_json}}}'
+        if self.frames is None or not self.frames.write_text(text):
+            await self.send(text_data=text)
 
 
 def _role(viewer: Viewer) -> str:
