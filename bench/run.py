@@ -231,8 +231,9 @@ class Bench:
         out = Path(self.args.profile) / f"{phase}-{label}".replace(" ", "_").replace("/", "_").replace(",", "")
         out.parent.mkdir(parents=True, exist_ok=True)
         return subprocess.Popen(
-            [str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "--nonblocking", "--rate", "250", "--format", "raw",
-             "--pid", str(first.process.pid), "--duration", str(int(duration) + 1), "--output", f"{out}.txt"],
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "--nonblocking", "--rate", "250",
+             "--format", "raw", "--pid", str(first.process.pid),
+             "--duration", str(int(duration) + 1), "--output", f"{out}.txt"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 
