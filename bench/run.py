@@ -1,15 +1,19 @@
 """`make bench`: one Daphne process under signed Plivo callbacks, measured against Daphne's own ceiling.
 
-Phases (each server is started fresh and stopped after; all share one seeded SQLite database):
+Phases (each server is started fresh and stopped after; all but the pair share one seeded SQLite
+database of 1,000 agents and 50 supervisors):
 1. Daphne, in-memory layer, 200 agent + 20 supervisor sockets: a ladder of rates climbing from
-   10 callbacks/s to the highest that holds p99 ≤ 100 ms, confirmed for 60 s; then the target load
-   (100 callbacks/s); each step after an overloaded one waits for the server to settle;
-   per-callback server CPU at 20 and at 500 sockets; the bare async view's ceiling on the same process.
-2. uvicorn on the same application: the target load and a ladder.
-3. Daphne with REDIS_URL (channels-redis pub/sub on a local redis-server): ladder, confirm, target load.
+   50 callbacks/s to the highest that holds p99 ≤ 100 ms, confirmed for 60 s; the target load
+   (100 callbacks/s of the mix, 60 s); routing (customers calling a routing line beside the target
+   load, join → PHLO `call` request on a stub PHLO); 30 callbacks/s with 20 sockets, then with
+   1,000 agent + 50 supervisor sockets (latency, CPU per callback); the bare async view's ceiling.
+2. Daphne with REDIS_URL (channels-redis on a local redis-server): ladder and confirmation.
+3. The pair: PostgreSQL + Redis, one Daphne pinned to one core, then two, one per core.
 4. Idle sockets: Daphne's RSS with 1,000 and 5,000 connected dashboards.
 5. Action overhead: hold/unhold through our API vs the same request straight to the PHLO simulator.
 6. History: filtered pages of a million calls on PostgreSQL (bench/history.py).
+`--ab SECONDS` runs only fixed steps (50 and 100/s with 220 sockets, 30/s with 20 and 1,050) for
+comparing two versions back to back; `--profile DIR` records py-spy for each step.
 
 Results: bench/results/<stamp>/results.json (git-ignored), docs/benchmarks.md, docs/benchmarks-latency.png.
 """
@@ -215,6 +219,17 @@ class Bench:
         plan.agent_of_socket += [None] * len(supervisors) + list(agents)
         log(f"connected {outcome['connected']} sockets in {outcome['seconds']:.1f}s (now {outcome['total']})")
 
+    def target_sockets(self, server) -> tuple[ClientProcess, SocketPlan]:
+        """A client process with the target's 200 agent + 20 supervisor sockets on `server`, warmed up."""
+        clients = self.clients()
+        plan = SocketPlan()
+        self.connect(
+            clients, server, supervisors=range(TARGET_SUPERVISOR_SOCKETS), agents=range(TARGET_AGENT_SOCKETS),
+            plan=plan,
+        )
+        self.warm_up(server, clients, plan)
+        return clients, plan
+
     def step(self, phase: str, server, **how) -> StepResult:
         """Run one step and add it to the report under `phase` (with --profile: py-spy on the server too)."""
         profiler = self.profile(phase, how["label"], server, how["duration"])
@@ -307,13 +322,7 @@ class Bench:
         """In-memory layer: the ladder, the target load, routing, 1,000 + 50 sockets, the bare view."""
         log("daphne: starting Daphne (in-memory layer)")
         server = self.server("daphne")
-        clients = self.clients()
-        plan = SocketPlan()
-        self.connect(
-            clients, server, supervisors=range(TARGET_SUPERVISOR_SOCKETS), agents=range(TARGET_AGENT_SOCKETS),
-            plan=plan,
-        )
-        self.warm_up(server, clients, plan)
+        clients, plan = self.target_sockets(server)
         sustained = self.ladder(
             "daphne", server, start=self.durations.ladder_start, clients=clients, plan=plan,
             confirm=self.durations.confirm,
@@ -406,13 +415,7 @@ class Bench:
     def phase_redis(self, redis_url: str) -> None:
         log("redis: Daphne with REDIS_URL")
         server = self.server("daphne", REDIS_URL=redis_url)
-        clients = self.clients()
-        plan = SocketPlan()
-        self.connect(
-            clients, server, supervisors=range(TARGET_SUPERVISOR_SOCKETS), agents=range(TARGET_AGENT_SOCKETS),
-            plan=plan,
-        )
-        self.warm_up(server, clients, plan)
+        clients, plan = self.target_sockets(server)
         start = self.report.figures.get("daphne.sustained") or self.durations.ladder_start
         sustained = self.ladder("redis", server, start=start, clients=clients, plan=plan,
                                 confirm=self.durations.confirm)
@@ -470,13 +473,7 @@ class Bench:
     def phase_uvicorn(self) -> None:
         log("uvicorn: the same application")
         server = self.server("uvicorn")
-        clients = self.clients()
-        plan = SocketPlan()
-        self.connect(
-            clients, server, supervisors=range(TARGET_SUPERVISOR_SOCKETS), agents=range(TARGET_AGENT_SOCKETS),
-            plan=plan,
-        )
-        self.warm_up(server, clients, plan)
+        clients, plan = self.target_sockets(server)
         self.report.figures["uvicorn.sustained_short"] = self.ladder(
             "uvicorn", server, start=self.durations.ladder_start, clients=clients, plan=plan
         )
@@ -561,13 +558,7 @@ class Bench:
         """Fixed steps for comparing two versions of the product back to back (`--ab`): 50 and 100
         callbacks/s with 220 sockets, then 30/s with 20 and with 1,050 sockets; no ladder."""
         server = self.server("daphne")
-        clients = self.clients()
-        plan = SocketPlan()
-        self.connect(
-            clients, server, supervisors=range(TARGET_SUPERVISOR_SOCKETS), agents=range(TARGET_AGENT_SOCKETS),
-            plan=plan,
-        )
-        self.warm_up(server, clients, plan)
+        clients, plan = self.target_sockets(server)
         for rate in (50, TARGET_RATE):
             self.step("ab", server, label=f"{rate}/s", rate=rate, duration=self.args.ab, agents=TARGET_AGENT_SOCKETS,
                       clients=clients, plan=plan)
