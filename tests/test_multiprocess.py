@@ -488,13 +488,19 @@ async def test_five_hundred_concurrent_callbacks_for_one_call_on_two_processes(d
     try:
         started = time.monotonic()
         resent: list[dict] = []
-        responses = await asyncio.gather(*(
-            delivered(http, deployment.a if i % 2 else deployment.b, params, resent)
-            for i, params in enumerate(deliveries)
-        ))
+        # A connection each, none kept alive: httpcore's pool can close a kept-alive connection it
+        # has just handed to a waiting request, whose read then fails with ReadError; that, not the
+        # server, was the burst's dropped connections (docs/benchmarks.md, "The burst's ReadError").
+        async with httpx.AsyncClient(
+            timeout=30, limits=httpx.Limits(max_connections=None, max_keepalive_connections=0)
+        ) as burst:
+            responses = await asyncio.gather(*(
+                delivered(burst, deployment.a if i % 2 else deployment.b, params, resent)
+                for i, params in enumerate(deliveries)
+            ))
         print(f"500 concurrent callbacks answered in {time.monotonic() - started:.1f}s; {len(resent)} resent")
         assert [r.status_code for r in responses] == [200] * 500, {r.status_code: r.text for r in responses}
-        # A connection dropped under this burst now and then (a few in some runs, none in most); never many.
+        # Plivo resends a delivery whose connection failed; the test does too, and allows a few.
         assert len(resent) <= 25
         outcomes = [r.json()["outcome"] for r in responses]
         # The 100 repeats are duplicates; so is a resend whose first delivery was applied before its
