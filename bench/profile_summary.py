@@ -7,6 +7,7 @@ samples of their own.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -20,6 +21,8 @@ PARTS = [
     ("fan-out: call changes", ("dispatch (live/hub.py)",)),
     ("snapshots and resync", ("snapshot_for", "resync")),
     ("WebSocket connect/close", ("websocket_connect", "websocket_disconnect", "connect (live/consumer.py)")),
+    # A coroutine's samples may start at the coroutine, without the hub above it.
+    ("fan-out: writing to sockets", ("live/consumer.py", "live/frames.py", "autobahn/", "daphne/ws_protocol.py")),
     ("publish", ("publish (live/publish.py)",)),
     ("HTTP: Django handler and middleware", ("django/core/handlers", "contactcenter/middleware.py")),
     ("HTTP: Twisted and Daphne", ("twisted/", "daphne/")),
@@ -28,11 +31,12 @@ PARTS = [
 
 
 def read(path: Path) -> Counter[str]:
+    """Folded stacks, line numbers dropped (`f (file.py:12)` → `f (file.py)`): a function is one entry."""
     stacks: Counter[str] = Counter()
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if stack and count.isdigit():
-            stacks[stack] += int(count)
+            stacks[re.sub(r":\d+\)", ")", stack)] += int(count)
     return stacks
 
 

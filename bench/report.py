@@ -134,17 +134,27 @@ def targets(report: dict) -> list[tuple[str, str, str, bool | None, str]]:
             )
         )
     routing = f.get("routing")
-    if routing and routing.get("n"):
-        ok = routing["p99"] <= 50 and routing["not_offered"] == 0
+    if routing:
+        offered = bool(routing.get("n"))
+        ok = offered and routing["p99"] <= 50 and routing["not_offered"] == 0
+        measured = (
+            f"p50 {_ms(routing['p50'])}, p99 {_ms(routing['p99'])}, max {_ms(routing['max'])} ms "
+            f"({routing['n']} calls, {routing['not_offered']} not offered)" if offered else "no call was offered"
+        )
+        kept_up = f.get("routing.sustained") or {}
+        if kept_up.get("n"):
+            measured += (
+                f"; beside {kept_up['background_rate']:.0f}/s (the sustained rate): p50 {_ms(kept_up['p50'])}, "
+                f"p99 {_ms(kept_up['p99'])} ms ({kept_up['n']} calls, {kept_up['not_offered']} not offered)"
+            )
         rows.append(
             (
                 f"routing: customer's join callback → PHLO `call` request ({routing['customers_per_second']:.1f} "
                 f"customers/s beside {routing['background_rate']:.0f} callbacks/s)",
                 "p99 ≤ 50 ms",
-                f"p50 {_ms(routing['p50'])}, p99 {_ms(routing['p99'])}, max {_ms(routing['max'])} ms "
-                f"({routing['n']} calls, {routing['not_offered']} not offered)",
-                ok,
-                "" if ok else f"p99 {routing['p99'] - 50:+.1f} ms",
+                measured,
+                ok if offered else None,
+                "" if ok or not offered else f"p99 {routing['p99'] - 50:+.1f} ms",
             )
         )
     actions = f.get("actions")

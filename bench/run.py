@@ -336,7 +336,11 @@ class Bench:
         )
         self.report.figures["daphne.target"] = target.as_dict()
         settle(server)
-        self.phase_routing(server, clients, plan)
+        if sustained:
+            # What routing itself costs, on a process that keeps up; then at the target load.
+            self.phase_routing(server, clients, plan, background=sustained, key="routing.sustained")
+            settle(server)
+        self.phase_routing(server, clients, plan, background=TARGET_RATE, key="routing")
         settle(server)
         self.phase_big(server, clients)
         clients.stop()
@@ -346,10 +350,11 @@ class Bench:
         log(f"bare async view on the same Daphne: {bare:.0f} requests/s")
         server.stop()
 
-    def phase_routing(self, server, clients, plan) -> None:
-        """Customers call a routing line at ROUTING_RATE beside the target load; the latency from each
-        customer's join callback to the PHLO `call` request that offers the call to an agent (the stub
-        PHLO notes when each arrives). The idle agents (not on the scripted calls) are the ones offered."""
+    def phase_routing(self, server, clients, plan, *, background: float, key: str) -> None:
+        """Customers call a routing line at ROUTING_RATE beside `background` callbacks/s of the mix; the
+        latency from each customer's join callback to the PHLO `call` request that offers the call to
+        an agent (the stub PHLO notes when each arrives). The idle agents (not on the scripted calls)
+        are the ones offered. Reported as figures[key]."""
         duration = self.durations.routing
         n = max(3, int(ROUTING_RATE * duration / 3))  # joins in the first third, leaving in the rest
         tag = secrets.token_hex(3)
@@ -363,9 +368,9 @@ class Bench:
             host="127.0.0.1", ports=(server.port,), path=f"/callbacks/plivo/{ROUTING_PHLO_ID}/",
             auth_token=AUTH_TOKEN, rate=3 * n / duration, connections=4,
         )
-        self.stub_out.unlink(missing_ok=True)
+        self.stub_out.write_text("")  # emptied, not removed: the stub keeps it open for appending
         step = self.step(
-            "routing", server, label=f"{TARGET_RATE}/s + {spec.rate:.0f} customers/s", rate=TARGET_RATE,
+            "routing", server, label=f"{background:.0f}/s + {spec.rate:.0f} customers/s", rate=background,
             duration=duration, agents=TARGET_AGENT_SOCKETS, clients=clients, plan=plan,
             side_load=(spec, [urlencode(p) for p in joins + ends]),
         )
@@ -379,11 +384,11 @@ class Bench:
                 latencies.append((arrived[customers[k]] - scheduled) * 1000)
             else:
                 unanswered += 1
-        figures = {**percentiles(latencies), "calls": n, "not_offered": unanswered, "background_rate": TARGET_RATE,
+        figures = {**percentiles(latencies), "calls": n, "not_offered": unanswered, "background_rate": background,
                    "customers_per_second": spec.rate / 3}
-        self.report.figures["routing"] = figures
-        log(f"routing: join → PHLO call p50 {figures['p50']:.1f} p99 {figures['p99']:.1f} ms over {len(latencies)} "
-            f"calls ({unanswered} not offered)")
+        self.report.figures[key] = figures
+        log(f"routing beside {background:.0f}/s: join → PHLO call p50 {figures['p50']:.1f} "
+            f"p99 {figures['p99']:.1f} ms over {len(latencies)} calls ({unanswered} not offered)")
 
     def phase_big(self, server, clients) -> None:
         """The same callbacks (calls spread over all 1,000 agents) at BIG_RATE with 20 supervisor
