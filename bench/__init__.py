@@ -1,1 +1,2 @@
-"""Load and latency harness (issue 7): `make bench` → `python -m bench.run`. Not part of the test run."""
+"""Load and latency harness: `make bench` → `python -m bench.run`, figures in docs/benchmarks.md.
+Not part of the test run."""

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
+from bench.common import AUTH_TOKEN, PHLO_ID, log
 from tests.support.servers import ROOT, free_port, stop, wait_for_port
 
 ROUNDS = 4
@@ -42,8 +43,6 @@ def _timed(client: httpx.Client, path: str, expect: int, **kwargs) -> float:
 
 
 def measure_actions(bench) -> dict:
-    from bench.run import AUTH_TOKEN, PHLO_ID, log
-
     sim_port = free_port()
     server = bench.server("daphne", PHLO_BASE_URL=f"http://127.0.0.1:{sim_port}/v1")
     log_file = open(bench.workdir / "simulator.log", "ab")  # noqa: SIM115 - closed with the process

@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bench.common import AUTH_TOKEN, PASSWORD, PHLO_ID, ROUTING_PHLO_ID, log
 from bench.limits import raise_fd_limit
 from bench.load import LoadSpec
 from bench.measure import Calls, ClientProcess, SocketPlan, StepResult, percentiles, run_step
@@ -43,10 +44,6 @@ from tests.support.plivo import mpc_event, participant
 from tests.support.postgres import PostgresCluster
 from tests.support.servers import ROOT, RedisServer, free_port, stop, wait_for_port
 
-PASSWORD = "bench-password-1"
-PHLO_ID = "bench-phlo"
-ROUTING_PHLO_ID = "bench-routing"
-AUTH_TOKEN = "bench-auth-token"
 AGENTS = 1000
 SUPERVISORS = 50
 TARGET_RATE = 100
@@ -113,10 +110,6 @@ def _load() -> float:
 def at_or_below(rate: float) -> int:
     """The ladder's rate nearest `rate` from below (its lowest if none)."""
     return max([r for r in RATES if r <= rate] or [RATES[0]])
-
-
-def log(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
 def login_all(server, usernames: list[str]) -> dict[str, str]:

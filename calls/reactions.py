@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from calls.callbacks.intake import IntakeResult
+    from calls.callbacks.result import IntakeResult
     from calls.models import PhloApp
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from calls.actions import record_automatically
 from calls.reactions import on_callback
 
 if TYPE_CHECKING:
-    from calls.callbacks.intake import IntakeResult
+    from calls.callbacks.result import IntakeResult
     from calls.models import PhloApp
 
 

@@ -8,12 +8,12 @@ authentic callback is kept: one that changes no call says why (`outcome` and `re
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from calls.callbacks.result import IntakeResult
 from calls.models import Action, Call, CallEvent, Member, PhloApp
 from calls.routing import settle_offer
 from calls.state_machine import apply_event
@@ -28,16 +28,6 @@ REASONS = {
     Outcome.STALE: "Older than the state it would change (by SequenceNumber, else EventTimestamp): not rolled back.",
     Outcome.DUPLICATE: "A repeat of a callback already stored: applied once.",
 }
-
-
-@dataclass(frozen=True)
-class IntakeResult:
-    outcome: str  # applied | stale | no_change | unmatched | unrecognised | duplicate
-    call_id: int | None
-    messages: list[dict]
-    family: str = ""
-    event_name: str = ""
-    offer_wanted: bool = False  # the call waits for an agent and no one is offered it
 
 
 def dedupe_key(app: PhloApp, params: dict[str, str]) -> str:

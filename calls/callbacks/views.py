@@ -23,9 +23,10 @@ from django.http import HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from calls.callbacks.group_commit import GroupCommitThread
-from calls.callbacks.intake import IntakeResult, callback_store_and_apply
+from calls.callbacks.intake import callback_store_and_apply
 from calls.callbacks.known_apps import known_app
 from calls.callbacks.nonces import nonce_accepted, request_fingerprint
+from calls.callbacks.result import IntakeResult
 from calls.models import PhloApp
 from calls.reactions import after_callback
 from live.publish import publish
