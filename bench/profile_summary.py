@@ -17,6 +17,7 @@ PARTS = [
     ("intake: the ORM and SQLite", ("callback_store_and_apply", "nonce_accepted", "known_app")),
     ("intake: signature, parsing", ("_receive (calls/callbacks/views.py)",)),
     ("actions and routing", ("calls/actions.py", "calls/routing.py")),
+    ("the queue's figures", ("calls/stats.py",)),
     ("fan-out: presence tick", ("_flush_batches",)),
     ("fan-out: call changes", ("dispatch (live/hub.py)",)),
     ("snapshots and resync", ("snapshot_for", "resync")),
