@@ -85,6 +85,9 @@ def test_an_agent_wraps_up_and_a_supervisor_finds_the_call_and_its_story(pages):
     pages.simulator.customer_calls(CUSTOMER, "alice")
     card = alice.locator(".call-card", has_text=CUSTOMER_SHOWN)
     expect(card.locator(".member", has_text="Customer")).to_contain_text("Connected")
+    # She is on the line herself before she ends it: a customer who leaves before any agent answers
+    # has abandoned the call (docs/routing.md), whoever pressed the button.
+    expect(card.locator(".member", has_text="Alice Moreno (you)")).to_contain_text("Connected")
     card.get_by_role("button", name=f"Hang up customer {CUSTOMER_SHOWN}").click()
     expect(alice.locator("#no-call")).to_be_visible()
 
