@@ -207,3 +207,26 @@ def test_a_callback_signed_for_one_phlo_app_never_touches_another_apps_call(clie
     assert (refreshed.version, Member.objects.get().state) == (call.version, "connected")
     assert CallEvent.objects.filter(phlo_app=other).get().outcome == "unmatched"
     assert Call.objects.count() == 1
+
+
+def test_a_call_another_process_commits_between_two_looks_is_found_not_unmatched(client, phlo_app, monkeypatch):
+    """Two processes, one new MPC: this one looks for the call before the other commits it and
+    looks again (is the UUID another app's?) after. The call is this app's: the event applies to
+    it (seen once in the 500-callback burst of tests/test_multiprocess.py as one event unmatched)."""
+    from calls.callbacks import intake
+
+    assert django_callback(client, phlo_app, join(seq=1)).status_code == 200
+    call = Call.objects.get()
+    real_load = intake.load_call_by_mpc
+    looks = []
+
+    def not_yet_committed(app, mpc_uuid, **kwargs):
+        looks.append(mpc_uuid)
+        return None if len(looks) == 1 else real_load(app, mpc_uuid, **kwargs)
+
+    monkeypatch.setattr(intake, "load_call_by_mpc", not_yet_committed)
+    response = django_callback(client, phlo_app, participant("ParticipantHold", "mpc-1", "m1", CUSTOMER, seq=2))
+    assert response.status_code == 200 and response.json()["outcome"] == "applied"
+    assert Member.objects.get().state == "on_hold"
+    assert CallEvent.objects.filter(outcome="applied", call=call).count() == 2
+    assert Call.objects.count() == 1

@@ -23,11 +23,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TypeVar
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ T = TypeVar("T")
 
 # A bound on one transaction: a backlog is worked off in several commits, each answering its callbacks.
 MAX_BATCH = 64
+LOCKED_PATIENCE_SECONDS = 2.0
 
 
 class GroupCommitThread:
@@ -87,14 +89,29 @@ class GroupCommitThread:
                 return
         for work, future in batch:
             try:
-                with transaction.atomic():
-                    result = work()
+                result = _alone(work)
             except BaseException as exc:
                 if isinstance(exc, DatabaseError):
                     connection.close()  # never reuse a connection that failed
                 _settle(future, None, exc)
             else:
                 _settle(future, result, None)
+
+
+def _alone(work: Callable[[], T]) -> T:
+    """`work` in a transaction of its own. SQLite in shared-cache mode (Django's in-memory test
+    database) refuses a table another connection is reading at once ("database table is locked")
+    instead of waiting as the busy timeout makes it do otherwise: such a refusal is tried again
+    for up to LOCKED_PATIENCE_SECONDS, as a busy database would be waited for."""
+    deadline = time.monotonic() + LOCKED_PATIENCE_SECONDS
+    while True:
+        try:
+            with transaction.atomic():
+                return work()
+        except OperationalError as exc:
+            if "table is locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _together(batch: list[tuple[Callable[[], object], Future]]) -> list[tuple[object, BaseException | None]]:

@@ -154,7 +154,11 @@ def _find_call_id(app: PhloApp, event: Event, now) -> tuple[int | None, bool]:
         pending = _pending_run_call(app, event, now)
         if pending:
             return pending, False
-        if Call.objects.filter(mpc_uuid=event.mpc_uuid).exists():
+        existing = Call.objects.filter(mpc_uuid=event.mpc_uuid).values_list("pk", "phlo_app_id").first()
+        if existing is not None:
+            call_id, app_id = existing
+            if app_id == app.pk:
+                return call_id, False  # committed by another process since we looked: ours after all
             return None, False  # another PHLO app's call (MPC UUIDs are unique): kept, applied to nothing
         call = Call.objects.create(
             phlo_app=app, mpc_uuid=event.mpc_uuid, mpc_name=event.mpc_name,
