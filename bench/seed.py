@@ -16,6 +16,16 @@ def supervisor_address(n: int) -> str:
     return f"+1416{n:07d}"
 
 
+def _line(phlo_id: str, name: str, node_id: str, auth_token: str, *, default: bool, routing: bool) -> None:
+    from calls.models import PhloApp
+
+    PhloApp.objects.update_or_create(
+        phlo_id=phlo_id,
+        defaults={"name": name, "node_id": node_id, "auth_id": "MABENCH", "auth_token": auth_token,
+                  "is_default": default, "routing": routing},
+    )
+
+
 def seed(
     *, agents: int, supervisors: int, password: str, phlo_id: str, auth_token: str, routing_phlo_id: str = ""
 ) -> None:
@@ -24,7 +34,6 @@ def seed(
     from django.db import transaction
 
     from agents.models import Agent
-    from calls.models import PhloApp
     from phlo.addresses import address_key
 
     User = get_user_model()
@@ -32,31 +41,11 @@ def seed(
     people = [(f"agent{n}", agent_address(n), False) for n in range(agents)]
     people += [(f"super{n}", supervisor_address(n), True) for n in range(supervisors)]
     with transaction.atomic():
-        PhloApp.objects.update_or_create(
-            phlo_id=phlo_id,
-            defaults={
-                "name": "Bench line",
-                "node_id": "bench-node",
-                "auth_id": "MABENCH",
-                "auth_token": auth_token,
-                "is_default": True,
-                # The scripted calls bring their agents in themselves; the router has its own phase.
-                "routing": False,
-            },
-        )
+        # The scripted calls bring their agents in themselves; the router has its own phase.
+        _line(phlo_id, "Bench line", "bench-node", auth_token, default=True, routing=False)
         if routing_phlo_id:
             # The routing step's line: calls wait in its queue and the desk offers them to agents.
-            PhloApp.objects.update_or_create(
-                phlo_id=routing_phlo_id,
-                defaults={
-                    "name": "Bench queue",
-                    "node_id": "bench-queue-node",
-                    "auth_id": "MABENCH",
-                    "auth_token": auth_token,
-                    "is_default": False,
-                    "routing": True,
-                },
-            )
+            _line(routing_phlo_id, "Bench queue", "bench-queue-node", auth_token, default=False, routing=True)
         User.objects.bulk_create([User(username=name, password=hashed) for name, _, _ in people], ignore_conflicts=True)
         users = dict(User.objects.filter(username__in=[p[0] for p in people]).values_list("username", "pk"))
         Agent.objects.bulk_create(

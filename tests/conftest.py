@@ -1,5 +1,6 @@
 """Shared fixtures. Real parts: a redis-server per session, Daphne stacks in tests/support/servers.py."""
 
+import httpx
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -80,3 +81,10 @@ def _fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture
+async def http():
+    """An HTTP client for tests that talk to real servers over loopback."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client

@@ -93,12 +93,6 @@ def desk(tmp_path_factory):
         stack.stop()
 
 
-@pytest.fixture
-async def http():
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
 class Desktop:
     """One person at the desk, acting through the API with their token."""
 

@@ -82,12 +82,6 @@ def desk(tmp_path_factory):
         stack.stop()
 
 
-@pytest.fixture
-async def http():
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
 class Center:
     """The desk's API as each person reaches it, and the simulator's controls."""
 
