@@ -23,7 +23,7 @@ import pytest
 
 from tests.support.plivo import participant, signed_headers
 from tests.support.servers import Stack, free_port, stop, wait_for_port
-from tests.test_end_to_end import Desk, Desktop, Wall, http, showing, states, wall  # noqa: F401 - fixtures
+from tests.test_end_to_end import Desk, Desktop, Wall, showing, states, wall  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
