@@ -26,7 +26,8 @@ def _revoke(modeladmin, request, user_ids) -> None:
 
 @admin.action(description="Revoke API tokens and close open dashboards", permissions=["change"])
 def revoke_agents_api_tokens(modeladmin, request, queryset):
-    _revoke(modeladmin, request, queryset.values_list("user_id", flat=True))
+    users = User.objects.filter(pk__in=queryset.values("user_id"))
+    _revoke(modeladmin, request, [user.pk for user in users if may_change_login(request.user, user)])
 
 
 @admin.action(description="Revoke API tokens and close open dashboards", permissions=["change"])
@@ -40,6 +41,30 @@ admin.site.unregister(User)
 @admin.register(User)
 class UserAdmin(auth_admin.UserAdmin):
     actions = [revoke_users_api_tokens]
+
+
+# The parts of an agent that are its login and its rights (contract §14): only someone who could
+# change that user in Django's own user admin changes them here.
+LOGIN_FIELDS = ("username", "password", "is_supervisor")
+
+
+def may_change_login(staff, user) -> bool:
+    """Whether `staff` may change `user`'s username, password and rights: as Django's user admin
+    would let them (`auth.change_user`), and a superuser only by a superuser. A new login (`user`
+    None) needs `auth.add_user`: a supervisor with a known password is a login with rights."""
+    if staff.is_superuser:
+        return True
+    if user is None:
+        return staff.has_perm("auth.add_user") and staff.has_perm("auth.change_user")
+    return not user.is_superuser and staff.has_perm("auth.change_user")
+
+
+class AgentDetailsForm(forms.ModelForm):
+    """The agent without its login: what a staff member who may not change the login edits."""
+
+    class Meta:
+        model = Agent
+        fields = ["name", "address", "status"]
 
 
 class AgentAdminForm(forms.ModelForm):
@@ -103,8 +128,30 @@ class AgentAdmin(admin.ModelAdmin):
     readonly_fields = ["status_since", "status_reason", "wrap_up_until"]
     actions = [revoke_agents_api_tokens]
 
+    def _may_change_login(self, request, agent: Agent | None) -> bool:
+        return may_change_login(request.user, agent.user if agent is not None and agent.user_id else None)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not self._may_change_login(request, obj):
+            readonly = ["login", "is_supervisor", *readonly]  # shown, never posted
+        return readonly
+
+    def get_form(self, request, obj=None, **kwargs):
+        if not self._may_change_login(request, obj):
+            kwargs["form"] = AgentDetailsForm  # nothing posted can reach the login
+        return super().get_form(request, obj, **kwargs)
+
+    def has_add_permission(self, request):
+        # An agent comes with its login: adding one is adding a user.
+        return super().has_add_permission(request) and self._may_change_login(request, None)
+
     @admin.display(ordering="user__username")
     def username(self, agent):
+        return agent.user.username
+
+    @admin.display(description="username")
+    def login(self, agent):
         return agent.user.username
 
     @admin.display(boolean=True, ordering="user__is_active")
