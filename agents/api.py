@@ -15,7 +15,7 @@ from agents.rate_limits import Limit, take
 from agents.schema import AgentSerializer, ErrorSerializer, MeSerializer
 from agents.selectors import agent_directory
 from agents.serialize import me_to_dict
-from agents.status import StatusNotSelectable, StatusRefused, agent_set_status
+from agents.status import NotWrappingUp, StatusNotSelectable, StatusRefused, agent_set_status, wrap_up_extend
 
 
 class TokenView(APIView):
@@ -61,6 +61,15 @@ def status_change_limit() -> Limit:
     return Limit("status-changes", settings.STATUS_CHANGES_PER_MINUTE, 60)
 
 
+def _too_many_changes(agent: Agent) -> Response | None:
+    if take(status_change_limit(), str(agent.pk)):
+        return None
+    return Response(
+        {"detail": "Too many status changes; wait a minute, then try again."},
+        status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": "60"},
+    )
+
+
 def _own_agent(request) -> Agent:
     agent = Agent.objects.select_related("user").filter(user=request.user).first()
     if agent is None:
@@ -99,14 +108,30 @@ class MeView(APIView):
             data.is_valid(raise_exception=True)
         if "status" not in data.validated_data:
             return Response(me_to_dict(agent))
-        if not take(status_change_limit(), str(agent.pk)):
-            return Response(
-                {"detail": "Too many status changes; wait a minute, then try again."},
-                status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": "60"},
-            )
+        if too_many := _too_many_changes(agent):
+            return too_many
         try:
             agent = agent_set_status(agent=agent, status=data.validated_data["status"])
         except StatusRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(me_to_dict(agent))
+
+
+class WrapUpExtendView(APIView):
+    """More time for the caller's wrap-up: WRAP_UP_SECONDS added to `wrap_up_until`."""
+
+    @extend_schema(
+        request=None,
+        responses={200: MeSerializer, 401: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer,
+                   429: ErrorSerializer},
+    )
+    def post(self, request):
+        agent = _own_agent(request)
+        if too_many := _too_many_changes(agent):
+            return too_many
+        try:
+            agent = wrap_up_extend(agent=agent)
+        except NotWrappingUp as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(me_to_dict(agent))
 

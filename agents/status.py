@@ -112,6 +112,24 @@ def follow_calls(*, agent_ids: set[int], on_the_line: set[int], disposed: set[in
     return changed
 
 
+class NotWrappingUp(ValueError):
+    """Extending a wrap-up that is not running (409)."""
+
+
+def wrap_up_extend(*, agent: Agent) -> Agent:
+    """More time to finish typing: WRAP_UP_SECONDS more, counted from when the wrap-up would have
+    ended (or from now, should the sweep not have come by yet)."""
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update().select_related("user").get(pk=agent.pk)
+        if agent.status != AgentStatus.WRAP_UP:
+            raise NotWrappingUp("You are not in wrap-up: there is nothing to extend.")
+        now = timezone.now()
+        agent.wrap_up_until = max(agent.wrap_up_until or now, now) + timedelta(seconds=settings.WRAP_UP_SECONDS)
+        agent.save(update_fields=["wrap_up_until"])
+        publish_on_commit([agent_update_message(agent)])
+    return agent
+
+
 def agents_finish_wrap_up() -> list[dict]:
     """Wrap-up over: back to the status each agent chose (a required disposition still missing
     keeps them in wrap-up). Safe on several processes at once (conditional update)."""

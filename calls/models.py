@@ -100,6 +100,11 @@ class Call(models.Model):
         "calls.Disposition", on_delete=models.PROTECT, null=True, blank=True, related_name="calls"
     )
     notes = models.TextField(blank=True)
+    # Each person's own wrap-up of the call (calls/wrapup.py): a few per call at most, always shown
+    # with it, so kept on its row like its recordings. `disposition` and `notes` above are what
+    # they add up to (the latest disposition saved; every non-empty note), which the history
+    # filters and exports.
+    wrap_ups = models.JSONField(default=list, blank=True)
     version = models.PositiveIntegerField(default=1)
     # The newest call-level event applied, so an older one never rolls the state back.
     last_sequence = models.BigIntegerField(null=True, blank=True)

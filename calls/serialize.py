@@ -39,6 +39,10 @@ def recording_to_dict(recording: dict) -> dict:
     return {name: recording.get(name) for name in ("url", "duration", "format", "started_at", "ended_at", "state")}
 
 
+def wrap_up_to_dict(entry: dict) -> dict:
+    return {name: entry.get(name) for name in ("agent", "name", "disposition", "notes", "saved_at")}
+
+
 def call_to_dict(call: Call, members: Iterable[Member] | None = None) -> dict:
     """`members` may be passed when the caller already holds them, to spare a query."""
     if members is None:
@@ -58,6 +62,7 @@ def call_to_dict(call: Call, members: Iterable[Member] | None = None) -> dict:
         "recordings": [recording_to_dict(r) for r in call.recordings or []],
         "disposition": call.disposition.name if call.disposition_id else None,
         "notes": call.notes,
+        "wrap_ups": [wrap_up_to_dict(entry) for entry in call.wrap_ups or []],
         "version": call.version,
         "members": [member_to_dict(m) for m in sorted(members, key=lambda m: (m.created_at, m.pk or 0))],
     }

@@ -9,10 +9,12 @@ as for any change); the agents who left this call last owe no disposition any mo
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from agents.serialize import iso
 from agents.status import disposition_saved
 from agents.viewers import Person
 from calls.models import Action, Call, Disposition, Member
@@ -51,37 +53,65 @@ def _disposition_named(name: str, call: Call) -> Disposition:
 def save_wrap_up(
     viewer: Person, call_id: int, *, disposition: str | None = None, notes: str | None = None, done: bool = False
 ) -> dict:
-    """Save what was given (None: unchanged) and answer the call. `done`: the requester's wrap-up
-    of this call is over, so they return to the status they chose now."""
+    """Save the requester's own wrap-up of the call (None: that part unchanged) and answer the
+    call. Nobody else's wrap-up is touched: the call's disposition and notes are what everyone's
+    add up to (`wrap_ups_summary`). `done`: the requester's wrap-up of this call is over, so they
+    return to the status they chose now."""
     visible_call(viewer, call_id)  # 404 or 403 before anything else
     now = timezone.now()
     with transaction.atomic():
         call, members = load_call(call_id, lock=True)
         before = snapshot(call, members)
-        changed = []
+        wrap_ups = [dict(entry) for entry in call.wrap_ups or []]
+        mine = next((entry for entry in wrap_ups if entry.get("user") == viewer.user_id), None)
+        if mine is None:
+            mine = {"user": viewer.user_id, "agent": viewer.agent_id, "name": _name(viewer),
+                    "disposition": None, "disposition_id": None, "notes": ""}
+            wrap_ups.append(mine)
+        changed = {}
         if disposition is not None:
             chosen = _disposition_named(disposition, call)
-            if chosen.pk != call.disposition_id:
-                call.disposition = chosen
-                changed.append("disposition")
-        if notes is not None and notes != call.notes:
-            call.notes = notes
-            changed.append("notes")
-        if settings.DISPOSITION_REQUIRED and call.disposition_id is None:
+            if chosen.pk != mine.get("disposition_id"):
+                changed.update(disposition=chosen.name, disposition_id=chosen.pk, disposition_at=iso(now))
+        if notes is not None and notes != mine.get("notes", ""):
+            changed["notes"] = notes
+        if changed:
+            mine.update(changed, saved_at=iso(now))
+        summary = wrap_ups_summary(wrap_ups)
+        if settings.DISPOSITION_REQUIRED and summary["disposition_id"] is None:
             raise WrapUpRefused("disposition", "Choose a disposition: one is required for every call.")
         messages = []
         if changed:
-            call.save(update_fields=changed)
+            call.wrap_ups = [entry for entry in wrap_ups if entry.get("saved_at")]
+            call.disposition_id, call.notes = summary["disposition_id"], summary["notes"]
+            call.save(update_fields=["wrap_ups", "disposition", "notes"])
             _, messages = save_call_state(call, members, before, before, visible_change=True, at=now)
             Action.objects.create(
                 actor_id=viewer.user_id, call=call, action=WRAP_UP_ACTION, ok=True, http_status=200,
-                request_body={"disposition": call.disposition.name if call.disposition else None, "notes": call.notes},
-                created_at=now,
+                request_body={"disposition": mine["disposition"], "notes": mine["notes"]}, created_at=now,
             )
         for agent_id in _agents_done_with(call, members):
             messages += disposition_saved(agent_id, done=done and agent_id == viewer.agent_id)
         publish_on_commit(messages)
     return call_to_dict(call, members)
+
+
+def wrap_ups_summary(wrap_ups: list[dict]) -> dict:
+    """What the call's wrap-ups add up to: the disposition chosen last (a note edited since does not
+    make an older choice the latest), and every person's non-empty notes, in the order they first
+    wrote (contract §11)."""
+    disposed = [entry for entry in wrap_ups if entry.get("disposition_id")]
+    latest = max(disposed, key=lambda entry: entry.get("disposition_at") or entry.get("saved_at") or "", default=None)
+    return {
+        "disposition_id": latest["disposition_id"] if latest else None,
+        "notes": "\n\n".join(entry["notes"] for entry in wrap_ups if entry.get("notes")),
+    }
+
+
+def _name(viewer: Person) -> str:
+    if viewer.agent is not None:
+        return viewer.agent.display_name
+    return get_user_model().objects.filter(pk=viewer.user_id).values_list("username", flat=True).first() or ""
 
 
 def _agents_done_with(call: Call, members: list[Member]) -> set[int]:

@@ -365,3 +365,102 @@ def test_an_agent_who_left_a_call_that_goes_on_wraps_it_up(api_for, calls, agent
     assert agent_now(other_agent).status == "busy"
     calls.end("mpc-1")
     assert not agent_now(other_agent).disposition_pending  # the call has its disposition already
+
+
+# --- each person's own wrap-up (contract §11) -------------------------------------------------------------
+
+
+def test_a_colleagues_done_never_erases_what_another_agent_wrote(api_for, calls, agent, other_agent, codes):
+    """Found by hand: in a three-way call that ended, Alice saved a disposition and notes, Bob pressed
+    Done without typing, and the call's notes were empty."""
+    calls.start("mpc-1", agent, other_agent)
+    call = calls.end("mpc-1")
+    alice = wrap_up(api_for(agent), call, disposition="Resolved", notes="Refund issued; call back Monday.")
+    assert alice.status_code == 200
+
+    bob = wrap_up(api_for(other_agent), call, notes="", done=True)  # Done without typing, as the desk sends it
+    assert bob.status_code == 200
+    body = bob.json()
+    assert (body["disposition"], body["notes"]) == ("Resolved", "Refund issued; call back Monday.")
+    assert [(w["agent"], w["disposition"], w["notes"]) for w in body["wrap_ups"]] == [
+        (agent.pk, "Resolved", "Refund issued; call back Monday.")
+    ]
+    call.refresh_from_db()
+    assert call.notes == "Refund issued; call back Monday."
+
+
+def test_each_agents_notes_are_their_own_and_the_call_joins_them(api_for, calls, agent, other_agent, codes):
+    calls.start("mpc-1", agent, other_agent)
+    call = calls.end("mpc-1")
+    wrap_up(api_for(agent), call, disposition="Resolved", notes="Alice: refund issued.")
+    body = wrap_up(api_for(other_agent), call, disposition="Escalated", notes="Bob: escalated to billing.").json()
+    assert body["notes"] == "Alice: refund issued.\n\nBob: escalated to billing."
+    assert body["disposition"] == "Escalated"  # the latest saved
+    assert {w["agent"]: (w["name"], w["disposition"], w["notes"]) for w in body["wrap_ups"]} == {
+        agent.pk: (agent.display_name, "Resolved", "Alice: refund issued."),
+        other_agent.pk: (other_agent.display_name, "Escalated", "Bob: escalated to billing."),
+    }
+    assert all(w["saved_at"] for w in body["wrap_ups"])
+
+    # Alice corrects her own notes: Bob's stay as he wrote them.
+    body = wrap_up(api_for(agent), call, notes="Alice: refund issued, 20 USD.").json()
+    assert body["notes"] == "Alice: refund issued, 20 USD.\n\nBob: escalated to billing."
+    call.refresh_from_db()
+    assert (call.disposition.name, call.notes) == ("Escalated", body["notes"])
+
+
+def test_a_complete_transfers_target_does_not_erase_the_initiators_notes(api_for, calls, agent, other_agent, codes):
+    """Alice handed the call to Bob and wrapped up; Bob's own Done, later, keeps her text."""
+    calls.start("mpc-1", agent, other_agent)
+    calls.leave("mpc-1", agent)
+    call = Call.objects.get(mpc_uuid="mpc-1")
+    wrap_up(api_for(agent), call, disposition="Escalated", notes="Handed over to Bob.", done=True)
+    call = calls.end("mpc-1")
+    body = wrap_up(api_for(other_agent), call, notes="", done=True).json()
+    assert body["notes"] == "Handed over to Bob." and body["disposition"] == "Escalated"
+
+
+def test_a_wrap_up_saved_before_wrap_ups_were_each_persons_own_is_kept(api_for, calls, agent, other_agent, codes):
+    """Migration 0004 made the older single wrap-up into its saver's: a new one adds to it."""
+    import importlib
+
+    from django.apps import apps
+
+    calls.start("mpc-1", agent, other_agent)
+    call = calls.end("mpc-1")
+    Call.objects.filter(pk=call.pk).update(notes="Written before.", disposition=codes["Resolved"], wrap_ups=[])
+    Action.objects.create(actor=agent.user, call=call, action="wrap-up", ok=True, http_status=200)
+    importlib.import_module("calls.migrations.0004_call_wrap_ups").earlier_wrap_ups(apps, None)
+
+    body = wrap_up(api_for(other_agent), call, notes="Bob's part.").json()
+    assert body["notes"] == "Written before.\n\nBob's part."
+    assert [w["agent"] for w in body["wrap_ups"]] == [agent.pk, other_agent.pk]
+
+
+def test_an_agent_extends_their_wrap_up(api_for, calls, agent, codes, settings):
+    settings.WRAP_UP_SECONDS = 30
+    calls.start("mpc-1", agent)
+    calls.end("mpc-1")
+    until = agent_now(agent).wrap_up_until
+    response = api_for(agent).post("/api/me/wrap-up/extend/")
+    assert response.status_code == 200
+    extended = agent_now(agent).wrap_up_until
+    assert extended - until == timedelta(seconds=30)
+    assert response.json()["wrap_up_until"] == extended.isoformat().replace("+00:00", "Z")
+    assert response.json()["status"] == "wrap_up"
+
+
+def test_extending_when_not_in_wrap_up_is_a_409(api_for, agent):
+    response = api_for(agent).post("/api/me/wrap-up/extend/")
+    assert response.status_code == 409 and "not in wrap-up" in response.json()["detail"]
+    assert agent_now(agent).wrap_up_until is None
+
+
+def test_an_extended_wrap_up_outlasts_the_sweep(api_for, calls, agent, codes, settings):
+    settings.WRAP_UP_SECONDS = 0
+    calls.start("mpc-1", agent)
+    calls.end("mpc-1")
+    settings.WRAP_UP_SECONDS = 60
+    api_for(agent).post("/api/me/wrap-up/extend/")
+    agents_finish_wrap_up()
+    assert agent_now(agent).status == "wrap_up"

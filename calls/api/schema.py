@@ -41,6 +41,16 @@ class RecordingSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=RecordingState.choices)
 
 
+class WrapUpSerializer(serializers.Serializer):
+    agent = serializers.IntegerField(
+        allow_null=True, help_text="The agent who wrote it (null: an operator without a desk of their own)."
+    )
+    name = serializers.CharField(allow_blank=True)
+    disposition = serializers.CharField(allow_null=True)
+    notes = serializers.CharField(allow_blank=True)
+    saved_at = serializers.DateTimeField(allow_null=True)
+
+
 class CallSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     phlo_id = serializers.CharField()
@@ -54,6 +64,9 @@ class CallSerializer(serializers.Serializer):
         help_text="Whether the call is being recorded now.",
     )
     recordings = RecordingSerializer(many=True)
+    disposition = serializers.CharField(allow_null=True, help_text="The disposition saved last, by anyone.")
+    notes = serializers.CharField(allow_blank=True, help_text="Every person's non-empty notes, joined.")
+    wrap_ups = WrapUpSerializer(many=True, help_text="Each person's own disposition and notes.")
 
 
 class ActionResultSerializer(serializers.Serializer):

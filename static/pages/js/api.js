@@ -94,4 +94,10 @@ export const api = {
   },
   dispositions: () => request("GET", "/api/dispositions/"),
   wrapUp: (callId, body) => request("PATCH", `/api/calls/${enc(callId)}/wrap-up/`, body),
+  extendWrapUp: () => request("POST", "/api/me/wrap-up/extend/"),
+  // The page is going away: the request outlives it (fetch's keepalive), nobody reads the answer.
+  wrapUpOnLeave: (callId, body) => fetch(`/api/calls/${enc(callId)}/wrap-up/`, {
+    method: "PATCH", keepalive: true, credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() }, body: JSON.stringify(body),
+  }).catch(() => {}),
 };
