@@ -12,10 +12,11 @@ from rest_framework.views import APIView
 from agents.login_guard import LoginRefused, throttled_authenticate
 from agents.models import SELECTABLE_STATUSES, SYSTEM_STATUSES, Agent
 from agents.rate_limits import Limit, take
-from agents.schema import AgentSerializer, ErrorSerializer, MeSerializer
+from agents.schema import AgentSerializer, MeSerializer
 from agents.selectors import agent_directory
 from agents.serialize import me_to_dict
 from agents.status import NotWrappingUp, StatusNotSelectable, StatusRefused, agent_set_status, wrap_up_extend
+from conventions.errors import ErrorSerializer
 
 
 class TokenView(APIView):

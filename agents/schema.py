@@ -1,14 +1,10 @@
-"""Serializers that document the API's JSON shapes in the OpenAPI schema (agents/serialize.py
-builds them; tests/test_api_fuzzing.py checks real responses against these). `ErrorSerializer` is the one error
-shape of the whole API."""
+"""Serializers that document the agents' JSON shapes in the OpenAPI schema (agents/serialize.py
+builds them; tests/test_api_fuzzing.py checks real responses against these). The error shape is
+conventions/errors.py's."""
 
 from rest_framework import serializers
 
 from agents.models import SELECTABLE_STATUSES, AgentStatus
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 class AgentSerializer(serializers.Serializer):

@@ -2,14 +2,8 @@
 rather than DRF serializers, as they run for every snapshot and status change. agents/schema.py
 documents the same shapes for the OpenAPI schema."""
 
-from datetime import datetime
-
 from agents.models import Agent, sees_every_call
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
+from conventions.times import iso
 
 # The directory is in every snapshot: read as rows, it costs a fraction of building model instances.
 AGENT_ROW_FIELDS = (

@@ -3,7 +3,7 @@
 A throwaway PostgreSQL cluster (tests/support/postgres.py) is migrated and filled in SQL
 (`generate_series`): a year of finished calls, each with its customer and agents as members, with
 outcomes, transfers, missed offers and dispositions. Then every kind of page the history page and
-the API ask for is read through the real selector (`calls.selectors.history_page`: the query, its
+the API ask for is read through the real selector (`calls.history.search.history_page`: the query, its
 members, the JSON), as a supervisor and as an agent, and timed; PostgreSQL's plan of each query is
 kept, so a page that stops using its index shows. Target: every page under 50 ms.
 
@@ -145,7 +145,7 @@ def steps(agent_id: int, disposition_id: int) -> list[tuple[str, str, dict]]:
 
     from django.utils import timezone
 
-    from calls.history import search_terms
+    from calls.history.search import search_terms
 
     month_ago = timezone.now() - timedelta(days=30)
     return [
@@ -171,9 +171,8 @@ def steps(agent_id: int, disposition_id: int) -> list[tuple[str, str, dict]]:
 
 def measure(repeat: int) -> list[dict]:
     from agents.models import Agent
-    from calls.history import HistorySearch
+    from calls.history.search import HistorySearch, history, history_page
     from calls.models import Disposition
-    from calls.selectors import history, history_page
     from live.audience import Viewer
 
     agent = Agent.objects.get(name="Agent 17")
@@ -237,7 +236,7 @@ def render(figures: dict, results: list[dict], seconds: float, load: tuple[float
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} in {seconds / 60:.1f} min on a throwaway "
         f"PostgreSQL cluster: {figures['calls']:,} finished calls over a year with {figures['members']:,} members "
         f"({figures['database_size']}, filled with `generate_series` in {figures['fill_seconds']} s), {AGENTS} "
-        "agents, 8 dispositions. Each page is read through `calls.selectors.history_page` (the query, the "
+        "agents, 8 dispositions. Each page is read through `calls.history.search.history_page` (the query, the "
         "page's members in one more query, the JSON the API answers), 50 calls per page, after three warm "
         "reads; the figures are milliseconds over the repetitions.",
         "",

@@ -15,17 +15,17 @@ from pathlib import Path
 # (part, any of these in the stack): the first part that matches wins.
 PARTS = [
     ("intake: the ORM and SQLite", ("callback_store_and_apply", "nonce_accepted", "known_app")),
-    ("intake: signature, parsing", ("_receive (calls/callbacks/views.py)",)),
-    ("actions and routing", ("calls/actions.py", "calls/routing.py")),
-    ("the queue's figures", ("calls/stats.py",)),
+    ("intake: signature, parsing", ("_receive (calls/intake/views.py)",)),
+    ("actions and routing", ("calls/actions/flow.py", "calls/queue/routing.py")),
+    ("the queue's figures", ("calls/queue/figures.py",)),
     ("fan-out: presence tick", ("_flush_batches",)),
     ("fan-out: call changes", ("dispatch (live/hub.py)",)),
     ("snapshots and resync", ("snapshot_for", "resync")),
     ("WebSocket connect/close", ("websocket_connect", "websocket_disconnect", "connect (live/consumer.py)")),
     # A coroutine's samples may start at the coroutine, without the hub above it.
-    ("fan-out: writing to sockets", ("live/consumer.py", "live/frames.py", "autobahn/", "daphne/ws_protocol.py")),
+    ("fan-out: writing to sockets", ("live/consumer.py", "fastpath/frames.py", "autobahn/", "daphne/ws_protocol.py")),
     ("publish", ("publish (live/publish.py)",)),
-    ("HTTP: Django handler and middleware", ("django/core/handlers", "contactcenter/middleware.py")),
+    ("HTTP: Django handler and middleware", ("django/core/handlers", "fastpath/middleware.py")),
     ("HTTP: Twisted and Daphne", ("twisted/", "daphne/")),
     ("event loop", ("asyncio/",)),
 ]

@@ -3,8 +3,8 @@ from django.contrib import admin
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from calls.core.vocabulary import MemberRole
 from calls.models import Action, Call, CallEvent, Disposition, Member, PhloApp
-from calls.vocabulary import MemberRole
 
 
 class PhloAppForm(forms.ModelForm):

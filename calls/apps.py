@@ -6,27 +6,35 @@ class CallsConfig(AppConfig):
     name = "calls"
 
     def ready(self):
+        """How the calls domain plugs into the rest of the product (docs/architecture.md, "Wiring").
+        What the desk does after each callback is not here: calls/intake/reactions.py lists it."""
+        from django.db.models.signals import post_save
+
         from agents.status import became_available
-        from calls import (
-            recording,  # noqa: F401 - registers its reaction to callbacks
-            routing,
-            signals,  # noqa: F401 - connects the history receivers
-            upstream,
-        )
-        from calls.callbacks.nonces import PURGE_EVERY_SECONDS, purge_old_nonces
-        from calls.selectors import live_world, snapshot_for
-        from calls.stats import RECOMPUTE_SECONDS, figures, queue_now
+        from calls.core import upstream
+        from calls.dashboards import live_world, snapshot_for
+        from calls.history import read_model
+        from calls.intake.nonces import PURGE_EVERY_SECONDS, purge_old_nonces
+        from calls.models import Call, Member
+        from calls.queue import routing
+        from calls.queue.figures import RECOMPUTE_SECONDS, figures, queue_now
         from live.sources import PeriodicJob, register_periodic, register_snapshots
         from metrics.registry import register_collector
         from phlo import http
 
+        # What a dashboard's snapshot holds, and the jobs each process's hub runs.
         register_snapshots(snapshot_for=snapshot_for, world=live_world)
         register_periodic(PeriodicJob("callback-nonce-purge", PURGE_EVERY_SECONDS, purge_old_nonces))
+        register_periodic(PeriodicJob("queue figures", RECOMPUTE_SECONDS, figures.run))
+        # An agent who becomes available may take a waiting call (agents/status.py cannot import us).
+        became_available.connect(routing.wake_on_available, dispatch_uid="calls.queue.routing")
+        # The history's read model follows every save of a call or member, whoever makes it.
+        post_save.connect(read_model.call_saved, sender=Call, dispatch_uid="calls.history.read_model.call")
+        post_save.connect(read_model.member_saved, sender=Member, dispatch_uid="calls.history.read_model.member")
+        # Each request to Plivo, and the queue read at scrape time, in the metrics.
         if upstream.record not in http.observers:
             http.observers.append(upstream.record)
         register_collector("desk_calls_waiting", "Calls whose customer waits for an agent now.", [],
                            lambda: [(queue_now()["waiting"],)])
         register_collector("desk_longest_wait_seconds", "How long the oldest waiting call has waited.", [],
                            lambda: [(queue_now()["longest_wait_seconds"],)])
-        register_periodic(PeriodicJob("queue figures", RECOMPUTE_SECONDS, figures.run))
-        became_available.connect(routing.wake_on_available, dispatch_uid="calls.routing")

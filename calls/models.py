@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from calls.vocabulary import (
+from calls.core.vocabulary import (
     CallDirection,
     CallOutcome,
     CallStatus,
@@ -92,7 +92,7 @@ class Call(models.Model):
     recording = models.CharField(
         max_length=16, blank=True, choices=[(RecordingState.RECORDING, "Recording"), (RecordingState.PAUSED, "Paused")]
     )
-    # Each recording of the call as Plivo's recording callbacks describe it (calls/state_machine.py:
+    # Each recording of the call as Plivo's recording callbacks describe it (calls/core/state_machine.py:
     # RecordingSnap): a few per call at most, always shown with it, so kept on its row.
     recordings = models.JSONField(default=list, blank=True)
     # After the call (docs/history.md): what it was about.
@@ -100,7 +100,7 @@ class Call(models.Model):
         "calls.Disposition", on_delete=models.PROTECT, null=True, blank=True, related_name="calls"
     )
     notes = models.TextField(blank=True)
-    # Each person's own wrap-up of the call (calls/wrapup.py): a few per call at most, always shown
+    # Each person's own wrap-up of the call (calls/history/wrapup.py): a few per call at most, always shown
     # with it, so kept on its row like its recordings. `disposition` and `notes` above are what
     # they add up to (the latest disposition saved; every non-empty note), which the history
     # filters and exports.
@@ -265,9 +265,9 @@ class CallbackNonce(models.Model):
 class AgentCall(models.Model):
     """Each finished call each agent was on, in the history's order (docs/history.md, "Indexes").
 
-    A read model kept by calls/signals.py: an agent's history (their own, or a supervisor's search
+    A read model kept by calls/history/read_model.py: an agent's history (their own, or a supervisor's search
     for an agent) reads a page of this index instead of going through every call for theirs.
-    Who may see a call is still its members' to say (calls/visibility.py)."""
+    Who may see a call is still its members' to say (calls/core/visibility.py)."""
 
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+", db_index=False)
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="+")

@@ -110,7 +110,7 @@ class DeskAdminSite(admin.AdminSite):
     index_template = "admin/desk_index.html"
 
     def index(self, request, extra_context=None):
-        from calls.selectors import callbacks_needing_attention
+        from calls.core.reads import callbacks_needing_attention
 
         since = timezone.now() - ATTENTION_WINDOW
         return super().index(request, {**(extra_context or {}), "callbacks": callbacks_needing_attention(since)})

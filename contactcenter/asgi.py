@@ -11,14 +11,14 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from calls.routing import router  # noqa: E402
+from calls.queue.routing import router  # noqa: E402
 from contactcenter.body_limit import DeclaredBodyLimit  # noqa: E402
 from contactcenter.ws_auth import BrowserOriginValidator, SessionOrTokenAuthMiddleware  # noqa: E402
-from live.routing import websocket_urlpatterns  # noqa: E402
+from live.urls import websocket_urlpatterns  # noqa: E402
 
 
 class WithBackgroundWork:
-    """Starts the process's background work, the call router (calls/routing.py), with its first
+    """Starts the process's background work, the call router (calls/queue/routing.py), with its first
     request: Daphne has no lifespan events to start it at boot. Later requests find it running."""
 
     def __init__(self, app):

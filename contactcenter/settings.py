@@ -44,18 +44,18 @@ INSTALLED_APPS = [
     "devtools",
 ]
 
-# Django's middleware with their hooks run inline on the event loop (contactcenter/middleware.py):
+# Django's middleware with their hooks run inline on the event loop (fastpath/middleware.py):
 # under ASGI, Django's own classes would take two thread hops each per request.
 MIDDLEWARE = [
-    "contactcenter.middleware.SecurityMiddleware",
+    "fastpath.middleware.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
-    "contactcenter.middleware.SessionMiddleware",
-    "contactcenter.middleware.CommonMiddleware",
-    "contactcenter.middleware.CsrfViewMiddleware",
-    "contactcenter.middleware.AuthenticationMiddleware",
-    "contactcenter.middleware.MessageMiddleware",
-    "contactcenter.middleware.XFrameOptionsMiddleware",
-    "contactcenter.middleware.ContentSecurityPolicyMiddleware",
+    "fastpath.middleware.SessionMiddleware",
+    "fastpath.middleware.CommonMiddleware",
+    "fastpath.middleware.CsrfViewMiddleware",
+    "fastpath.middleware.AuthenticationMiddleware",
+    "fastpath.middleware.MessageMiddleware",
+    "fastpath.middleware.XFrameOptionsMiddleware",
+    "contactcenter.security_headers.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "contactcenter.urls"
@@ -149,7 +149,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "contactcenter.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "conventions.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -162,8 +162,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "AgentStatusEnum": "agents.models.AgentStatus",
-        "CallStatusEnum": "calls.vocabulary.CallStatus",
-        "MonitorModeEnum": "calls.vocabulary.MonitorMode",
+        "CallStatusEnum": "calls.core.vocabulary.CallStatus",
+        "MonitorModeEnum": "calls.core.vocabulary.MonitorMode",
         "SelectableStatusEnum": ["available", "away", "offline"],
     },
 }
@@ -178,7 +178,7 @@ DISPOSITION_REQUIRED = env_bool("DISPOSITION_REQUIRED", False)
 ROUTING_RING_SECONDS = env_float("ROUTING_RING_SECONDS", 20.0)
 SERVICE_LEVEL_SECONDS = env_float("SERVICE_LEVEL_SECONDS", 20.0)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
-# Whether this process runs the call router in the background (calls/routing.py). In-process tests
+# Whether this process runs the call router in the background (calls/queue/routing.py). In-process tests
 # switch it off and drive routing passes themselves.
 ROUTER_ENABLED = env_bool("ROUTER_ENABLED", True)
 
@@ -207,7 +207,7 @@ SESSION_COOKIE_HTTPONLY = True
 if PUBLIC_BASE_URL.startswith("https://") and not DEBUG:
     SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)
 # Scripts only from our own files: an injected <script> or inline handler does not run
-# (contactcenter/middleware.py: ContentSecurityPolicyMiddleware).
+# (fastpath/middleware.py: ContentSecurityPolicyMiddleware).
 # Recordings play from where Plivo keeps them (https), or from the simulator behind PLIVO_API_BASE_URL.
 _RECORDINGS_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(PLIVO_API_BASE_URL))
 CONTENT_SECURITY_POLICY = (

@@ -14,18 +14,18 @@ api_patterns = [
     path("", include("calls.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file of its own: the page needs no inline
-    # script, so the Content-Security-Policy can refuse them (contactcenter/middleware.py).
+    # script, so the Content-Security-Policy can refuse them (fastpath/middleware.py).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
-    path("callbacks/", include("calls.callbacks.urls")),
+    path("callbacks/", include("calls.intake.urls")),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     path("", include("pages.urls")),
 ]
 
-handler404 = "contactcenter.api_errors.not_found"
-handler500 = "contactcenter.api_errors.server_error"
+handler404 = "conventions.errors.not_found"
+handler500 = "conventions.errors.server_error"

@@ -14,8 +14,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from fastpath.frames import DirectFrames
 from live.audience import Viewer, admits
-from live.frames import DirectFrames
 from live.hub import get_hub
 from live.messages import dumps
 from live.sources import World, sources

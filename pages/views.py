@@ -19,11 +19,11 @@ from agents.selectors import agent_names
 from agents.serialize import me_to_dict
 from agents.status import agent_signed_out
 from agents.viewers import Person, viewer_for
-from calls import vocabulary
-from calls.errors import CallError
+from calls.core import vocabulary
+from calls.core.errors import CallError
+from calls.dashboards import snapshot_for
+from calls.history.timeline import timeline_for
 from calls.models import Disposition
-from calls.selectors import snapshot_for
-from calls.timeline import timeline_for
 from pages.forms import ThrottledAuthenticationForm, refusal_status
 from phlo.addresses import ADDRESS_HELP, ADDRESS_PATTERN
 

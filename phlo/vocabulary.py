@@ -1,7 +1,7 @@
 """Plivo's words, in one place: the PHLO multiparty-call actions and the participant roles.
 
 The desk's own vocabulary (call and member states, its API's action names) is in
-calls/vocabulary.py and maps onto these.
+calls/core/vocabulary.py and maps onto these.
 """
 
 from enum import StrEnum

@@ -1,5 +1,5 @@
 """Acting on a call needs being on it now (or being a supervisor); seeing it keeps "is or was"
-(calls/visibility.py: may_act, may_see). The probe's case: after a cold transfer the agent who
+(calls/core/visibility.py: may_act, may_see). The probe's case: after a cold transfer the agent who
 handed the call on could still hold the new agent's customer and add members to the call."""
 
 import pytest

@@ -1,12 +1,12 @@
-"""The state rules for actions (calls/state_machine.py check_action / apply_action), by table."""
+"""The state rules for actions (calls/core/state_machine.py check_action / apply_action), by table."""
 
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
-from calls.state_machine import ActionRefused, CallSnap, MemberSnap, apply_action, check_action
-from calls.vocabulary import CallAction, MemberAction
+from calls.core.state_machine import ActionRefused, CallSnap, MemberSnap, apply_action, check_action
+from calls.core.vocabulary import CallAction, MemberAction
 
 CALL_ACTIONS = tuple(CallAction.values)
 MEMBER_ACTIONS = tuple(MemberAction.values)

@@ -11,15 +11,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Who may import whom (an app always may import itself). Keep in step with docs/architecture.md.
 ALLOWED = {
-    "contactcenter": {"phlo", "live", "metrics", "agents", "calls", "pages", "devtools", "simulator"},
-    "pages": {"phlo", "live", "agents", "calls"},
+    "contactcenter": {"phlo", "live", "metrics", "agents", "calls", "pages", "devtools", "simulator", "fastpath",
+                      "conventions"},
+    "pages": {"phlo", "live", "agents", "calls", "conventions"},
     "devtools": {"phlo", "live", "agents", "calls", "simulator"},
-    "calls": {"phlo", "live", "metrics", "agents"},
-    "agents": {"phlo", "live", "metrics"},
-    "live": {"metrics"},
+    "calls": {"phlo", "live", "metrics", "agents", "fastpath", "conventions"},
+    "agents": {"phlo", "live", "metrics", "fastpath", "conventions"},
+    "live": {"metrics", "fastpath"},
     "metrics": set(),
     "phlo": set(),
     "simulator": {"phlo"},
+    "fastpath": set(),
+    "conventions": set(),
 }
 PRODUCT = set(ALLOWED)
 NOT_PRODUCT = {"bench", "tests"}

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient
 
-import contactcenter.middleware
+import fastpath.middleware
 from agents.models import Agent
 from tests.factories import AgentFactory
 
@@ -24,13 +24,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def thread_hops(monkeypatch):
     """Every trip a middleware hook makes to a worker thread (ours, or Django's own adapter's)."""
     hops: list[str] = []
-    real = contactcenter.middleware.sync_to_async
+    real = fastpath.middleware.sync_to_async
 
     def counting(func, **kwargs):
         hops.append(f"{type(func.__self__).__name__}.{func.__name__}")
         return real(func, **kwargs)
 
-    monkeypatch.setattr(contactcenter.middleware, "sync_to_async", counting)
+    monkeypatch.setattr(fastpath.middleware, "sync_to_async", counting)
     monkeypatch.setattr(django.utils.deprecation, "sync_to_async", counting)
     return hops
 

@@ -220,7 +220,7 @@ def test_no_default_phlo_app_is_503(phlo, api_for, phlo_app, agent):
 # --- failures change nothing --------------------------------------------------------------------
 
 # PHLO's failure → (our status, the upstream status reported, PHLO's own words (kept in the
-# response's `error` and the record), the sentence the person reads (calls/upstream_words.py)).
+# response's `error` and the record), the sentence the person reads (calls/actions/words.py)).
 FAILURES = {
     "400": (httpx.Response(400, json={"api_id": "api-400", "error": "member not found in call"}), 502, 400,
             "member not found in call", "PHLO refused the request (HTTP 400); nothing was changed."),

@@ -120,7 +120,7 @@ def test_the_list_holds_only_the_calls_one_may_see(phlo, client_as, phlo_app, ag
 
 
 def test_an_agent_who_left_still_sees_the_call_but_no_longer_acts_on_it(phlo, client_as, phlo_app, agent):
-    """Seeing is "is or was a member"; acting needs a live member of one's own (calls/visibility.py)."""
+    """Seeing is "is or was a member"; acting needs a live member of one's own (calls/core/visibility.py)."""
     live = live_call(phlo_app, agent, agent_state="left")
     client = client_as("member")
     assert client.get(f"/api/calls/{live.call.pk}/").status_code == 200

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.callbacks.nonces import KEPT, purge_old_nonces
+from calls.intake.nonces import KEPT, purge_old_nonces
 from calls.models import Call, CallbackNonce, CallEvent, Member
 from phlo.events import MAX_ADDRESS_LENGTH, MAX_ID_LENGTH
 from phlo.json_body import MAX_DEPTH, nesting_deeper_than

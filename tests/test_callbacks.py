@@ -213,7 +213,7 @@ def test_a_call_another_process_commits_between_two_looks_is_found_not_unmatched
     """Two processes, one new MPC: this one looks for the call before the other commits it and
     looks again (is the UUID another app's?) after. The call is this app's: the event applies to
     it (seen once in the 500-callback burst of tests/test_multiprocess.py as one event unmatched)."""
-    from calls.callbacks import intake
+    from calls.intake import apply as intake
 
     assert django_callback(client, phlo_app, join(seq=1)).status_code == 200
     call = Call.objects.get()

@@ -1,4 +1,4 @@
-"""The API's database steps (calls/db_threads.py): on kept threads when served through ASGI, on the
+"""The API's database steps (fastpath/db_threads.py): on kept threads when served through ASGI, on the
 caller's thread under WSGI (a test's transaction stays visible), and a failed connection is not reused."""
 
 import threading
@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection
 from django.test import RequestFactory
 
-from calls.db_threads import in_db_thread, serving
+from fastpath.db_threads import in_db_thread, serving
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

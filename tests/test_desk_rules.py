@@ -171,7 +171,7 @@ def test_a_refusal_about_a_member_names_them(phlo, api_for, phlo_app, agent):
 def test_plivos_words_go_to_the_log(phlo, api_for, phlo_app, agent, caplog):
     phlo["phlo"].respond(500, json={"api_id": "api-500", "error": "Internal server error, please try again later"})
     live = live_call(phlo_app, agent)
-    with caplog.at_level("WARNING", logger="calls.actions"):
+    with caplog.at_level("WARNING", logger="calls.actions.flow"):
         api_for(agent).post(hold_url(live))
     assert "Internal server error, please try again later" in caplog.text
     assert phlo_app.auth_token not in caplog.text

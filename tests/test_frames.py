@@ -1,4 +1,4 @@
-"""Text frames written straight to Daphne's transport (live/frames.py): RFC 6455 framing as a
+"""Text frames written straight to Daphne's transport (fastpath/frames.py): RFC 6455 framing as a
 WebSocket client reads it, and the usual path whenever the socket is not plainly open."""
 
 import functools
@@ -7,7 +7,7 @@ import pytest
 from websockets.frames import OP_TEXT, Frame
 from websockets.streams import StreamReader
 
-from live.frames import DirectFrames, text_frame
+from fastpath.frames import DirectFrames, text_frame
 
 
 def _parse(data: bytes) -> Frame:

@@ -1,4 +1,4 @@
-"""The intake thread's group commit (calls/callbacks/group_commit.py): what queued while a
+"""The intake thread's group commit (fastpath/group_commit.py): what queued while a
 transaction ran is committed together, each work keeps the all-or-nothing of a transaction of its
 own, and each is answered only after the commit that holds it."""
 
@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
 
-from calls.callbacks.group_commit import GroupCommitThread
+from fastpath.group_commit import GroupCommitThread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

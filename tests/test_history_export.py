@@ -12,7 +12,7 @@ import pytest
 from django.test import AsyncClient
 from rest_framework.authtoken.models import Token
 
-from calls import selectors
+from calls.history import search
 from calls.models import Disposition
 from tests.factories import AgentFactory
 from tests.test_history_api import NOON, ended_call
@@ -93,7 +93,7 @@ async def test_a_long_export_streams_chunk_by_chunk_through_asgi(phlo_app, super
     """Over the ASGI handler, as Daphne serves it: several chunks, every call once, newest first."""
     from channels.db import database_sync_to_async
 
-    monkeypatch.setattr(selectors, "EXPORT_CHUNK", 4)
+    monkeypatch.setattr(search, "EXPORT_CHUNK", 4)
 
     def set_up():
         made = [ended_call(phlo_app, ended=datetime(2026, 11, 30, 12, 0, tzinfo=UTC) - timedelta(minutes=n))

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from agents.viewers import viewer_for
-from calls.selectors import live_world, snapshot_for
+from calls.dashboards import live_world, snapshot_for
 from live.publish import GROUP
 from tests.factories import AgentFactory, CallFactory, MemberFactory
 

@@ -106,7 +106,7 @@ async def test_each_process_counts_what_it_served(two_processes):
 def test_json_log_lines_say_what_happened_and_nothing_secret(two_processes):
     a, *_ = two_processes
     lines = [json.loads(line) for line in a.log().splitlines() if line.startswith("{")]
-    callbacks = [line for line in lines if line["logger"] == "calls.callbacks.views"]
+    callbacks = [line for line in lines if line["logger"] == "calls.intake.views"]
     assert callbacks, a.log()
     fields = {"time", "level", "message", "app", "family", "event", "outcome", "status", "duration_ms"}
     assert fields <= set(callbacks[0])

@@ -7,8 +7,8 @@ import socket
 import httpx
 import pytest
 
+from calls.core.upstream import phlo_api
 from calls.models import PhloApp
-from calls.upstream import phlo_api
 from phlo import http
 from phlo.http import Credentials
 from phlo.vocabulary import MemberAction
@@ -31,7 +31,7 @@ APP = PhloApp(phlo_id=PHLO_ID, node_id=NODE_ID, auth_id=AUTH_ID, auth_token=AUTH
 
 
 def api():
-    """The client as the desk makes it: from the settings of the moment (calls/upstream.py)."""
+    """The client as the desk makes it: from the settings of the moment (calls/core/upstream.py)."""
     return phlo_api(APP)
 
 

@@ -1,12 +1,12 @@
-"""Reads compiled once (calls/prepared.py) give what the queryset gives: the same rows, the same
+"""Reads compiled once (fastpath/prepared.py) give what the queryset gives: the same rows, the same
 converted values (times, JSON), model instances as Django makes them; and refuse what they cannot
 prepare."""
 
 import pytest
 
+from calls.core.store import load_call, load_call_by_mpc
 from calls.models import Call, Member
-from calls.prepared import PreparedRead
-from calls.store import load_call, load_call_by_mpc
+from fastpath.prepared import PreparedRead
 from tests.support.plivo import django_callback, participant
 
 pytestmark = pytest.mark.django_db

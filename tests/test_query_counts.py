@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from agents.viewers import viewer_for
-from calls.selectors import snapshot_for
+from calls.dashboards import snapshot_for
 from tests.factories import AgentFactory
 from tests.support.plivo import django_callback, participant
 

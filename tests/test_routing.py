@@ -1,4 +1,4 @@
-"""The router's rules (calls/routing.py, docs/routing.md), in-process: callbacks through the real
+"""The router's rules (calls/queue/routing.py, docs/routing.md), in-process: callbacks through the real
 callback view, routing passes run by hand, PHLO's answers mocked (tests/test_routing_e2e.py runs
 the same rules against the simulator and real Daphne processes)."""
 
@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Action, Call, Member
-from calls.routing import Router
-from calls.stats import queue_stats
+from calls.queue.figures import queue_stats
+from calls.queue.routing import Router
 from tests.factories import AgentFactory
 from tests.support.phlo_api import NODE_URL, mocked_phlo, sent
 from tests.support.plivo import django_callback, mpc_event, participant

@@ -7,7 +7,7 @@ from random import Random
 
 import pytest
 
-from calls.state_machine import CallSnap, MemberSnap, apply_event
+from calls.core.state_machine import CallSnap, MemberSnap, apply_event
 from phlo.events import Event
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

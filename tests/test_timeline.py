@@ -218,7 +218,7 @@ def test_a_repeated_callback_is_told_once_and_a_late_one_says_so(client, phlo_ap
 
 
 def test_the_desks_offers_and_recording_requests_are_told(client, phlo_app, supervisor, agent, bob):
-    """The router's offers (calls/routing.py) read as the desk's doing, a missed one with why it
+    """The router's offers (calls/queue/routing.py) read as the desk's doing, a missed one with why it
     failed; the Voice API's recording requests in words, never as a bare action name."""
     join = participant("ParticipantJoin", "mpc-offers", "c", CUSTOMER, seq=1, EventTimestamp=now())
     assert django_callback(client, phlo_app, join).status_code == 200

@@ -10,10 +10,10 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import AsyncClient
 
-from calls import reactions
-from calls.actions import record_automatically
+from calls.actions.flow import record_automatically
+from calls.core.serialize import call_to_dict
+from calls.intake import reactions
 from calls.models import Action, Call, Member
-from calls.serialize import call_to_dict
 from tests.factories import MemberFactory
 from tests.support.phlo_api import (
     API_ID,
@@ -294,7 +294,7 @@ ENDPOINTS = {
     "recording-stop": ("agent", "recording/stop/", None, "recording"),
 }
 FAILURES = {
-    # what Plivo does → (our status, upstream_status, words in the detail (calls/upstream_words.py))
+    # what Plivo does → (our status, upstream_status, words in the detail (calls/actions/words.py))
     "400": (httpx.Response(400, json={"api_id": "e1", "error": "participant is not in the call"}), 502, 400,
             "Plivo Voice API refused the request (HTTP 400); nothing was changed."),
     "401": (httpx.Response(401, json={"api_id": "e2", "error": "authentication failed"}), 502, 401,

@@ -1,4 +1,4 @@
-"""phlo/voice_api.py as the desk builds it (calls/upstream.py): the exact Voice API requests, the
+"""phlo/voice_api.py as the desk builds it (calls/core/upstream.py): the exact Voice API requests, the
 errors they end in, the timeout and the log line. The transport they share with PHLO is
 tests/test_phlo_client.py's; tests/test_voice_simulator.py sends the same requests to the simulator."""
 
@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
+from calls.core.upstream import voice_api
 from calls.models import PhloApp
-from calls.upstream import voice_api
 from phlo import http
 from tests.support.phlo_api import AUTH_ID, AUTH_TOKEN, BASIC_AUTH, PHLO_ID, VOICE_BASE_URL, mocked_phlo, sent
 

@@ -332,7 +332,7 @@ async def test_plivo_failures_reach_the_requester_and_change_nothing(desk, http,
             for who, path, body in attempts:
                 response = await who.post(path, body)
                 assert (response.status_code, response.json()["upstream_status"]) == (status, upstream_status), path
-                # A sentence for the person who clicked (calls/upstream_words.py); Plivo's own words in error.
+                # A sentence for the person who clicked (calls/actions/words.py); Plivo's own words in error.
                 assert "Plivo Voice API" in response.json()["detail"], path
                 assert f"HTTP {upstream_status}" in response.json()["detail"], path
                 assert "nothing was changed" in response.json()["detail"], path

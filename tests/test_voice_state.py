@@ -1,12 +1,12 @@
 """The state rules of monitoring, mute, recording and completing a transfer, and the callbacks that
-confirm them (calls/state_machine.py), by table. Pure: no database, no I/O."""
+confirm them (calls/core/state_machine.py), by table. Pure: no database, no I/O."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from calls.state_machine import (
+from calls.core.state_machine import (
     ActionRefused,
     CallSnap,
     MemberSnap,
@@ -17,7 +17,7 @@ from calls.state_machine import (
     records_by_itself,
     trigger_leg,
 )
-from calls.vocabulary import RECORDING_ACTIONS, VoiceAction
+from calls.core.vocabulary import RECORDING_ACTIONS, VoiceAction
 from phlo.events import Event, RecordingInfo
 
 AT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)

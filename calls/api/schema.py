@@ -1,4 +1,4 @@
-"""Serializers that document the JSON shapes of calls/serialize.py in the OpenAPI schema.
+"""Serializers that document the JSON shapes of calls/core/serialize.py in the OpenAPI schema.
 
 The API returns the plain dicts built there (one shape for API, snapshot and broadcast);
 tests/test_api_fuzzing.py checks real responses against these declarations.
@@ -6,8 +6,8 @@ tests/test_api_fuzzing.py checks real responses against these declarations.
 
 from rest_framework import serializers
 
-from agents.schema import ErrorSerializer
-from calls.vocabulary import CallStatus, MemberRole, MemberState, MonitorMode, RecordingState
+from calls.core.vocabulary import CallStatus, MemberRole, MemberState, MonitorMode, RecordingState
+from conventions.errors import ErrorSerializer
 
 
 class UpstreamErrorSerializer(ErrorSerializer):

@@ -1,4 +1,4 @@
-"""`GET /api/stats/`: the queue's figures for supervisors (calls/stats.py, docs/routing.md)."""
+"""`GET /api/stats/`: the queue's figures for supervisors (calls/queue/figures.py, docs/routing.md)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -7,8 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.permissions import IsSupervisor
-from agents.schema import ErrorSerializer
-from calls.stats import queue_stats
+from calls.queue.figures import queue_stats
+from conventions.errors import ErrorSerializer
 
 
 class AgentFiguresSerializer(serializers.Serializer):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from calls.api.history import CallExportView, DispositionListView, WrapUpView
+from calls.api.after_call import CallExportView, DispositionListView, WrapUpView
 from calls.api.stats import StatsView
 from calls.api.views import (
     CallActionView,
@@ -15,7 +15,7 @@ from calls.api.views import (
     MuteView,
     RecordingView,
 )
-from calls.vocabulary import MUTE_ACTIONS, RECORDING_ACTIONS, CallAction, MemberAction, TransferAction
+from calls.core.vocabulary import MUTE_ACTIONS, RECORDING_ACTIONS, CallAction, MemberAction, TransferAction
 
 urlpatterns = [
     path("stats/", StatsView.as_view(), name="api-stats"),

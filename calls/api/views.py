@@ -1,22 +1,18 @@
-"""Calls and the actions on them (README "The HTTP API"): thin views over calls/actions.py
-and calls/selectors.py.
+"""Calls and the actions on them (README "The HTTP API"): thin views over calls/actions/flow.py
+and calls/core/reads.py.
 
 Async views (adrf): an action waits up to PHLO_TIMEOUT on PHLO, and a sync view would hold a
 worker thread all that time. Database work runs in the actions' small sync steps.
 """
 
-import inspect
-
-from adrf.views import APIView
 from asgiref.sync import sync_to_async
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from agents.schema import ErrorSerializer
 from agents.validators import validate_address
 from agents.viewers import viewer_for
-from calls.actions import (
+from calls.actions.flow import (
     ActionDone,
     call_action_run,
     call_start,
@@ -27,12 +23,14 @@ from calls.actions import (
     mute_run,
     recording_run,
 )
-from calls.api.history_query import HISTORY_PARAMS, HistoryQuery, next_page_link, read_query
 from calls.api.schema import ActionResultSerializer, CallSerializer, UpstreamErrorSerializer
-from calls.db_threads import in_db_thread, serving
-from calls.errors import CallError
-from calls.selectors import STATUS_FILTERS, HistoryPage, call_for, calls_for, history_page
-from calls.vocabulary import CallStatus, MemberRole, MemberState, MonitorMode
+from calls.api.search_params import HISTORY_PARAMS, HistoryQuery, next_page_link, read_query
+from calls.core.errors import CallError
+from calls.core.reads import LIVE_STATUS_FILTERS, call_for, live_calls_for
+from calls.core.vocabulary import CallStatus, MemberRole, MemberState, MonitorMode
+from calls.history.search import HistoryPage, history_page
+from conventions.errors import ErrorSerializer
+from fastpath.api_view import KeptConnectionAPIView
 from phlo.addresses import ADDRESS_HELP, ADDRESS_PATTERN, MAX_ADDRESS_LENGTH
 
 # The errors an action can end in; 502/504 carry PHLO's side. (A member action has no body, so no 400.)
@@ -66,27 +64,8 @@ class AddressField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class CallsAPIView(APIView):
-    async def async_dispatch(self, request, *args, **kwargs):
-        """adrf's `async_dispatch` (adrf/views.py), with DRF's `initial` (authentication: the token
-        or session look-up; permissions) and the actions' database steps on the kept threads of
-        calls/db_threads.py instead of a thread and connection made for this request."""
-        serving(request)
-        self.args, self.kwargs = args, kwargs
-        request = self.initialize_request(request, *args, **kwargs)
-        self.request = request
-        self.headers = self.default_response_headers
-        try:
-            await in_db_thread(self.initial, request, *args, **kwargs)
-            method = request.method.lower()
-            handler = getattr(self, method, None) if method in self.http_method_names else None
-            response = (handler or self.http_method_not_allowed)(request, *args, **kwargs)
-            if inspect.isawaitable(response):
-                response = await response
-        except Exception as exc:
-            response = self.handle_exception(exc)
-        self.response = self.finalize_response(request, response, *args, **kwargs)
-        return self.response
+class CallsAPIView(KeptConnectionAPIView):
+    """The calls API's views: a refusal (`CallError`) answers with its own status and body."""
 
     def handle_exception(self, exc):
         if isinstance(exc, CallError):
@@ -98,8 +77,11 @@ def _action_response(done: ActionDone) -> Response:
     return Response({"action": done.action, "api_id": done.api_id, "call": done.call})
 
 
+STATUS_FILTERS = (*LIVE_STATUS_FILTERS, CallStatus.ENDED)
+
+
 def _calls_for_user(user, status: str) -> list[dict]:
-    return calls_for(viewer_for(user), status=status)
+    return live_calls_for(viewer_for(user), status=status)
 
 
 def _history_for_user(user, params) -> HistoryPage:

@@ -23,10 +23,10 @@ from django.utils import timezone
 
 from agents.accounts import agent_create_or_update
 from agents.models import Agent, AgentStatus
+from calls.core.state_machine import apply_event
+from calls.core.store import load_call, save_call_state, snapshot
+from calls.core.vocabulary import LIVE_CALL_STATUSES
 from calls.models import Call, Disposition, PhloApp
-from calls.state_machine import apply_event
-from calls.store import load_call, save_call_state, snapshot
-from calls.vocabulary import LIVE_CALL_STATUSES
 from devtools.serving import daphne_command
 from phlo.events import Event, Kind
 

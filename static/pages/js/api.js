@@ -14,7 +14,7 @@ function csrfToken() {
 }
 
 // What went wrong, for a person: the server's "detail", which says it in a sentence (Plivo's own
-// words stay in the response's "error" and the server's log: calls/upstream_words.py).
+// words stay in the response's "error" and the server's log: calls/actions/words.py).
 function describe(status, body) {
   const detail = body && typeof body.detail === "string" ? body.detail.trim() : "";
   if (status === 0) return "Could not reach the server. Check your connection and try again.";

@@ -1,6 +1,6 @@
 // Words, icons and times: every state is shown as text plus an icon, never by colour alone.
 
-// The labels come from the server, in the page's data (calls/vocabulary.py, agents/models.py).
+// The labels come from the server, in the page's data (calls/core/vocabulary.py, agents/models.py).
 const PAGE_DATA = JSON.parse(document.getElementById("page-data").textContent);
 const VOCABULARY = PAGE_DATA.vocabulary;
 export const MEMBER_STATES = VOCABULARY.member_states;

@@ -1,5 +1,0 @@
-from django.urls import path
-
-from calls.callbacks.views import plivo_callback
-
-urlpatterns = [path("plivo/<str:phlo_id>/", plivo_callback, name="plivo-callback")]

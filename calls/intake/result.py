@@ -1,0 +1,14 @@
+"""What the intake made of one callback: what the view answers, publishes and reacts to
+(calls/intake/apply.py makes it; calls/intake/reactions.py hands it to each reaction)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: str  # applied | stale | no_change | unmatched | unrecognised | duplicate
+    call_id: int | None
+    messages: list[dict]
+    family: str = ""
+    event_name: str = ""
+    offer_wanted: bool = False  # the call waits for an agent and no one is offered it

@@ -1,0 +1,173 @@
+"""The queue's figures for supervisors (docs/routing.md, "Figures"): calls waiting now and the
+longest wait, and for today (TIME_ZONE's day) calls answered and abandoned, the service level, the
+average wait and handle time, and per agent the calls handled and offers missed.
+
+Supervisors get them in their snapshot and as `stats.updated` messages; agents get the number of
+waiting calls (`queue.updated`). Each process with dashboards recomputes them at most twice a second
+when it applied a change, and every few seconds anyway (another process may have), and publishes
+only figures that changed.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Min, Q
+from django.utils import timezone
+
+from calls.core.vocabulary import CallDirection, CallOutcome, CallStatus, MemberRole
+from calls.models import Action, Call, Member
+from live import messages
+from live.audience import EVERYONE, Audience
+
+RECOMPUTE_SECONDS = 0.5  # at most this often after a change applied here
+REFRESH_SECONDS = 5.0  # at least this often: changes applied by other processes
+SNAPSHOT_REUSE_SECONDS = 1.0  # a burst of reconnecting dashboards shares one reading
+
+SUPERVISORS = Audience(supervisors=True)
+
+
+def day_start(now: datetime) -> datetime:
+    """Midnight of `now`'s day in the center's time zone (TIME_ZONE)."""
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return round(value.total_seconds(), 1) if value is not None else None
+
+
+def _duration(end: str, start: str) -> ExpressionWrapper:
+    return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
+
+
+def queue_now(now: datetime | None = None) -> dict:
+    """What agents see of the queue: how many calls wait, and since when the oldest."""
+    now = now or timezone.now()
+    waiting = Call.objects.filter(status=CallStatus.WAITING).aggregate(n=Count("pk"), oldest=Min("waiting_since"))
+    oldest = waiting["oldest"]
+    return {"waiting": waiting["n"], "longest_wait_seconds": _seconds(now - oldest) if oldest else 0.0}
+
+
+def queue_stats(now: datetime | None = None) -> dict:
+    """`GET /api/stats/`: the figures, as of `now`."""
+    now = now or timezone.now()
+    start = day_start(now)
+    # Today's by our own clock (when the desk heard of the call), whatever Plivo's timestamps say.
+    today = Call.objects.filter(direction=CallDirection.INBOUND, created_at__gte=start)
+    level = timedelta(seconds=settings.SERVICE_LEVEL_SECONDS)
+    answered_wait = _duration("answered_at", "waiting_since")
+    figures = today.aggregate(
+        answered=Count("pk", filter=Q(outcome=CallOutcome.ANSWERED)),
+        abandoned=Count("pk", filter=Q(outcome=CallOutcome.ABANDONED)),
+        answered_in_time=Count(
+            "pk", filter=Q(outcome=CallOutcome.ANSWERED) & (
+                Q(waiting_since__isnull=True) | Q(answered_at__lte=F("waiting_since") + level)
+            ),
+        ),
+        average_wait=Avg(answered_wait, filter=Q(answered_at__isnull=False, waiting_since__isnull=False)),
+        average_handle=Avg(
+            _duration("ended_at", "answered_at"), filter=Q(answered_at__isnull=False, ended_at__isnull=False)
+        ),
+    )
+    decided = figures["answered"] + figures["abandoned"]
+    return {
+        **queue_now(now),
+        "answered_today": figures["answered"],
+        "abandoned_today": figures["abandoned"],
+        "service_level_percent": round(100 * figures["answered_in_time"] / decided, 1) if decided else None,
+        "average_wait_seconds": _seconds(figures["average_wait"]),
+        "average_handle_seconds": _seconds(figures["average_handle"]),
+        "agents": _per_agent(start),
+    }
+
+
+def _per_agent(start: datetime) -> list[dict]:
+    """Agents with calls handled (on the line for them today) or offers missed today; the others
+    have zeros and are left out, so the list stays the size of the day's work, not of the center."""
+    handled = dict(
+        Member.objects.filter(role=MemberRole.AGENT, agent__isnull=False, joined_at__gte=start)
+        .values_list("agent_id").annotate(n=Count("call_id", distinct=True)).values_list("agent_id", "n")
+    )
+    missed: dict[int, int] = {}
+    for body in Action.objects.filter(action="offer", upstream_outcome="missed", created_at__gte=start).values_list(
+        "request_body", flat=True
+    ):
+        agent_id = body.get("agent") if isinstance(body, dict) else None
+        if agent_id is not None:
+            missed[agent_id] = missed.get(agent_id, 0) + 1
+    return [
+        {"id": agent_id, "handled_today": handled.get(agent_id, 0), "missed_today": missed.get(agent_id, 0)}
+        for agent_id in sorted(set(handled) | set(missed))
+    ]
+
+
+def stats_message(stats: dict) -> dict:
+    return messages.update(frame="stats.updated", field="stats", key="stats", payload=stats, audience=SUPERVISORS)
+
+
+def queue_message(queue: dict) -> dict:
+    return messages.update(frame="queue.updated", field="queue", key="queue", payload=queue, audience=EVERYONE)
+
+
+class FiguresPublisher:
+    """Publishes the figures when they changed: soon after a change applied here, and every few
+    seconds in case another process applied one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._changed = False
+        self._last_run = 0.0
+        self._published: tuple[dict, dict] | None = None
+        self._read: tuple[float, dict] | None = None  # (when, figures) for snapshots
+
+    def changed(self) -> None:
+        with self._lock:
+            self._changed = True
+            self._read = None
+
+    def current(self) -> dict:
+        """The figures for a snapshot: read at most once a second however many dashboards connect."""
+        now = timezone.now()
+        read = self._read
+        if read is None or now.timestamp() - read[0] > SNAPSHOT_REUSE_SECONDS:
+            read = self._read = (now.timestamp(), queue_stats(now))
+        return read[1]
+
+    def run(self) -> list[dict]:
+        """The hub's periodic job (every RECOMPUTE_SECONDS): the messages to publish, if any."""
+        now = timezone.now()
+        clock = now.timestamp()
+        with self._lock:
+            due = self._changed or clock - self._last_run >= REFRESH_SECONDS
+            self._changed = False
+        if not due:
+            return []
+        self._last_run = clock
+        stats = queue_stats(now)
+        queue = {key: stats[key] for key in ("waiting", "longest_wait_seconds")}
+        published, self._published = self._published, (stats, queue)
+        if published is None:
+            return []  # the first figures of this process: every snapshot carries them already
+        out = []
+        if _without_clock(published[0]) != _without_clock(stats):
+            out.append(stats_message(stats))
+        if published[1]["waiting"] != queue["waiting"]:
+            out.append(queue_message(queue))
+        return out
+
+
+def _without_clock(stats: dict) -> dict:
+    """The figures but the longest wait, which grows by itself (the pages tick it)."""
+    return {key: value for key, value in stats.items() if key != "longest_wait_seconds"}
+
+
+figures = FiguresPublisher()
+
+
+async def recount_after_callback(app, result) -> None:
+    """A reaction (calls/intake/reactions.py): a change was applied, so the figures are due."""
+    if result.outcome == "applied":
+        figures.changed()
