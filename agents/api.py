@@ -15,7 +15,15 @@ from agents.rate_limits import Limit, take
 from agents.schema import AgentSerializer, MeSerializer
 from agents.selectors import agent_directory
 from agents.serialize import me_to_dict
-from agents.status import NotWrappingUp, StatusNotSelectable, StatusRefused, agent_set_status, wrap_up_extend
+from agents.status import (
+    NotOffered,
+    NotWrappingUp,
+    StatusNotSelectable,
+    StatusRefused,
+    agent_decline,
+    agent_set_status,
+    wrap_up_extend,
+)
 from conventions.errors import ErrorSerializer
 
 
@@ -133,6 +141,21 @@ class WrapUpExtendView(APIView):
         try:
             agent = wrap_up_extend(agent=agent)
         except NotWrappingUp as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(me_to_dict(agent))
+
+
+class DeclineView(APIView):
+    """The caller declines the call ringing them: it goes to the next agent; they keep their status."""
+
+    @extend_schema(
+        request=None,
+        responses={200: MeSerializer, 401: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request):
+        try:
+            agent = agent_decline(agent=_own_agent(request))
+        except NotOffered as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(me_to_dict(agent))
 

@@ -25,6 +25,8 @@ MISSED_CALL = "missed call"
 
 # Sent once an agent's becoming available is committed (`agent_ids`): someone may route a call to them.
 became_available = Signal()
+# Sent once an offered agent's no is committed (`agent_id`): the call's offer ends (calls/queue/routing.py).
+declined = Signal()
 STATUS_FIELDS = ["status", "status_since", "status_reason", "chosen_status", "wrap_up_until", "disposition_pending"]
 
 
@@ -55,10 +57,15 @@ def _set_status(agent: Agent, status: str, *, reason: str = "", wrap_up_until=No
     agent.save(update_fields=STATUS_FIELDS)
 
 
+class NotOffered(ValueError):
+    """Declining when no call is offered (409)."""
+
+
 def agent_set_status(*, agent: Agent, status: str) -> Agent:
-    """The agent chooses a status. Off a call it applies now; offered or on a call it is what comes
-    after (shown as such); in wrap-up it ends the wrap-up now ("ready"), except that available
-    waits for a required disposition."""
+    """The agent chooses a status. Off a call it applies now; on a call it is what comes after
+    (shown as such); offered a call, away or offline declines it and applies now (available keeps
+    the offer); in wrap-up it ends the wrap-up now ("ready"), except that available waits for a
+    required disposition."""
     if status not in SELECTABLE_STATUSES:
         raise StatusNotSelectable(status)
     with transaction.atomic():
@@ -67,7 +74,11 @@ def agent_set_status(*, agent: Agent, status: str) -> Agent:
             raise StatusRefused("Save a disposition for your last call before you become available.")
         changed = agent.chosen_status != status
         agent.chosen_status = status
-        if agent.status in (AgentStatus.OFFERED, AgentStatus.BUSY):
+        if agent.status == AgentStatus.OFFERED and status != AgentStatus.AVAILABLE:
+            _set_status(agent, status)
+            _announce_declined(agent.pk)
+            changed = True
+        elif agent.status in (AgentStatus.OFFERED, AgentStatus.BUSY):
             if changed:
                 agent.save(update_fields=["chosen_status"])
         elif agent.status != status or agent.status_reason:
@@ -80,6 +91,25 @@ def agent_set_status(*, agent: Agent, status: str) -> Agent:
             if agent.status == AgentStatus.AVAILABLE:
                 _announce_available([agent.pk])
     return agent
+
+
+def agent_decline(*, agent: Agent) -> Agent:
+    """The agent says no to the call ringing them: they keep the status they chose, the offer ends
+    (calls/queue/routing.py, on `declined`) and the call goes to someone else."""
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update().select_related("user").get(pk=agent.pk)
+        if agent.status != AgentStatus.OFFERED:
+            raise NotOffered("No call is ringing you: there is nothing to decline.")
+        _set_status(agent, agent.chosen_status)
+        publish_on_commit([agent_update_message(agent)])
+        _announce_declined(agent.pk)
+        if agent.status == AgentStatus.AVAILABLE:
+            _announce_available([agent.pk])
+    return agent
+
+
+def _announce_declined(agent_id: int) -> None:
+    transaction.on_commit(lambda: declined.send(sender=Agent, agent_id=agent_id))
 
 
 def agent_signed_out(agent: Agent) -> None:

@@ -10,7 +10,7 @@ class CallsConfig(AppConfig):
         What the desk does after each callback is not here: calls/intake/reactions.py lists it."""
         from django.db.models.signals import post_save
 
-        from agents.status import became_available
+        from agents.status import became_available, declined
         from calls.core import upstream
         from calls.dashboards import live_world, snapshot_for
         from calls.history import read_model
@@ -28,6 +28,7 @@ class CallsConfig(AppConfig):
         register_periodic(PeriodicJob("queue figures", RECOMPUTE_SECONDS, figures.run))
         # An agent who becomes available may take a waiting call (agents/status.py cannot import us).
         became_available.connect(routing.wake_on_available, dispatch_uid="calls.queue.routing")
+        declined.connect(routing.offer_declined, dispatch_uid="calls.queue.routing.declined")
         # The history's read model follows every save of a call or member, whoever makes it.
         post_save.connect(read_model.call_saved, sender=Call, dispatch_uid="calls.history.read_model.call")
         post_save.connect(read_model.member_saved, sender=Member, dispatch_uid="calls.history.read_model.member")

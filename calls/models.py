@@ -74,6 +74,7 @@ class Call(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     # Routing (docs/routing.md): since when the customer waits, who is offered the call now and
     # since when, who missed it last (not offered it again in a row), when an agent answered.
+    # calls/core/offers.py decides how an offer starts and ends; calls/core/store.py writes it.
     waiting_since = models.DateTimeField(null=True, blank=True)
     offered_to = models.ForeignKey(
         "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="offered_calls"
@@ -83,6 +84,8 @@ class Call(models.Model):
         "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     missed_offers = models.PositiveSmallIntegerField(default=0)
+    # The agents who declined the call: not offered it again while someone else may take it.
+    declined_by = models.JSONField(default=list, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=CallOutcome.choices, blank=True)

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from agents.api import AgentDirectoryView, MeView, TokenView, WrapUpExtendView
+from agents.api import AgentDirectoryView, DeclineView, MeView, TokenView, WrapUpExtendView
 from contactcenter.health import healthz
 from metrics.views import metrics
 
@@ -10,6 +10,7 @@ api_patterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("me/", MeView.as_view(), name="api-me"),
     path("me/wrap-up/extend/", WrapUpExtendView.as_view(), name="api-me-wrap-up-extend"),
+    path("me/decline/", DeclineView.as_view(), name="api-me-decline"),
     path("agents/", AgentDirectoryView.as_view(), name="api-agents"),
     path("", include("calls.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -33,7 +33,7 @@ from calls.core.state_machine import (
     records_by_itself,
     trigger_leg,
 )
-from calls.core.store import load_call, member_key, save_call_state, snapshot
+from calls.core.store import create_call, load_call, member_key, save_call_state, snapshot
 from calls.core.upstream import phlo_api, voice_api
 from calls.core.visibility import may_act
 from calls.core.vocabulary import (
@@ -142,17 +142,15 @@ def _create_call(attempt: Attempt, permitted: Permitted, reply: Reply, *, to: st
         existing = early_run_call(permitted.app, agent_address=permitted.agent.address, now=now)
         if existing:
             call, members = load_call(existing, lock=True)
-            call.run_id = run_id
-            call.save(update_fields=["run_id"])
         else:
-            call = Call.objects.create(
+            call = create_call(
                 phlo_app=permitted.app, run_id=run_id, status=CallStatus.RINGING, started_at=now,
                 direction=CallDirection.OUTBOUND, outcome=CallOutcome.OUTBOUND,
             )
             members = []
         before = snapshot(call, members)
         # Placed by an agent: never queued, whatever the callbacks that beat us here said.
-        after = replace(before, direction=CallDirection.OUTBOUND, outcome=CallOutcome.OUTBOUND)
+        after = replace(before, run_id=run_id, direction=CallDirection.OUTBOUND, outcome=CallOutcome.OUTBOUND)
         for address, role in [(permitted.agent.address, MemberRole.AGENT), (to, MemberRole.CUSTOMER)]:
             after, _ = dial(
                 after, to=address, role=role, at=now, via=JoinedVia.OUTBOUND, invited_by_id=permitted.agent.pk,

@@ -9,6 +9,7 @@ both ask here.
 
 from datetime import timedelta
 
+from calls.core.store import create_call
 from calls.core.vocabulary import LIVE_CALL_STATUSES, MemberState
 from calls.models import Call, Member, PhloApp
 from phlo.addresses import address_key
@@ -34,9 +35,8 @@ def find_call_id(app: PhloApp, event: Event, now) -> tuple[int | None, bool]:
             if app_id == app.pk:
                 return call_id, False  # committed by another process since we looked: ours after all
             return None, False  # another PHLO app's call (MPC UUIDs are unique): kept, applied to nothing
-        call = Call.objects.create(
-            phlo_app=app, mpc_uuid=event.mpc_uuid, mpc_name=event.mpc_name,
-            started_at=event.timestamp or now,
+        call = create_call(
+            phlo_app=app, mpc_uuid=event.mpc_uuid, mpc_name=event.mpc_name, started_at=event.timestamp or now
         )
         return call.pk, True
     if event.call_uuid:

@@ -8,18 +8,19 @@ Two rules keep it truthful whatever order Plivo delivers in:
 
 And the queue's (docs/routing.md): with routing on, a customer who called in and is alone (no
 agent on the call) is *waiting*; the first agent on the line answers the call; a customer who
-leaves while waiting abandons it.
+leaves while waiting abandons it; and the change may end the call's offer (calls/core/offers.py:
+answered, missed or withdrawn), decided here with every other change.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 
+from calls.core.offers import settle_offer
+from calls.core.snapshots import CallSnap, MemberSnap, RecordingSnap, Result, dial
 from calls.core.vocabulary import (
     CALL_ORDER,
-    LIVE_MEMBER_STATES,
-    ON_THE_LINE,
     CallAction,
     CallDirection,
     CallOutcome,
@@ -34,7 +35,7 @@ from calls.core.vocabulary import (
     TransferRole,
     VoiceAction,
 )
-from phlo.addresses import address_key, same_address
+from phlo.addresses import address_key
 from phlo.events import Event, Kind, RecordingInfo
 
 DIALING, RINGING, CONNECTED, ON_HOLD, IN_TRANSFER, LEFT = (
@@ -43,102 +44,6 @@ DIALING, RINGING, CONNECTED, ON_HOLD, IN_TRANSFER, LEFT = (
 )
 INITIATOR, TARGET = TransferRole.INITIATOR, TransferRole.TARGET
 AGENT, CUSTOMER, SUPERVISOR = MemberRole.AGENT, MemberRole.CUSTOMER, MemberRole.SUPERVISOR
-
-
-@dataclass(frozen=True)
-class MemberSnap:
-    key: str  # "db:<pk>" for a stored member, "new:<n>" for one this step creates
-    address: str
-    role: str = CUSTOMER
-    state: str = DIALING
-    member_id: str = ""
-    call_uuid: str = ""
-    transfer_role: str = ""
-    joined_via: str = JoinedVia.UNKNOWN
-    invited_by_id: int | None = None
-    state_since: datetime | None = None
-    state_changed_by_id: int | None = None  # the agent whose action put them in this state
-    muted: bool = False
-    coach_mode: bool = False
-    joined_at: datetime | None = None
-    left_at: datetime | None = None
-    last_sequence: int | None = None
-    last_event_at: datetime | None = None
-
-    @property
-    def live(self) -> bool:
-        return self.state in LIVE_MEMBER_STATES
-
-    @property
-    def on_the_line(self) -> bool:
-        return self.state in ON_THE_LINE
-
-
-@dataclass(frozen=True)
-class RecordingSnap:
-    key: str  # "db:<pk>", or "new:rec" for one this step creates
-    recording_uuid: str = ""
-    state: str = RecordingState.RECORDING
-    url: str = ""
-    duration: int | None = None
-    format: str = ""
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class CallSnap:
-    status: str = CallStatus.RINGING
-    direction: str = ""
-    routing: bool = False  # the call's PHLO app routes: waiting customers are offered to agents
-    started_at: datetime | None = None
-    waiting_since: datetime | None = None
-    answered_at: datetime | None = None
-    ended_at: datetime | None = None
-    outcome: str = ""
-    was_transferred: bool = False
-    recording: str = ""
-    termination_cause: str = ""
-    termination_cause_code: str = ""
-    mpc_name: str = ""
-    last_sequence: int | None = None
-    last_event_at: datetime | None = None
-    members: tuple[MemberSnap, ...] = field(default_factory=tuple)
-    recordings: tuple[RecordingSnap, ...] = field(default_factory=tuple)
-
-    def member(self, key: str) -> MemberSnap:
-        return next(m for m in self.members if m.key == key)
-
-    def with_member(self, member: MemberSnap) -> CallSnap:
-        if any(m.key == member.key for m in self.members):
-            return replace(self, members=tuple(member if m.key == member.key else m for m in self.members))
-        return replace(self, members=(*self.members, member))
-
-    def with_recording(self, recording: RecordingSnap) -> CallSnap:
-        if any(r.key == recording.key for r in self.recordings):
-            return replace(self, recordings=tuple(recording if r.key == recording.key else r for r in self.recordings))
-        return replace(self, recordings=(*self.recordings, recording))
-
-    @property
-    def transfer_initiator(self) -> MemberSnap | None:
-        return next((m for m in self.members if m.transfer_role == INITIATOR and m.live), None)
-
-    @property
-    def transfer_target(self) -> MemberSnap | None:
-        return next((m for m in self.members if m.transfer_role == TARGET and m.live), None)
-
-    def has_live(self, role: str) -> bool:
-        return any(m.role == role and m.live for m in self.members)
-
-    def has_on_the_line(self, role: str) -> bool:
-        return any(m.role == role and m.on_the_line for m in self.members)
-
-
-@dataclass(frozen=True)
-class Result:
-    call: CallSnap
-    member_key: str | None
-    outcome: str  # applied | stale | no_change | unmatched | unrecognised
 
 
 def _is_older(event: Event, last_sequence: int | None, last_event_at: datetime | None) -> bool:
@@ -211,6 +116,15 @@ RECORDING_STATE_OF = {
 
 
 def apply_event(call: CallSnap, event: Event, *, new_key: str = "new:0") -> Result:
+    """The call after `event`, with any offer the new state ends ended (calls/core/offers.py)."""
+    result = _apply_event(call, event, new_key)
+    settled = settle_offer(result.call)
+    if settled is result.call:
+        return result
+    return Result(settled, result.member_key, "applied")
+
+
+def _apply_event(call: CallSnap, event: Event, new_key: str) -> Result:
     if event.kind == Kind.UNRECOGNISED:
         return Result(call, None, "unrecognised")
     if event.kind.about_call:
@@ -529,25 +443,6 @@ JOINED_VIA_ACTION = {
     CallAction.WARM_TRANSFER: JoinedVia.WARM_TRANSFER,
     CallAction.COLD_TRANSFER: JoinedVia.COLD_TRANSFER,
 }
-
-
-def dial(call: CallSnap, *, to: str, role: str, at: datetime, via: str, invited_by_id: int | None,
-         new_key: str = "new:0") -> tuple[CallSnap, MemberSnap]:
-    """A member the desk asked Plivo to dial in (an action, the router, a supervisor's own leg).
-    Plivo's callbacks can beat its answer to the request: then they are already here (Plivo
-    refuses to dial someone who is on the call, so a live member at `to` is this dial)."""
-    already_here = next((m for m in reversed(call.members) if m.live and same_address(m.address, to)), None)
-    if already_here is not None:
-        dialled = replace(
-            already_here, joined_via=already_here.joined_via or via,
-            invited_by_id=already_here.invited_by_id or invited_by_id,
-        )
-    else:
-        dialled = MemberSnap(
-            key=new_key, address=to, role=role, state=DIALING, state_since=at, joined_via=via,
-            invited_by_id=invited_by_id,
-        )
-    return call.with_member(dialled), dialled
 
 
 def apply_action(

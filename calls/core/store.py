@@ -1,8 +1,11 @@
 """Between the database and the pure state machine: load a call as a snapshot, write one back.
 
-Every change to a call goes through `save_call_state`, which bumps the version once and
-returns the live messages to publish after commit (the call, serialised once, and any agent
-whose status followed). Callbacks and actions share it, so both broadcast the same way.
+The one writer of a call's rows (the call, its members): every change goes through
+`save_call_state`, which writes what the rules decided, bumps the version once and returns the
+live messages to publish after commit (the call, serialised once, and any agent whose status
+followed). Callbacks, actions, the queue and wrap-ups share it, so all broadcast the same way.
+The one other write is `claim_offer`'s conditional update: the claim that makes an offer safe
+on any number of processes (calls/queue/routing.py) must be a single statement.
 """
 
 from dataclasses import asdict, fields
@@ -10,19 +13,23 @@ from datetime import datetime
 
 from django.utils.dateparse import parse_datetime
 
+from agents import status as agent_status
 from agents.models import Agent
-from agents.status import follow_calls
+from calls.core.offers import OfferEnd
 from calls.core.serialize import call_to_dict, call_update_message
-from calls.core.state_machine import CallSnap, MemberSnap, RecordingSnap
-from calls.core.vocabulary import LIVE_CALL_STATUSES, ON_THE_LINE, MemberRole
-from calls.models import Call, Member, PhloApp
+from calls.core.snapshots import CallSnap, MemberSnap, RecordingSnap
+from calls.core.vocabulary import LIVE_CALL_STATUSES, OFFER_ACTION, ON_THE_LINE, CallStatus, MemberRole
+from calls.models import Action, Call, Member, PhloApp
 from conventions.times import iso
 from fastpath.prepared import PreparedRead
+from metrics.registry import ROUTING_OFFERS
 from phlo.addresses import address_key
 
 MEMBER_FIELDS = [f.name for f in fields(MemberSnap) if f.name != "key"]
-# `routing` is the PHLO app's, not the call's; members and recordings are written on their own.
-CALL_FIELDS = [f.name for f in fields(CallSnap) if f.name not in ("members", "recordings", "routing")]
+# Not the call's own columns: `routing` is the PHLO app's; the offered agent's address key and how an
+# offer just ended are never stored; members, recordings, wrap-ups and decliners are written apart.
+NOT_CALL_COLUMNS = ("members", "recordings", "routing", "offered_address_key", "offer_ended", "wrap_ups", "declined_by")
+CALL_FIELDS = [f.name for f in fields(CallSnap) if f.name not in NOT_CALL_COLUMNS]
 RECORDING_FIELDS = [f.name for f in fields(RecordingSnap) if f.name != "key"]
 # Only these members are ever someone's desk: a customer calling from an agent's number is not them.
 AGENT_ROLES = (MemberRole.AGENT, MemberRole.SUPERVISOR)
@@ -83,11 +90,21 @@ def snapshot(call: Call, members: list[Member]) -> CallSnap:
     return CallSnap(
         **{name: getattr(call, name) for name in CALL_FIELDS},
         routing=call.phlo_app.routing,
+        offered_address_key=_offered_address_key(call),
+        wrap_ups=tuple(call.wrap_ups or ()),
+        declined_by=tuple(call.declined_by or ()),
         members=tuple(
             MemberSnap(key=member_key(m), **{name: getattr(m, name) for name in MEMBER_FIELDS}) for m in members
         ),
         recordings=tuple(_recording_snap(i, stored) for i, stored in enumerate(call.recordings or [])),
     )
+
+
+def _offered_address_key(call: Call) -> str:
+    """The offered agent's address as the rules compare it: read only while a call is offered."""
+    if call.offered_to_id is None:
+        return ""
+    return Agent.objects.filter(pk=call.offered_to_id).values_list("address_key", flat=True).first() or ""
 
 
 def _recording_snap(index: int, stored: dict) -> RecordingSnap:
@@ -141,19 +158,55 @@ def save_call_state(
     if after.recordings != before.recordings:
         call.recordings = _recordings_json(after.recordings)
         call_changed.append("recordings")
+    for name in ("wrap_ups", "declined_by"):
+        if getattr(after, name) != getattr(before, name):
+            setattr(call, name, list(getattr(after, name)))
+            call_changed.append(name)
     if visible_change:
         call.version += 1
         call_changed.append("version")
     if call_changed:
         call.save(update_fields=call_changed)
-    messages = []
+    messages = _offer_ended(call, before, after) if after.offer_ended else []
     if visible_change:
-        messages.append(call_update_message(call_to_dict(call, members), (m.agent_id for m in members)))
-        messages.extend(follow_calls(
+        messages.insert(0, call_update_message(call_to_dict(call, members), (m.agent_id for m in members)))
+        messages.extend(agent_status.follow_calls(
             agent_ids=touched_agents, on_the_line=_on_the_line(touched_agents),
             disposed=touched_agents if call.disposition_id else set(),
         ))
     return by_key, messages
+
+
+def create_call(**fields) -> Call:
+    """A call the desk hears of first (a callback of an unknown MPC) or starts (a PHLO run)."""
+    return Call.objects.create(**fields)
+
+
+def claim_offer(call_id: int, agent_id: int, *, at: datetime) -> bool:
+    """The call, if it still waits unoffered, is offered to this agent: one conditional update, so
+    of two processes claiming it only one can win. The caller then dials the agent in
+    (calls/core/offers.py: `make_offer`) and saves that through `save_call_state`."""
+    return bool(
+        Call.objects.filter(pk=call_id, status=CallStatus.WAITING, offered_to__isnull=True).update(
+            offered_to_id=agent_id, offered_at=at
+        )
+    )
+
+
+def _offer_ended(call: Call, before: CallSnap, after: CallSnap) -> list[dict]:
+    """An offer ended in this step (`after.offer_ended`, decided by calls/core/offers.py): its Action
+    row says how, and the offered agent follows (missed: away; withdrawn: as they chose; declined:
+    as they chose; answered: busy, as their call makes them)."""
+    agent_id, how = before.offered_to_id, after.offer_ended
+    Action.objects.filter(call=call, action=OFFER_ACTION, request_body__agent=agent_id, upstream_outcome="").update(
+        upstream_outcome=how, ok=how == OfferEnd.ANSWERED
+    )
+    ROUTING_OFFERS.labels(outcome=how).inc()
+    if how == OfferEnd.MISSED:
+        return agent_status.offer_failed(agent_id)
+    if how in (OfferEnd.WITHDRAWN, OfferEnd.DECLINED):
+        return agent_status.offer_withdrawn(agent_id)
+    return []
 
 
 def _on_the_line(agent_ids: set[int]) -> set[int]:

@@ -103,6 +103,7 @@ class TransferRole(models.TextChoices):
 
 
 LIVE_CALL_STATUSES = (CallStatus.RINGING, CallStatus.WAITING, CallStatus.ACTIVE)
+OFFER_ACTION = "offer"  # the Action rows of the queue's offers (no actor: the desk itself)
 # A call only moves forward (waiting is beside ringing: a customer alone in the call, before an agent).
 CALL_ORDER = {CallStatus.RINGING: 0, CallStatus.WAITING: 0, CallStatus.ACTIVE: 1, CallStatus.ENDED: 2}
 LIVE_MEMBER_STATES = (

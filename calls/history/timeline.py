@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agents.viewers import Person
+from calls.core.offers import OfferEnd
 from calls.core.reads import visible_call
-from calls.core.vocabulary import JoinedVia, MemberRole, MonitorMode
+from calls.core.vocabulary import OFFER_ACTION, JoinedVia, MemberRole, MonitorMode
 from calls.history.search import history_facts
 from calls.history.wrapup import WRAP_UP_ACTION
 from calls.models import Action, Call, CallEvent, Member
-from calls.queue.routing import OFFER, Outcome
 from phlo.addresses import address_key
 from phlo.events import masked, participant_address
 
@@ -279,16 +279,17 @@ WHOLE_CALL = {"complete-transfer", "resume-call", "abort-transfer", "monitor", "
               "recording-pause", "recording-resume", "recording-stop"}
 # How the desk's own offer of a waiting call (calls/queue/routing.py) ended, after "… offered the call to Bob".
 OFFER_ENDINGS = {
-    Outcome.ANSWERED: "(answered)",
-    Outcome.MISSED: "(not answered; they were set to away)",
-    Outcome.WITHDRAWN: "(withdrawn: the customer left or another agent answered first)",
+    OfferEnd.ANSWERED: "(answered)",
+    OfferEnd.MISSED: "(not answered; they were set to away)",
+    OfferEnd.WITHDRAWN: "(withdrawn: the customer left or another agent answered first)",
+    OfferEnd.DECLINED: "(declined)",
     "": "(ringing)",
 }
 
 
 def _action_entry(action: Action, members: list[Member], parties: dict[int, Party]) -> Entry:
     name = action.action
-    if name == OFFER:
+    if name == OFFER_ACTION:
         return _offer_entry(action, members, parties)
     words = f"asked for {_spaced(name).lower()}"  # an action this page has no words for yet
     done, asked, tail = ACTION_WORDS.get(name, (words, words, ""))
@@ -326,7 +327,7 @@ def _offer_entry(action: Action, members: list[Member], parties: dict[int, Party
     """The router's offer: no person asked for it (the desk did), and a missed one is no refusal."""
     body = action.request_body if isinstance(action.request_body, dict) else {}
     whom = _party_at(str(body.get("to", "")), members, parties, role="agent")
-    missed = action.upstream_outcome == Outcome.MISSED
+    missed = action.upstream_outcome == OfferEnd.MISSED
     return Entry(
         at=action.created_at, kind="offer", who=None, text="the desk offered the call to", whom=whom,
         tail=OFFER_ENDINGS.get(action.upstream_outcome, ""), note=action.error if missed else "", by_desk=True,

@@ -1,12 +1,16 @@
 """After a call: what it was about (docs/history.md, "Wrap-up").
 
-The call's agents and supervisors save its disposition (a wrap-up code operators keep in the
-admin) and notes. The call's version grows and every view of it hears (calls/core/store.py's path,
-as for any change); the agents who left this call last owe no disposition any more
-(agents/status.py: `disposition_saved`), and the one who saves may end their wrap-up now.
+The call's agents and supervisors each save their own disposition (a wrap-up code operators keep
+in the admin) and notes; nobody's save touches a colleague's, and the call's disposition and notes
+are what they add up to (`wrap_ups_summary`). The call's version grows and every view of it hears
+(calls/core/store.py's path, as for any change); the agents who left this call last owe no
+disposition any more (agents/status.py: `disposition_saved`), and the one who saves may end their
+wrap-up now.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,6 +22,7 @@ from agents.status import disposition_saved
 from agents.viewers import Person
 from calls.core.reads import visible_call
 from calls.core.serialize import call_to_dict
+from calls.core.snapshots import CallSnap
 from calls.core.store import load_call, save_call_state, snapshot
 from calls.core.vocabulary import MemberState
 from calls.models import Action, Call, Disposition, Member
@@ -41,10 +46,10 @@ def offered_dispositions():
     return Disposition.objects.filter(active=True).order_by("order", "name")
 
 
-def _disposition_named(name: str, call: Call) -> Disposition:
+def _disposition_named(name: str, call_disposition_id: int | None) -> Disposition:
     """An active disposition by name, or the one the call already has (retired since)."""
     found = Disposition.objects.filter(name=name).first()
-    if found is None or not (found.active or found.pk == call.disposition_id):
+    if found is None or not (found.active or found.pk == call_disposition_id):
         offered = ", ".join(offered_dispositions().values_list("name", flat=True)) or "none (ask an operator)"
         raise WrapUpRefused("disposition", f"There is no disposition {name!r}; choose one of: {offered}.")
     return found
@@ -62,30 +67,12 @@ def save_wrap_up(
     with transaction.atomic():
         call, members = load_call(call_id, lock=True)
         before = snapshot(call, members)
-        wrap_ups = [dict(entry) for entry in call.wrap_ups or []]
-        mine = next((entry for entry in wrap_ups if entry.get("user") == viewer.user_id), None)
-        if mine is None:
-            mine = {"user": viewer.user_id, "agent": viewer.agent_id, "name": _name(viewer),
-                    "disposition": None, "disposition_id": None, "notes": ""}
-            wrap_ups.append(mine)
-        changed = {}
-        if disposition is not None:
-            chosen = _disposition_named(disposition, call)
-            if chosen.pk != mine.get("disposition_id"):
-                changed.update(disposition=chosen.name, disposition_id=chosen.pk, disposition_at=iso(now))
-        if notes is not None and notes != mine.get("notes", ""):
-            changed["notes"] = notes
-        if changed:
-            mine.update(changed, saved_at=iso(now))
-        summary = wrap_ups_summary(wrap_ups)
-        if settings.DISPOSITION_REQUIRED and summary["disposition_id"] is None:
+        after, mine = _with_own_wrap_up(before, viewer, disposition=disposition, notes=notes, at=now)
+        if settings.DISPOSITION_REQUIRED and after.disposition_id is None:
             raise WrapUpRefused("disposition", "Choose a disposition: one is required for every call.")
         messages = []
-        if changed:
-            call.wrap_ups = [entry for entry in wrap_ups if entry.get("saved_at")]
-            call.disposition_id, call.notes = summary["disposition_id"], summary["notes"]
-            call.save(update_fields=["wrap_ups", "disposition", "notes"])
-            _, messages = save_call_state(call, members, before, before, visible_change=True, at=now)
+        if after != before:
+            _, messages = save_call_state(call, members, before, after, visible_change=True, at=now)
             Action.objects.create(
                 actor_id=viewer.user_id, call=call, action=WRAP_UP_ACTION, ok=True, http_status=200,
                 request_body={"disposition": mine["disposition"], "notes": mine["notes"]}, created_at=now,
@@ -96,7 +83,32 @@ def save_wrap_up(
     return call_to_dict(call, members)
 
 
-def wrap_ups_summary(wrap_ups: list[dict]) -> dict:
+def _with_own_wrap_up(
+    call: CallSnap, viewer: Person, *, disposition: str | None, notes: str | None, at
+) -> tuple[CallSnap, dict]:
+    """The call with the requester's own wrap-up changed as asked (nobody else's), and that wrap-up."""
+    wrap_ups = [dict(entry) for entry in call.wrap_ups]
+    mine = next((entry for entry in wrap_ups if entry.get("user") == viewer.user_id), None)
+    if mine is None:
+        mine = {"user": viewer.user_id, "agent": viewer.agent_id, "name": _name(viewer),
+                "disposition": None, "disposition_id": None, "notes": ""}
+        wrap_ups.append(mine)
+    changed = {}
+    if disposition is not None:
+        chosen = _disposition_named(disposition, call.disposition_id)
+        if chosen.pk != mine.get("disposition_id"):
+            changed.update(disposition=chosen.name, disposition_id=chosen.pk, disposition_at=iso(at))
+    if notes is not None and notes != mine.get("notes", ""):
+        changed["notes"] = notes
+    if not changed:
+        return call, mine
+    mine.update(changed, saved_at=iso(at))
+    saved = tuple(entry for entry in wrap_ups if entry.get("saved_at"))
+    summary = wrap_ups_summary(saved)
+    return replace(call, wrap_ups=saved, disposition_id=summary["disposition_id"], notes=summary["notes"]), mine
+
+
+def wrap_ups_summary(wrap_ups) -> dict:
     """What the call's wrap-ups add up to: the disposition chosen last (a note edited since does not
     make an older choice the latest), and every person's non-empty notes, in the order they first
     wrote (contract §11)."""

@@ -8,6 +8,7 @@ authentic callback is kept: one that changes no call says why (`outcome` and `re
 
 import hashlib
 import json
+from dataclasses import replace
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,7 +19,6 @@ from calls.core.store import load_call, load_call_by_mpc, save_call_state, snaps
 from calls.core.vocabulary import CallStatus
 from calls.intake.result import IntakeResult
 from calls.models import Action, Call, CallEvent, PhloApp
-from calls.queue.routing import settle_offer
 from phlo.events import Event, Family, Kind, masked
 
 Outcome = CallEvent.Outcome
@@ -94,13 +94,11 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
     call, members = loaded
     before = snapshot(call, members)
     result = apply_event(before, event)
-    offer_ended = settle_offer(call, result.call)
-    visible = created or result.outcome == Outcome.APPLIED or offer_ended is not None
-    if event.mpc_uuid and not call.mpc_uuid:
-        call.mpc_uuid = event.mpc_uuid  # a call we started by running the PHLO meets its MPC
-        call.save(update_fields=["mpc_uuid"])
-    by_key, messages = save_call_state(call, members, before, result.call, visible_change=visible, at=now)
-    messages.extend(offer_ended or [])
+    after = result.call
+    if event.mpc_uuid and not after.mpc_uuid:
+        after = replace(after, mpc_uuid=event.mpc_uuid)  # a call we started by running the PHLO meets its MPC
+    visible = created or result.outcome == Outcome.APPLIED
+    by_key, messages = save_call_state(call, members, before, after, visible_change=visible, at=now)
     if event.family == Family.ADD_PARTICIPANT and event.request_outcome:
         _note_request_outcome(call, event)
     outcome = Outcome.APPLIED if created else result.outcome

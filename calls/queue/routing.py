@@ -1,17 +1,18 @@
-"""The queue: each waiting customer is offered to the agent who has been available the longest
+"""The queue: who is offered which waiting call, and the router that makes the offers
 (docs/routing.md).
 
 Plivo's own pattern: the customer waits in the multiparty call (hold music) and the desk dials an
-agent in with PHLO's `call` action. An offer is claimed in one transaction with conditional
-updates (the agent: available → offered; the call: not offered → offered to them), so on any
-number of processes one agent is offered one call at a time and one call to one agent. It ends
-when that agent's leg joins (answered), when PHLO refuses, the leg leaves without joining or it
-rings longer than ROUTING_RING_SECONDS (missed: the agent goes away and the call is offered to the
-next agent), or when another agent joins first or the customer leaves (withdrawn).
+agent in with PHLO's `call` action. An offer is claimed in one transaction with two conditional
+updates (the agent: available → offered, agents/status.py; the call: not offered → offered to
+them, calls/core/store.py `claim_offer`), so on any number of processes one agent is offered one
+call at a time and one call to one agent. What an offer does to the call, and how it ends, is
+calls/core/offers.py's; the event that ends one is applied like any other (calls/core/state_machine.py).
+The desk itself ends an offer here when PHLO refuses to dial, when the agent's phone rings longer
+than ROUTING_RING_SECONDS (missed), or when the agent declines it.
 
 Each process runs one `Router` per event loop: woken after a callback that may call for an offer,
-or when an agent becomes available, and sweeping every half second (ring timeouts, anything a
-wake-up missed, another process's router that died mid-offer).
+or when an agent becomes available or declines, and sweeping every half second (ring timeouts,
+anything a wake-up missed, another process's router that died mid-offer).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
@@ -29,31 +30,19 @@ from django.utils import timezone
 
 from agents import status as agent_status
 from agents.models import Agent, AgentStatus
-from calls.core.state_machine import CallSnap, dial
-from calls.core.store import load_call, member_key, save_call_state, snapshot
+from calls.core.offers import OFFERED_KEY, OfferEnd, drop_offer, make_offer
+from calls.core.store import claim_offer, load_call, save_call_state, snapshot
 from calls.core.upstream import phlo_api
-from calls.core.vocabulary import CallStatus, JoinedVia, MemberRole, MemberState
-from calls.models import Action, Call, Member, PhloApp
+from calls.core.vocabulary import OFFER_ACTION, CallStatus, MemberRole, MemberState
+from calls.models import Action, Call, PhloApp
 from calls.queue.figures import figures
-from live.publish import publish
-from metrics.registry import ROUTING_OFFERS
-from phlo.addresses import address_key
+from live.publish import publish, publish_on_commit
 from phlo.http import PlivoError
 from phlo.vocabulary import NodeAction
 
 logger = logging.getLogger(__name__)
 
-OFFER = "offer"  # the Action rows of the router (no actor: the desk itself)
 SWEEP_SECONDS = 0.5
-OFFERED_KEY = "new:offered"
-
-
-class Outcome:
-    """How an offer ended, as its Action row's `upstream_outcome` says."""
-
-    ANSWERED = "answered"
-    MISSED = "missed"
-    WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True)
@@ -75,12 +64,13 @@ class _Skip(Exception):
 
 def claim_next_offer() -> tuple[Offer | None, list[dict]]:
     """The oldest waiting call no one is offered, for the longest-idle available agent (not the one
-    who missed it last, unless they are the only one): claimed, with the agent's leg dialing."""
+    who missed it last, nor one who declined it, unless nobody else is available): claimed, with
+    the agent's leg dialing."""
     waiting = Call.objects.filter(
         status=CallStatus.WAITING, offered_to__isnull=True, phlo_app__routing=True
-    ).order_by("waiting_since", "id").values_list("pk", "last_offered_to_id")[:20]
-    for call_id, missed_by in waiting:
-        for agent_id in _longest_idle(exclude=missed_by):
+    ).order_by("waiting_since", "id").values_list("pk", "last_offered_to_id", "declined_by")[:20]
+    for call_id, missed_by, declined_by in waiting:
+        for agent_id in _longest_idle(passed_over={missed_by, *(declined_by or ())}):
             try:
                 with transaction.atomic():
                     return _claim(call_id, agent_id)
@@ -89,23 +79,22 @@ def claim_next_offer() -> tuple[Offer | None, list[dict]]:
     return None, []
 
 
-def _longest_idle(*, exclude: int | None) -> list[int]:
+def _longest_idle(*, passed_over: set[int | None]) -> list[int]:
+    """Available agents, longest idle first; those who missed or declined the call last, unless
+    nobody else is available."""
     available = list(
         Agent.objects.filter(status=AgentStatus.AVAILABLE, user__is_active=True)
         .order_by("status_since", "id").values_list("pk", flat=True)[:20]
     )
-    if exclude in available and len(available) > 1:
-        available.remove(exclude)  # never twice in a row to the same agent, unless they are the only one
-    return available
+    others = [agent_id for agent_id in available if agent_id not in passed_over]
+    return others or available
 
 
 def _claim(call_id: int, agent_id: int) -> tuple[Offer, list[dict]]:
     now = timezone.now()
     if not agent_status.offer(agent_id):
         raise _Skip  # no longer available: taken by another process, or they changed their status
-    if not Call.objects.filter(pk=call_id, status=CallStatus.WAITING, offered_to__isnull=True).update(
-        offered_to_id=agent_id, offered_at=now
-    ):
+    if not claim_offer(call_id, agent_id, at=now):
         raise _Skip  # answered, abandoned or offered meanwhile
     call, members = load_call(call_id, lock=True)
     agent = Agent.objects.select_related("user").get(pk=agent_id)
@@ -113,14 +102,11 @@ def _claim(call_id: int, agent_id: int) -> tuple[Offer, list[dict]]:
     if customer is None:
         raise _Skip
     before = snapshot(call, members)
-    after, _ = dial(
-        before, to=agent.address, role=MemberRole.AGENT, at=now, via=JoinedVia.ROUTED, invited_by_id=None,
-        new_key=OFFERED_KEY,
-    )
+    after = make_offer(before, agent_id=agent_id, agent_address=agent.address, at=now)
     by_key, messages = save_call_state(call, members, before, after, visible_change=True, at=now)
     leg = by_key.get(OFFERED_KEY) or next(m for m in members if m.address == agent.address)
     action = Action.objects.create(
-        call=call, member=leg, action=OFFER, request_body={"to": agent.address, "agent": agent_id},
+        call=call, member=leg, action=OFFER_ACTION, request_body={"to": agent.address, "agent": agent_id},
         http_status=0, created_at=now,
     )
     messages.extend(agent_status.messages_for([agent_id]))
@@ -128,56 +114,29 @@ def _claim(call_id: int, agent_id: int) -> tuple[Offer, list[dict]]:
     return offer, messages
 
 
-# --- how an offer ends -----------------------------------------------------------------------------
+# --- the desk ends an offer ----------------------------------------------------------------------
 
 
-def settle_offer(call: Call, after: CallSnap) -> list[dict] | None:
-    """Inside the transaction that applies a callback to `call`, before it is saved: whether the
-    state `after` ends the call's offer. None when it does not; else the agent changes to publish
-    (the call's own fields are updated here, so its message shows the offer gone)."""
-    agent_id = call.offered_to_id
-    if agent_id is None:
-        return None
-    wanted = Agent.objects.filter(pk=agent_id).values_list("address_key", flat=True).first()
-    agents = [m for m in after.members if m.role == MemberRole.AGENT]
-    leg = next((m for m in reversed(agents) if address_key(m.address) == wanted), None)
-    if after.status == CallStatus.ENDED:
-        return _end_offer(call, agent_id, Outcome.WITHDRAWN)  # the customer left: nobody missed anything
-    if leg is not None and leg.on_the_line:
-        return _end_offer(call, agent_id, Outcome.ANSWERED)
-    if any(m.on_the_line for m in agents if m is not leg):
-        return _end_offer(call, agent_id, Outcome.WITHDRAWN)  # someone else took it first
-    if leg is None or not leg.live:
-        return _end_offer(call, agent_id, Outcome.MISSED)  # their leg left (or failed) without joining
-    return None
-
-
-def _end_offer(call: Call, agent_id: int, outcome: str) -> list[dict]:
-    """Clear the call's offer and note how it ended; the agent follows: answered → busy (their call
-    does that), missed → away, withdrawn → as they had chosen."""
-    fields = {"offered_to": None, "offered_at": None}
-    if outcome == Outcome.MISSED:
-        fields.update(last_offered_to_id=agent_id, missed_offers=call.missed_offers + 1)
-    Call.objects.filter(pk=call.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(call, name, value)
-    Action.objects.filter(call=call, action=OFFER, request_body__agent=agent_id, upstream_outcome="").update(
-        upstream_outcome=outcome, ok=outcome == Outcome.ANSWERED
+def _end_offer(call_id: int, agent_id: int, how: OfferEnd, *, offered_at=None) -> tuple[Offer, list[dict]] | None:
+    """End this call's offer to this agent (still theirs: else None), dropping their ringing leg.
+    Inside the caller's transaction."""
+    call, members = load_call(call_id, lock=True)
+    if call.offered_to_id != agent_id or (offered_at is not None and call.offered_at != offered_at):
+        return None  # settled by another process meanwhile
+    before = snapshot(call, members)
+    leg = next((m for m in reversed(members) if m.agent_id == agent_id and m.state != MemberState.LEFT), None)
+    _, messages = save_call_state(
+        call, members, before, drop_offer(before, how, at=timezone.now()), visible_change=True, at=timezone.now()
     )
-    ROUTING_OFFERS.labels(outcome=outcome).inc()
-    if outcome == Outcome.MISSED:
-        return agent_status.offer_failed(agent_id)
-    if outcome == Outcome.WITHDRAWN:
-        return agent_status.offer_withdrawn(agent_id)
-    return []
+    return Offer(call_id, agent_id, 0, call.phlo_app, "", leg.address if leg else ""), messages
 
 
 def offer_refused(offer: Offer, reason: str) -> list[dict]:
     """PHLO did not dial the agent: the offer is missed at once, and their leg never rings."""
     with transaction.atomic():
-        call, members = load_call(offer.call_id, lock=True)
         Action.objects.filter(pk=offer.action_id).update(error=reason[:2000])
-        return _drop_leg(call, members, offer.agent_id) + _end_offer(call, offer.agent_id, Outcome.MISSED)
+        ended = _end_offer(offer.call_id, offer.agent_id, OfferEnd.MISSED)
+    return ended[1] if ended else []
 
 
 def expire_offers() -> list[tuple[Offer, list[dict]]]:
@@ -189,35 +148,23 @@ def expire_offers() -> list[tuple[Offer, list[dict]]]:
         offered_to__isnull=False, offered_at__lte=deadline
     ).values_list("pk", "offered_to_id", "offered_at"):
         with transaction.atomic():
-            if not Call.objects.filter(pk=call_id, offered_to_id=agent_id, offered_at=offered_at).exists():
-                continue
-            call, members = load_call(call_id, lock=True)
-            if call.offered_to_id != agent_id or call.offered_at != offered_at:
-                continue  # settled by another process meanwhile
-            leg = next((m for m in reversed(members) if m.agent_id == agent_id and m.state != MemberState.LEFT), None)
-            messages = _drop_leg(call, members, agent_id) + _end_offer(call, agent_id, Outcome.MISSED)
-            agent_address = leg.address if leg else ""
-            expired.append((Offer(call_id, agent_id, 0, call.phlo_app, "", agent_address), messages))
+            ended = _end_offer(call_id, agent_id, OfferEnd.MISSED, offered_at=offered_at)
+        if ended:
+            expired.append(ended)
     return expired
 
 
-def _drop_leg(call: Call, members: list[Member], agent_id: int) -> list[dict]:
-    """The offered agent's leg is no longer wanted: it leaves the call's picture (Plivo's callbacks
-    say the same once it is hung up)."""
-    before = snapshot(call, members)
-    after = before
-    for m in before.members:
-        if m.role == MemberRole.AGENT and m.live and m.state in (MemberState.DIALING, MemberState.RINGING):
-            stored = next(s for s in members if member_key(s) == m.key)
-            if stored.agent_id == agent_id:
-                after = after.with_member(replace(m, state=MemberState.LEFT, left_at=timezone.now()))
-    if after == before:
-        return []
-    _, messages = save_call_state(call, members, before, after, visible_change=True, at=timezone.now())
-    return messages
-
-
-# --- the router ----------------------------------------------------------------------------------
+def decline_offer(agent_id: int) -> Offer | None:
+    """The agent said no to the call ringing them (`POST /api/me/decline/`, or away/offline while
+    offered): the offer ends as declined and the call goes to the next agent; their phone stops
+    ringing (`hang_up_declined`). From sync code; publishes on commit."""
+    with transaction.atomic():
+        call_id = Call.objects.filter(offered_to_id=agent_id).values_list("pk", flat=True).first()
+        ended = _end_offer(call_id, agent_id, OfferEnd.DECLINED) if call_id else None
+        if ended is None:
+            return None
+        publish_on_commit(ended[1])
+    return ended[0]
 
 
 class Router:
@@ -260,8 +207,7 @@ class Router:
             logger.info("offer of call %s to agent %s missed: no answer in %.0f s", offer.call_id, offer.agent_id,
                         settings.ROUTING_RING_SECONDS)
             figures.changed()
-            if offer.agent_address:
-                await _hang_up(offer)
+            await _hang_up(offer)
         while True:
             offer, messages = await sync_to_async(claim_next_offer)()
             if offer is None:
@@ -292,6 +238,8 @@ def _note_dialled(offer: Offer, status: int, api_id: str, duration_ms: float) ->
 async def _hang_up(offer: Offer) -> None:
     """Stop the agent's phone ringing for a call they no longer have (best effort: the offer is over
     whatever PHLO says)."""
+    if not offer.agent_address:
+        return
     try:
         await phlo_api(offer.app).member_action("hangup", member_address=offer.agent_address)
     except PlivoError as exc:
@@ -326,6 +274,29 @@ def wake_on_available(sender, agent_ids, **kwargs) -> None:
     found = _routers.get(loop)
     if found is not None:
         loop.call_soon_threadsafe(found.wake)
+
+
+def offer_declined(sender, agent_id, **kwargs) -> None:
+    """`agents.status.declined`, sent from sync code once an offered agent's no is committed: end
+    the offer, then, on the router's loop, stop their phone ringing and offer the call again."""
+    offer = decline_offer(agent_id)
+    loop = _main_loop
+    if offer is None or loop is None or loop.is_closed():
+        return  # no router here: the leg's ring timeout and the next sweep do the rest
+    found = _routers.get(loop)
+    loop.call_soon_threadsafe(lambda: _hang_up_then_wake(offer, found))
+
+
+def _hang_up_then_wake(offer: Offer, found: Router | None) -> None:
+    figures.changed()
+    task = asyncio.get_running_loop().create_task(_hang_up(offer))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    if found is not None:
+        found.wake()
+
+
+_running: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
 
 
 async def offer_after_callback(app: PhloApp, result) -> None:
