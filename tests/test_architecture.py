@@ -109,6 +109,88 @@ def test_the_apps_import_each_other_without_cycles():
         visit(app)
 
 
+# Inside calls/: the wings, each importing only the wings below it (docs/architecture.md, "The
+# wings of calls/"). calls/models.py is the floor every wing stands on (it needs only the words,
+# calls/core/vocabulary.py); the top-level modules (apps, admin, dashboards, commands) may use any wing.
+WINGS = {
+    "api": {"intake", "history", "queue", "actions", "core"},
+    "intake": {"queue", "actions", "core"},
+    "history": {"core"},
+    "queue": {"core"},
+    "actions": {"core"},
+    "core": set(),
+}
+
+
+def calls_modules_imported(path: Path) -> set[str]:
+    """The `calls.…` modules a module imports (dotted names, as written)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("calls."))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "calls":
+            module = node.module
+            found.update(f"{module}.{alias.name}" if module == "calls" else module for alias in node.names)
+    return found
+
+
+def wing_of(dotted: str) -> str | None:
+    parts = dotted.split(".")
+    return parts[1] if len(parts) > 2 and parts[1] in WINGS else None
+
+
+def calls_files():
+    return [path for path in product_files() if app_of(path) == "calls"]
+
+
+def test_the_wings_are_the_ones_the_order_names():
+    found = {path.relative_to(ROOT / "calls").parts[0] for path in calls_files() if path.parent != ROOT / "calls"}
+    assert found - {"management"} == set(WINGS)
+
+
+@pytest.mark.parametrize("wing", sorted(WINGS))
+def test_each_wing_imports_only_the_wings_below_it(wing):
+    wrong = {}
+    for path in calls_files():
+        if path.relative_to(ROOT / "calls").parts[0] != wing:
+            continue
+        for dotted in calls_modules_imported(path):
+            other = wing_of(dotted)
+            if other is None and dotted.split(".")[1] not in ("models",):
+                wrong.setdefault(str(path.relative_to(ROOT)), []).append(dotted)  # a top-level module: above every wing
+            elif other is not None and other != wing and other not in WINGS[wing]:
+                wrong.setdefault(str(path.relative_to(ROOT)), []).append(dotted)
+    assert not wrong, f"calls/{wing}/ imports against docs/architecture.md: {wrong}"
+
+
+def test_the_models_need_only_the_words():
+    imported = calls_modules_imported(ROOT / "calls/models.py")
+    assert imported <= {"calls.core.vocabulary"}, imported
+
+
+def test_the_top_of_calls_holds_at_most_a_dozen_modules():
+    top = [path.name for path in (ROOT / "calls").glob("*.py")]
+    assert len(top) <= 12, top
+
+
+def test_no_row_of_a_call_is_written_outside_the_store():
+    """calls/core/store.py is the one writer of a call and its members (retention deletes whole
+    old calls: calls/history/retention.py)."""
+    import re
+
+    writes = re.compile(
+        r"\b(Call|Member)\.objects\b[^\n]*\.(create|update|bulk_create|bulk_update|get_or_create|update_or_create)\("
+        r"|\b(call|member)\.save\("
+    )
+    allowed = {ROOT / "calls/core/store.py"}
+    found = {
+        str(path.relative_to(ROOT)): writes.findall(path.read_text())
+        for path in product_files() if path not in allowed and writes.search(path.read_text())
+    }
+    assert found == {}
+
+
 def test_a_forbidden_import_would_be_caught(tmp_path):
     """The check reads function-level imports too (the kind that once hid a cycle)."""
     module = tmp_path / "m.py"

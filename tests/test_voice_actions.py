@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import AsyncClient
 
-from calls.actions.flow import record_automatically
+from calls.actions.recording import record_automatically
 from calls.core.serialize import call_to_dict
 from calls.intake import reactions
 from calls.models import Action, Call, Member

@@ -1,17 +1,20 @@
-"""What agents and supervisors ask of calls: start one, act on it (README "The HTTP API").
+"""How every action on a call goes (README "The HTTP API"): one flow for PHLO's and the Voice API's.
 
 An action goes: load the call → may this person act on it → does the state allow it → the
-PHLO request → in one transaction, reload under lock, apply the state the action implies,
+Plivo request → in one transaction, reload under lock, apply the state the action implies,
 record it → publish after commit. Each database step is a small sync function holding its
-own transaction; none stays open while PHLO is awaited, so a slow PHLO never holds up the
-callbacks of the same call. Every attempt, refused or failed too, leaves an Action row.
+own transaction; none stays open while Plivo is awaited, so a slow Plivo never holds up the
+callbacks of the same call. Every attempt, refused or failed too, leaves an Action row. The
+actions themselves: calls/actions/phlo.py (PHLO's), calls/actions/voice.py (the Voice API's),
+calls/actions/recording.py (the desk recording a call by itself).
 """
+
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 from django.db import transaction
@@ -21,7 +24,6 @@ from agents.models import Agent
 from agents.viewers import Person, viewer_for
 from calls.actions.words import sentence_for
 from calls.core.errors import CallError
-from calls.core.matching import early_run_call
 from calls.core.reads import visible_call
 from calls.core.serialize import call_to_dict
 from calls.core.state_machine import (
@@ -29,27 +31,18 @@ from calls.core.state_machine import (
     CallSnap,
     apply_action,
     check_action,
-    dial,
-    records_by_itself,
     trigger_leg,
 )
-from calls.core.store import create_call, load_call, member_key, save_call_state, snapshot
-from calls.core.upstream import phlo_api, voice_api
+from calls.core.store import load_call, member_key, save_call_state, snapshot
 from calls.core.visibility import may_act
 from calls.core.vocabulary import (
     LIVE_CALL_STATUSES,
     MUTE_ACTIONS,
     CallAction,
-    CallDirection,
-    CallOutcome,
-    CallStatus,
-    JoinedVia,
     MemberAction,
     MemberRole,
     MemberState,
-    MonitorMode,
     TransferAction,
-    TransferRole,
     VoiceAction,
 )
 from calls.models import Action, Call, Member, PhloApp
@@ -58,7 +51,6 @@ from live.publish import publish
 from phlo.addresses import address_key
 from phlo.events import RecordingInfo
 from phlo.http import PlivoError, PlivoTimeout, Reply
-from phlo.voice_api import RECORDING_FORMAT
 
 logger = logging.getLogger(__name__)
 
@@ -103,127 +95,7 @@ class Permitted:
     who: str = "the member"  # the person the action is about, in words for an error sentence
 
 
-# --- start a call -------------------------------------------------------------------------------
-
-
-async def call_start(*, user, to: str) -> dict:
-    """Run the default PHLO from the requester's address to `to`; the call exists from then on,
-    both legs dialling, until Plivo's callbacks say more."""
-    attempt = Attempt(user_id=user.pk, action=START_ACTION, request_body={"to": to})
-
-    async def send(permitted: Permitted) -> Reply:
-        return await phlo_api(permitted.app).run({"from": permitted.agent.address, "to": to})
-
-    return await _attempt(
-        attempt,
-        check=lambda: _check_start(user),
-        send=send,
-        finish=lambda permitted, reply: _create_call(attempt, permitted, reply, to=to),
-    )
-
-
-def _check_start(user) -> Permitted:
-    agent = _acting_agent(viewer_for(user))
-    app = PhloApp.objects.filter(is_default=True).first()
-    if app is None:
-        raise CallError(
-            "No default PHLO app is configured; an operator can add one with `manage.py configure_phlo --default`.",
-            http_status=503,
-        )
-    return Permitted(app=app, agent=agent)
-
-
-def _create_call(attempt: Attempt, permitted: Permitted, reply: Reply, *, to: str) -> tuple[dict, list]:
-    now = timezone.now()
-    with transaction.atomic():
-        # PHLO calls the run's ID api_id; the call meets its MPC UUID with the first callback.
-        run_id = str(reply.data.get("run_id") or reply.api_id)[:64]
-        # The run's first callbacks may have beaten PHLO's answer here and created the call already.
-        existing = early_run_call(permitted.app, agent_address=permitted.agent.address, now=now)
-        if existing:
-            call, members = load_call(existing, lock=True)
-        else:
-            call = create_call(
-                phlo_app=permitted.app, run_id=run_id, status=CallStatus.RINGING, started_at=now,
-                direction=CallDirection.OUTBOUND, outcome=CallOutcome.OUTBOUND,
-            )
-            members = []
-        before = snapshot(call, members)
-        # Placed by an agent: never queued, whatever the callbacks that beat us here said.
-        after = replace(before, run_id=run_id, direction=CallDirection.OUTBOUND, outcome=CallOutcome.OUTBOUND)
-        for address, role in [(permitted.agent.address, MemberRole.AGENT), (to, MemberRole.CUSTOMER)]:
-            after, _ = dial(
-                after, to=address, role=role, at=now, via=JoinedVia.OUTBOUND, invited_by_id=permitted.agent.pk,
-                new_key=f"new:{role}",
-            )
-        _, messages = save_call_state(call, members, before, after, visible_change=True, at=now)
-        _record(attempt, call_id=call.pk, member_id=None, http_status=201, phlo=reply)
-    return call_to_dict(call, members), messages
-
-
-# --- act on a call or a member ------------------------------------------------------------------
-
-
-async def call_action_run(*, user, call_id: int, action: str, to: str, role: str = "agent") -> ActionDone:
-    """add-member, warm-transfer or cold-transfer; PHLO hears the requester's own address as trigger source."""
-    action = CallAction(action)
-    attempt = Attempt(user_id=user.pk, action=action, request_body={"to": to, "role": role}, call_id=call_id)
-
-    unheld: list[int] = []
-
-    async def send(permitted: Permitted) -> Reply:
-        phlo = phlo_api(permitted.app)
-        reply = await phlo.node_action(action.phlo, trigger_source=permitted.trigger_source, to=to, role=role)
-        for pk, address in permitted.held_customers:
-            if await _unhold_after_cold_transfer(phlo, attempt, address):
-                unheld.append(pk)
-        return reply
-
-    return await _attempt(
-        attempt,
-        check=lambda: _check_action(user, attempt),
-        send=send,
-        finish=lambda permitted, reply: _apply(attempt, permitted, reply, to=to, role=role, unheld=tuple(unheld)),
-    )
-
-
-async def _unhold_after_cold_transfer(phlo, attempt: Attempt, address: str) -> bool:
-    """Plivo's cold transfer leaves a held customer on hold, so the new agent would answer into
-    silence: the desk takes them off hold once the transfer is accepted (and only then: a refused
-    transfer leaves the call as it was). Should that fail, the transfer still happened; the
-    customer stays on hold for the new agent to take off, as their desk shows."""
-    try:
-        await phlo.member_action(MemberAction.UNHOLD.phlo, member_address=address)
-    except PlivoError as exc:
-        logger.warning(
-            "unhold after %s on call %s failed: %s %r", attempt.action, attempt.call_id, exc.status, exc.error
-        )
-        return False
-    return True
-
-
-async def member_action_run(
-    *, user, call_id: int, member_id: int, action: str, expected_state: str | None = None
-) -> ActionDone:
-    """hold, unhold, hangup, resume-call, abort-transfer or voicemail-drop one member, by their address.
-    `expected_state`: the member's state as the person saw it when they clicked; if it no longer
-    holds (another tab or a supervisor changed the member meanwhile), the action is refused (409)."""
-    action = MemberAction(action)
-    body = {"expected_state": expected_state} if expected_state else {}
-    attempt = Attempt(user_id=user.pk, action=action, request_body=body, call_id=call_id, member_id=member_id)
-
-    async def send(permitted: Permitted) -> Reply:
-        return await phlo_api(permitted.app).member_action(action.phlo, member_address=permitted.member.address)
-
-    return await _attempt(
-        attempt,
-        check=lambda: _check_action(user, attempt),
-        send=send,
-        finish=lambda permitted, reply: _apply(attempt, permitted, reply),
-    )
-
-
-async def _attempt(
+async def attempt_action(
     attempt: Attempt,
     *,
     check: Callable[[], Permitted],
@@ -246,10 +118,10 @@ async def _attempt(
     return result
 
 
-def _check_action(user, attempt: Attempt) -> Permitted:
+def check_attempt(user, attempt: Attempt) -> Permitted:
     viewer = viewer_for(user)
     call, members = visible_call(viewer, attempt.call_id)
-    agent = _acting_agent(viewer)
+    agent = acting_agent(viewer)
     member = None
     if attempt.member_id is not None:
         member = next((m for m in members if m.pk == attempt.member_id), None)
@@ -359,7 +231,7 @@ def _keys(attempt: Attempt, members: list[Member], agent: Agent | None) -> dict[
     }
 
 
-def _apply(
+def apply_attempt(
     attempt: Attempt, permitted: Permitted, reply: Reply, *, to: str = "", role: str = MemberRole.AGENT,
     unheld: tuple[int, ...] = (), recording: RecordingInfo | None = None,
 ) -> tuple[ActionDone, list]:
@@ -388,14 +260,14 @@ def _apply(
                     )
         by_key, messages = save_call_state(call, members, before, after, visible_change=after != before, at=now)
         dialled = by_key.get(DIALLED_KEY)
-        _record(
+        record_attempt(
             attempt, call_id=call.pk, member_id=dialled.pk if dialled else attempt.member_id, http_status=200,
             phlo=reply,
         )
     return ActionDone(action=attempt.action, api_id=reply.api_id, call=call_to_dict(call, members)), messages
 
 
-def _acting_agent(viewer: Person) -> Agent:
+def acting_agent(viewer: Person) -> Agent:
     if viewer.agent is None:
         raise CallError(
             "This user has no agent record, so there is no address to act from; an operator can add one.",
@@ -414,171 +286,10 @@ def _upstream_failure(exc: PlivoError, attempt: Attempt, *, who: str) -> CallErr
     return CallError(sentence_for(exc, who=who), http_status=status, upstream=exc)
 
 
-# --- through the Voice API: monitoring, mute, recording -------------------------------------------
-
-
-async def monitor_run(*, user, call_id: int, mode: str) -> ActionDone:
-    """A supervisor listens, whispers or barges: their own address is dialled into the call as a
-    supervisor, or, when they are in it already, their participant takes the new mode."""
-    mode = MonitorMode(mode)
-    attempt = Attempt(user_id=user.pk, action=VoiceAction.MONITOR, request_body={"mode": mode}, call_id=call_id,
-                      mode=mode)
-
-    async def send(permitted: Permitted) -> Reply:
-        api = voice_api(permitted.app, permitted.mpc_uuid)
-        if permitted.own is not None:
-            return await api.update_participant(permitted.own.member_id, coach_mode=mode.coach_mode, mute=mode.muted)
-        address = permitted.agent.address
-        return await api.add_participant(
-            role=MemberRole.SUPERVISOR, from_=permitted.app.caller_id or address, to=address,
-            coach_mode=mode.coach_mode, mute=mode.muted,
-        )
-
-    return await _voice_attempt(attempt, send, check=lambda: _check_action(user, attempt), to_self=True)
-
-
-async def monitor_stop_run(*, user, call_id: int) -> ActionDone:
-    attempt = Attempt(user_id=user.pk, action=VoiceAction.STOP_MONITOR, request_body={}, call_id=call_id)
-
-    async def send(permitted: Permitted) -> Reply:
-        return await voice_api(permitted.app, permitted.mpc_uuid).remove_participant(permitted.own.member_id)
-
-    return await _voice_attempt(attempt, send, check=lambda: _check_action(user, attempt))
-
-
-async def mute_run(*, user, call_id: int, member_id: int, action: str) -> ActionDone:
-    """mute or unmute one member: an agent their own line, a supervisor anyone's."""
-    action = VoiceAction(action)
-    attempt = Attempt(user_id=user.pk, action=action, request_body={}, call_id=call_id, member_id=member_id)
-
-    async def send(permitted: Permitted) -> Reply:
-        api = voice_api(permitted.app, permitted.mpc_uuid)
-        return await api.update_participant(permitted.member.member_id, mute=action == VoiceAction.MUTE)
-
-    return await _voice_attempt(attempt, send, check=lambda: _check_action(user, attempt))
-
-
-async def recording_run(*, user, call_id: int, action: str) -> ActionDone:
-    """Start, pause, resume or stop recording the whole call."""
-    attempt = Attempt(user_id=user.pk, action=VoiceAction(action), request_body={}, call_id=call_id)
-    return await _voice_attempt(attempt, _recording_request(attempt.action), check=lambda: _check_action(user, attempt))
-
-
-def _recording_request(action: VoiceAction) -> Callable[[Permitted], Awaitable[Reply]]:
-    async def send(permitted: Permitted) -> Reply:
-        api = voice_api(permitted.app, permitted.mpc_uuid)
-        step = {
-            VoiceAction.START_RECORDING: api.start_recording, VoiceAction.PAUSE_RECORDING: api.pause_recording,
-            VoiceAction.RESUME_RECORDING: api.resume_recording, VoiceAction.STOP_RECORDING: api.stop_recording,
-        }[action]
-        return await step()
-
-    return send
-
-
-async def _voice_attempt(
-    attempt: Attempt, send: Callable[[Permitted], Awaitable[Reply]], *, check: Callable[[], Permitted],
-    to_self: bool = False,
-) -> ActionDone:
-    """A Voice API action through the one flow (`_attempt`). `to_self`: a member the action dials
-    is the requester (a supervisor's own leg)."""
-
-    def finish(permitted: Permitted, reply: Reply) -> tuple[ActionDone, list]:
-        return _apply(
-            attempt, permitted, reply, to=permitted.agent.address if to_self else "", role=MemberRole.SUPERVISOR,
-            recording=_started_recording(attempt, reply),
-        )
-
-    return await _attempt(attempt, check=check, send=send, finish=finish)
-
-
-def _started_recording(attempt: Attempt, reply: Reply) -> RecordingInfo | None:
-    """What Plivo's answer to a recording's start says of it: its ID and where it will be."""
-    if attempt.action != VoiceAction.START_RECORDING:
-        return None
-    return RecordingInfo(
-        recording_uuid=str(reply.data.get("recording_id") or "")[:128], url=str(reply.data.get("recording_url") or ""),
-        format=RECORDING_FORMAT,
-    )
-
-
-# --- recording every call of an app (calls/recording.py) -----------------------------------------
-
-
-async def record_automatically(call_id: int) -> ActionDone | None:
-    """Start recording a call its PHLO app records, once: the first process to claim the start
-    sends it; any other finds the claim and does nothing. None when there is nothing to do."""
-    claim = await in_db_thread(_claim_recording, call_id)
-    if claim is None:
-        return None
-    attempt, permitted = claim
-    try:
-        return await _voice_attempt(attempt, _recording_request(attempt.action), check=lambda: permitted)
-    except CallError as failure:
-        logger.warning("could not start recording call %s by itself: %s", call_id, failure.detail)
-        return None
-
-
-def _claim_recording(call_id: int) -> tuple[Attempt, Permitted] | None:
-    started = Action.objects.filter(call_id=call_id, action=VoiceAction.START_RECORDING)
-    if started.exists():
-        return None  # started before (and perhaps stopped by someone since), or being started now
-    with transaction.atomic():
-        call, members = load_call(call_id, lock=True)  # one claim at a time, whatever the process
-        if not (call.phlo_app.record_calls and call.mpc_uuid and records_by_itself(snapshot(call, members))):
-            return None
-        if started.exists():
-            return None  # claimed by another process while this one waited for the lock
-        claim = Action.objects.create(
-            call=call, action=VoiceAction.START_RECORDING, request_body={"automatic": True}, http_status=202,
-        )
-    attempt = Attempt(user_id=None, action=VoiceAction.START_RECORDING, request_body={"automatic": True},
-                      call_id=call_id, claim_id=claim.pk)
-    return attempt, Permitted(app=call.phlo_app, agent=None, mpc_uuid=call.mpc_uuid)
-
-
-# --- completing a warm transfer -----------------------------------------------------------------
-
-
-async def complete_transfer_run(*, user, call_id: int) -> ActionDone:
-    """The initiator hands the call over: PHLO `resume_call` brings the customer back to the
-    target, then the initiator's own leg is hung up. Two requests, each recorded as an Action;
-    should the second fail, the call is a three-way call and the answer says so."""
-    initiator_id = await in_db_thread(_transfer_initiator_id, call_id)
-    attempt = Attempt(user_id=user.pk, action=TransferAction.COMPLETE, request_body={}, call_id=call_id,
-                      member_id=initiator_id)
-
-    async def send(permitted: Permitted) -> Reply:
-        return await phlo_api(permitted.app).member_action(
-            MemberAction.RESUME_CALL.phlo, member_address=permitted.member.address
-        )
-
-    resumed = await _attempt(
-        attempt, check=lambda: _check_action(user, attempt), send=send,
-        finish=lambda permitted, reply: _apply(attempt, permitted, reply),
-    )
-    try:
-        left = await member_action_run(user=user, call_id=call_id, member_id=initiator_id, action=MemberAction.HANGUP)
-    except CallError as failure:
-        failure.detail = (
-            f"The customer is back with the transfer target, but the transferring agent's line was not hung up: "
-            f"{failure.detail} Hang it up to leave the call."
-        )
-        raise
-    return replace(left, action=TransferAction.COMPLETE, api_id=resumed.api_id)
-
-
-def _transfer_initiator_id(call_id: int) -> int | None:
-    return (
-        Member.objects.filter(call_id=call_id, transfer_role=TransferRole.INITIATOR).exclude(state=MemberState.LEFT)
-        .values_list("pk", flat=True).first()
-    )
-
-
 # --- the record ---------------------------------------------------------------------------------
 
 
-def _record(
+def record_attempt(
     attempt: Attempt, *, call_id: int | None, member_id: int | None, http_status: int,
     phlo: Reply | PlivoError | None, error: str = "",
 ) -> None:
@@ -603,7 +314,7 @@ def _record_failure(attempt: Attempt, failure: CallError) -> None:
         if call_id and attempt.member_id else None
     )
     raw = failure.upstream.error if failure.upstream is not None else ""
-    _record(
+    record_attempt(
         attempt, call_id=call_id, member_id=member_id, http_status=failure.http_status, phlo=failure.upstream,
         error=f"{failure.detail} [Plivo said: {raw}]" if raw else failure.detail,
     )

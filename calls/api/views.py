@@ -12,17 +12,9 @@ from rest_framework.response import Response
 
 from agents.validators import validate_address
 from agents.viewers import viewer_for
-from calls.actions.flow import (
-    ActionDone,
-    call_action_run,
-    call_start,
-    complete_transfer_run,
-    member_action_run,
-    monitor_run,
-    monitor_stop_run,
-    mute_run,
-    recording_run,
-)
+from calls.actions.flow import ActionDone
+from calls.actions.phlo import call_action_run, call_start, complete_transfer_run, member_action_run
+from calls.actions.voice import monitor_run, monitor_stop_run, mute_run, recording_run
 from calls.api.schema import ActionResultSerializer, CallSerializer, UpstreamErrorSerializer
 from calls.api.search_params import HISTORY_PARAMS, HistoryQuery, next_page_link, read_query
 from calls.core.errors import CallError

@@ -17,21 +17,38 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from calls.actions.recording import record_every_call
+from calls.actions.recording import record_automatically
 from calls.intake.result import IntakeResult
 from calls.models import PhloApp
-from calls.queue.figures import recount_after_callback
-from calls.queue.routing import offer_after_callback
+from calls.queue.figures import figures
+from calls.queue.routing import router
 
 logger = logging.getLogger(__name__)
 
 Reaction = Callable[[PhloApp, IntakeResult], Awaitable[None]]
 
-REACTIONS: tuple[Reaction, ...] = (
-    recount_after_callback,  # the queue's figures are due a recount (calls/queue/figures.py)
-    offer_after_callback,  # a customer now waits for an agent: the router offers the call (calls/queue/routing.py)
-    record_every_call,  # an app that records every call starts recording it (calls/actions/recording.py)
-)
+
+async def recount_figures(app: PhloApp, result: IntakeResult) -> None:
+    """A change was applied: the queue's figures are due a recount (calls/queue/figures.py)."""
+    if result.outcome == "applied":
+        figures.changed()
+
+
+async def offer_waiting_call(app: PhloApp, result: IntakeResult) -> None:
+    """A customer waits for an agent and nobody is offered the call: wake the router
+    (calls/queue/routing.py)."""
+    if result.offer_wanted:
+        router().wake()
+
+
+async def record_every_call(app: PhloApp, result: IntakeResult) -> None:
+    """An app that records every call starts recording once an agent is on the line
+    (calls/actions/recording.py). Cheap when there is nothing to do: most apps do not record."""
+    if app.record_calls and result.outcome == "applied":
+        await record_automatically(result.call_id)
+
+
+REACTIONS: tuple[Reaction, ...] = (recount_figures, offer_waiting_call, record_every_call)
 
 _running: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
 

@@ -166,8 +166,3 @@ def _without_clock(stats: dict) -> dict:
 
 figures = FiguresPublisher()
 
-
-async def recount_after_callback(app, result) -> None:
-    """A reaction (calls/intake/reactions.py): a change was applied, so the figures are due."""
-    if result.outcome == "applied":
-        figures.changed()

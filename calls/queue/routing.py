@@ -298,8 +298,3 @@ def _hang_up_then_wake(offer: Offer, found: Router | None) -> None:
 
 _running: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
 
-
-async def offer_after_callback(app: PhloApp, result) -> None:
-    """A reaction (calls/intake/reactions.py): the callback left a customer waiting, unoffered."""
-    if result.offer_wanted:
-        router().wake()

@@ -205,8 +205,7 @@ def _starter_dispositions() -> None:
 
 def _end_calls_left_live(app: PhloApp) -> None:
     """A call an earlier demo left live can never end by itself (the simulator holding it is gone),
-    and would keep its agents busy: end it, as an MPCEnd would."""
-    Call.objects.filter(phlo_app=app, offered_to__isnull=False).update(offered_to=None, offered_at=None)
+    and would keep its agents busy: end it, as an MPCEnd would (an offer it had ends with it)."""
     live = Call.objects.filter(phlo_app=app, status__in=LIVE_CALL_STATUSES)
     for call_id in live.values_list("pk", flat=True):
         with transaction.atomic():
