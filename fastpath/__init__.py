@@ -1,0 +1,33 @@
+"""Where the product goes around its frameworks for speed, all in one place.
+
+Each piece was bought by a measured gain (docs/benchmarks.md) and leans on how a framework works
+inside, which a framework may change in any release. So each is listed here with the version it
+was written for; tests/test_fastpath.py fails loudly when an installed version differs, or when
+the framework code a piece copies or relies on has changed, and names the piece to re-check.
+
+| piece | goes around | written for | bought (docs/benchmarks.md) |
+|---|---|---|---|
+| `middleware` | Django's `MiddlewareMixin.__acall__`: each sync hook run inline on the event loop, not in a thread | Django 5.2 | bare view 7.0 → 3.1 ms CPU per request; bare sustained 100 → 250-300/s |
+| `api_view` | adrf's `async_dispatch`: DRF's `initial` on a kept thread | adrf 0.1.14, DRF 3.18 | action overhead 39.3 → 22.8 ms (with `db_threads`) |
+| `db_threads` | Django's thread and connection per request under ASGI: a few threads that keep theirs | Django 5.2, asgiref 3 | the same |
+| `group_commit` | one transaction per request: the callbacks that queued meanwhile committed together, a savepoint each | Django 5.2 | CPU per callback at 100/s 18.9 → 15.9 ms |
+| `prepared` | Django's SQL compiler per query: the callback's reads compiled once per process | Django 5.2 | part of 19.8 → 18.1 ms per callback at 50/s (with the tick and kept threads) |
+| `frames` | Channels' `send`, Daphne's reply handler and autobahn's `sendMessage`: text frames written to Daphne's transport | Daphne 4.2, autobahn 26.11, Channels 4.3 | CPU per callback 18.1 → 16.6 ms at 50/s, 24.4 → 21.0 at 1,050 sockets |
+
+Two smaller ones stay where they act, for the same reasons: the garbage collector frozen after
+start-up (`contactcenter/asgi.py`: p99 92-96 → 59 ms) and the socket's user decided once at
+connect, without Channels' session wrapper around every `send` (`contactcenter/ws_auth.py`).
+
+No app of the product is imported here.
+"""
+
+# The versions each piece was written and measured against (major.minor). tests/test_fastpath.py
+# compares them with what is installed.
+WRITTEN_FOR = {
+    "django": "5.2",
+    "djangorestframework": "3.18",
+    "adrf": "0.1",
+    "channels": "4.3",
+    "daphne": "4.2",
+    "autobahn": "26.11",
+}

@@ -1,0 +1,85 @@
+"""The framework-touching pieces (fastpath/) still stand on what they were written against: an
+upgrade that changes a version or the framework code a piece copies or relies on fails here, by
+name, before it can fail quietly in production (a piece that no longer applies would fall back
+to the slow path, or worse, skip a step the framework added)."""
+
+import hashlib
+import inspect
+from importlib.metadata import version
+
+import pytest
+
+from fastpath import WRITTEN_FOR
+
+
+@pytest.mark.parametrize("package", sorted(WRITTEN_FOR))
+def test_the_installed_framework_is_the_one_fastpath_was_written_for(package):
+    installed = ".".join(version(package).split(".")[:2])
+    assert installed == WRITTEN_FOR[package], (
+        f"{package} is {version(package)}; fastpath/ was written for {WRITTEN_FOR[package]}. Re-read the pieces "
+        f"that lean on it (fastpath/__init__.py), run the bench, then update WRITTEN_FOR."
+    )
+
+
+def _fingerprint(obj) -> str:
+    return hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()[:16]
+
+
+def test_adrfs_dispatch_is_still_the_one_api_view_copies():
+    """fastpath/api_view.py is adrf's `async_dispatch` with `initial` moved to a kept thread: if adrf's
+    changes, so must the copy."""
+    from adrf.views import APIView
+
+    assert _fingerprint(APIView.async_dispatch) == "5926f734eb685633", (
+        "adrf's APIView.async_dispatch changed: port the change to fastpath/api_view.py, then update this fingerprint"
+    )
+
+
+# The hooks fastpath/middleware.py runs inline on the event loop because they do no I/O (a changed
+# session and flash messages excepted, sent to a thread). A change in any of them may add I/O.
+INLINE_HOOKS = {
+    "django.middleware.security.SecurityMiddleware": ("process_request", "process_response"),
+    "django.contrib.sessions.middleware.SessionMiddleware": ("process_request", "process_response"),
+    "django.middleware.common.CommonMiddleware": ("process_request", "process_response"),
+    "django.middleware.csrf.CsrfViewMiddleware": ("process_request", "process_view", "process_response"),
+    "django.contrib.auth.middleware.AuthenticationMiddleware": ("process_request",),
+    "django.contrib.messages.middleware.MessageMiddleware": ("process_request", "process_response"),
+    "django.middleware.clickjacking.XFrameOptionsMiddleware": ("process_response",),
+}
+
+
+def _hooks_fingerprint() -> str:
+    from importlib import import_module
+
+    digest = hashlib.sha256()
+    for path, hooks in sorted(INLINE_HOOKS.items()):
+        module, name = path.rsplit(".", 1)
+        cls = getattr(import_module(module), name)
+        for hook in hooks:
+            digest.update(inspect.getsource(getattr(cls, hook)).encode())
+    return digest.hexdigest()[:16]
+
+
+def test_the_middleware_hooks_run_inline_are_the_ones_read():
+    assert _hooks_fingerprint() == "28bb7c84e1658da0", (
+        "a Django middleware hook that fastpath/middleware.py runs on the event loop changed: check it still "
+        "does no I/O (else give its class a response_needs_database), then update this fingerprint"
+    )
+
+
+def test_daphne_still_hands_the_application_its_protocol_in_send():
+    """fastpath/frames.py finds the socket's protocol in the ASGI `send` Daphne makes."""
+    from daphne.server import Server
+
+    assert "send=partial(self.handle_reply, protocol)" in inspect.getsource(Server.create_application)
+
+
+def test_autobahns_protocol_still_has_what_frames_checks_before_writing():
+    """fastpath/frames.py writes only to an open, uncompressed socket with nothing queued; it reads
+    these attributes to know (missing ones would send every frame the slow way, quietly)."""
+    import autobahn.websocket.protocol as protocol
+
+    source = inspect.getsource(protocol)
+    for needed in ("self.send_queue", "self.send_state", "self.transport", "_perMessageCompress"):
+        assert needed in source, needed
+    assert {"STATE_OPEN", "SEND_STATE_GROUND"} <= set(vars(protocol.WebSocketProtocol))
