@@ -5,14 +5,20 @@ inside, which a framework may change in any release. So each is listed here with
 was written for; tests/test_fastpath.py fails loudly when an installed version differs, or when
 the framework code a piece copies or relies on has changed, and names the piece to re-check.
 
-| piece | goes around | written for | bought (docs/benchmarks.md) |
-|---|---|---|---|
-| `middleware` | Django's `MiddlewareMixin.__acall__`: each sync hook run inline on the event loop, not in a thread | Django 5.2 | bare view 7.0 → 3.1 ms CPU per request; bare sustained 100 → 250-300/s |
-| `api_view` | adrf's `async_dispatch`: DRF's `initial` on a kept thread | adrf 0.1.14, DRF 3.18 | action overhead 39.3 → 22.8 ms (with `db_threads`) |
-| `db_threads` | Django's thread and connection per request under ASGI: a few threads that keep theirs | Django 5.2, asgiref 3 | the same |
-| `group_commit` | one transaction per request: the callbacks that queued meanwhile committed together, a savepoint each | Django 5.2 | CPU per callback at 100/s 18.9 → 15.9 ms |
-| `prepared` | Django's SQL compiler per query: the callback's reads compiled once per process | Django 5.2 | part of 19.8 → 18.1 ms per callback at 50/s (with the tick and kept threads) |
-| `frames` | Channels' `send`, Daphne's reply handler and autobahn's `sendMessage`: text frames written to Daphne's transport | Daphne 4.2, autobahn 26.11, Channels 4.3 | CPU per callback 18.1 → 16.6 ms at 50/s, 24.4 → 21.0 at 1,050 sockets |
+- `middleware`: Django's `MiddlewareMixin.__acall__` sends every sync hook to a thread under ASGI;
+  here each runs inline on the event loop. Django 5.2. Bought: a bare view 7.0 → 3.1 ms CPU per
+  request; bare sustained 100 → 250-300/s.
+- `api_view`: adrf's `async_dispatch`, with DRF's `initial` on a kept thread. adrf 0.1.14, DRF
+  3.18. Bought (with `db_threads`): action overhead 39.3 → 22.8 ms.
+- `db_threads`: Django's thread and connection per request under ASGI; here a few threads keep
+  theirs. Django 5.2, asgiref 3. Bought: as `api_view`.
+- `group_commit`: one transaction per request; here the callbacks that queued meanwhile commit
+  together, a savepoint each. Django 5.2. Bought: CPU per callback at 100/s 18.9 → 15.9 ms.
+- `prepared`: Django's SQL compiler on every query; here the callback's reads are compiled once per
+  process. Django 5.2. Bought: part of 19.8 → 18.1 ms per callback at 50/s.
+- `frames`: Channels' `send`, Daphne's reply handler and autobahn's `sendMessage`; here text frames
+  are written to Daphne's transport. Daphne 4.2, autobahn 26.11, Channels 4.3. Bought: CPU per
+  callback 18.1 → 16.6 ms at 50/s, 24.4 → 21.0 at 1,050 sockets.
 
 Two smaller ones stay where they act, for the same reasons: the garbage collector frozen after
 start-up (`contactcenter/asgi.py`: p99 92-96 → 59 ms) and the socket's user decided once at
