@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -47,6 +48,9 @@ class Agent(models.Model):
     # while set, the agent cannot become available.
     disposition_pending = models.BooleanField(default=False)
     is_supervisor = models.BooleanField(default=False, help_text="Supervisors see and act on every call.")
+    # The agent's skills as every view shows them ([{"queue": name, "level": n}]), kept by
+    # agents/skills.py from the Skill rows, which routing reads: read on every status change.
+    skills_shown = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["name", "id"]
@@ -79,6 +83,28 @@ def sees_every_call(*, is_superuser: bool, supervisor_flag: bool) -> bool:
     """The one rule for who sees and acts on every call: an agent flagged supervisor, or a
     superuser (an operator, with or without a desk of their own)."""
     return bool(is_superuser or supervisor_flag)
+
+
+class Skill(models.Model):
+    """An agent takes a queue's calls, at a level (10 best; docs/routing.md, "Skills"). An agent with
+    no skill at all takes every queue's calls."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="skills")
+    queue = models.ForeignKey("calls.Queue", on_delete=models.CASCADE, related_name="skills")
+    level = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(10)], help_text="1 to 10; 10 is best.",
+    )
+
+    class Meta:
+        ordering = ["-level", "queue__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "queue"], name="one_skill_per_queue"),
+            models.CheckConstraint(condition=models.Q(level__gte=1, level__lte=10), name="skill_level_1_to_10"),
+        ]
+        indexes = [models.Index(fields=["queue", "-level"], name="skill_by_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.queue} ({self.level})"
 
 
 class RateCounter(models.Model):

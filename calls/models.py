@@ -62,6 +62,45 @@ class PhloApp(models.Model):
         return Credentials(auth_id=self.auth_id, auth_token=self.auth_token)
 
 
+class Queue(models.Model):
+    """A line of business (docs/routing.md, "Queues"): the numbers customers dial to reach it, its
+    priority among queues, its own service level, and where its calls overflow. Agents take a
+    queue's calls with its skill (agents.Skill), or with no skill at all."""
+
+    name = models.CharField(max_length=64, unique=True)
+    numbers = models.JSONField(
+        default=list, blank=True, help_text="The numbers customers dial to reach this queue (E.164).",
+    )
+    phlo_app = models.ForeignKey(
+        PhloApp, on_delete=models.SET_NULL, null=True, blank=True, related_name="queues",
+        help_text="Calls of this PHLO app come here when their number names no queue.",
+    )
+    priority = models.IntegerField(
+        default=0, help_text="Higher first: an agent free for two queues takes this one's calls first."
+    )
+    service_level_seconds = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Answered within this many seconds counts toward the service level (empty: SERVICE_LEVEL_SECONDS).",
+    )
+    overflow_to = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="After the overflow time, this queue's agents may take the call too.",
+    )
+    overflow_after_seconds = models.PositiveIntegerField(null=True, blank=True)
+    is_default = models.BooleanField("default", default=False, help_text="Calls no other queue claims come here.")
+
+    class Meta:
+        ordering = ["-priority", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_queue"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Call(models.Model):
     """One multiparty call (MPC) as we know it; `version` grows with every change we publish."""
 
@@ -72,6 +111,9 @@ class Call(models.Model):
     direction = models.CharField(max_length=16, choices=CallDirection.choices, blank=True)
     status = models.CharField(max_length=16, choices=CallStatus.choices, default=CallStatus.RINGING)
     started_at = models.DateTimeField(default=timezone.now)
+    # The number the customer dialled, and the queue it took them to (docs/routing.md, "Queues").
+    called_number = models.CharField(max_length=MAX_ADDRESS_LENGTH, blank=True)
+    queue = models.ForeignKey(Queue, on_delete=models.SET_NULL, null=True, blank=True, related_name="calls")
     # Routing (docs/routing.md): since when the customer waits, who is offered the call now and
     # since when, who missed it last (not offered it again in a row), when an agent answered.
     # calls/core/offers.py decides how an offer starts and ends; calls/core/store.py writes it.
@@ -108,6 +150,9 @@ class Call(models.Model):
     # they add up to (the latest disposition saved; every non-empty note), which the history
     # filters and exports.
     wrap_ups = models.JSONField(default=list, blank=True)
+    # The customer's last calls, read once when they join (calls/history/customer.py): shown on the
+    # desk while the call rings and during it. Null until read.
+    customer_history = models.JSONField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     # The newest call-level event applied, so an older one never rolls the state back.
     last_sequence = models.BigIntegerField(null=True, blank=True)

@@ -160,6 +160,7 @@ class Event:
     address: str = ""
     role: str = ""
     direction: str = ""  # "inbound": the participant called in; "outbound": they were dialled
+    called: str = ""  # the number an inbound participant dialled (ParticipantCallTo): a queue's number
     sequence: int | None = None
     timestamp: datetime | None = None
     termination_cause: str = ""
@@ -236,6 +237,13 @@ def participant_address(params: dict[str, str]) -> str:
     return params.get("ParticipantCallTo") or params.get("To", "")
 
 
+def _called(params: dict[str, str]) -> str:
+    """The number an inbound leg dialled to reach us (none for a leg we dialled)."""
+    if _direction(params) != "inbound":
+        return ""
+    return params.get("ParticipantCallTo") or params.get("To", "")
+
+
 def _direction(params: dict[str, str]) -> str:
     return (params.get("ParticipantCallDirection") or params.get("Direction") or "").lower()
 
@@ -272,6 +280,7 @@ def _mpc_event(params: dict[str, str]) -> Event:
         address=_cut(address, MAX_ADDRESS_LENGTH),
         role=_role(params.get("ParticipantRole", "")),
         direction=_direction(params) if about_member else "",
+        called=_cut(_called(params), MAX_ADDRESS_LENGTH) if about_member else "",
         sequence=_int(params.get("SequenceNumber")),
         timestamp=_timestamp(params.get("EventTimestamp")),
         termination_cause=_cut(params.get("MPCTerminationCause", ""), MAX_NAME_LENGTH),
