@@ -1,6 +1,7 @@
 """The queue's figures for supervisors (docs/routing.md, "Figures"): calls waiting now and the
 longest wait, and for today (TIME_ZONE's day) calls answered and abandoned, the service level, the
-average wait and handle time, and per agent the calls handled and offers missed.
+average wait and handle time (what they mean: calls/core/measures.py, the reports' definitions too),
+and per agent the calls handled and offers missed.
 
 Supervisors get them in their snapshot and as `stats.updated` messages; agents get the number of
 waiting calls (`queue.updated`). Each process with dashboards recomputes them at most twice a second
@@ -13,11 +14,11 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Min, Q
+from django.db.models import Count, Min
 from django.utils import timezone
 
-from calls.core.vocabulary import CallDirection, CallOutcome, CallStatus, MemberRole
+from calls.core.measures import call_figures, counted_calls
+from calls.core.vocabulary import CallStatus, MemberRole
 from calls.models import Action, Call, Member
 from live import messages
 from live.audience import EVERYONE, Audience
@@ -35,12 +36,13 @@ def day_start(now: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def day_end(now: datetime) -> datetime:
+    """Midnight of the day after `now`'s (23 or 25 hours later on the days the clocks change)."""
+    return day_start(day_start(now) + timedelta(hours=26))
+
+
 def _seconds(value: timedelta | None) -> float | None:
     return round(value.total_seconds(), 1) if value is not None else None
-
-
-def _duration(end: str, start: str) -> ExpressionWrapper:
-    return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
 
 
 def queue_now(now: datetime | None = None) -> dict:
@@ -55,31 +57,15 @@ def queue_stats(now: datetime | None = None) -> dict:
     """`GET /api/stats/`: the figures, as of `now`."""
     now = now or timezone.now()
     start = day_start(now)
-    # Today's by our own clock (when the desk heard of the call), whatever Plivo's timestamps say.
-    today = Call.objects.filter(direction=CallDirection.INBOUND, created_at__gte=start)
-    level = timedelta(seconds=settings.SERVICE_LEVEL_SECONDS)
-    answered_wait = _duration("answered_at", "waiting_since")
-    figures = today.aggregate(
-        answered=Count("pk", filter=Q(outcome=CallOutcome.ANSWERED)),
-        abandoned=Count("pk", filter=Q(outcome=CallOutcome.ABANDONED)),
-        answered_in_time=Count(
-            "pk", filter=Q(outcome=CallOutcome.ANSWERED) & (
-                Q(waiting_since__isnull=True) | Q(answered_at__lte=F("waiting_since") + level)
-            ),
-        ),
-        average_wait=Avg(answered_wait, filter=Q(answered_at__isnull=False, waiting_since__isnull=False)),
-        average_handle=Avg(
-            _duration("ended_at", "answered_at"), filter=Q(answered_at__isnull=False, ended_at__isnull=False)
-        ),
-    )
-    decided = figures["answered"] + figures["abandoned"]
+    # The calls that started waiting today: the reports' day row counts the same (calls/core/measures.py).
+    today = call_figures(counted_calls(start, day_end(now)))
     return {
         **queue_now(now),
-        "answered_today": figures["answered"],
-        "abandoned_today": figures["abandoned"],
-        "service_level_percent": round(100 * figures["answered_in_time"] / decided, 1) if decided else None,
-        "average_wait_seconds": _seconds(figures["average_wait"]),
-        "average_handle_seconds": _seconds(figures["average_handle"]),
+        "answered_today": today["answered"],
+        "abandoned_today": today["abandoned"],
+        "service_level_percent": today["service_level_percent"],
+        "average_wait_seconds": today["average_wait_seconds"],
+        "average_handle_seconds": today["average_handle_seconds"],
         "agents": _per_agent(start),
     }
 
