@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -118,3 +120,30 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hits} until {self.window_ends:%H:%M:%S}"
+
+
+class WorkLog(models.Model):
+    """An agent's running totals (docs/reports.md, "Agents"), kept by agents/worklog.py: a row each time
+    their status changes and each time calls they were on are over, carrying their totals up to
+    `at`. Append-only: what an agent did between two moments is the difference of two readings
+    (the last row before each), however long the span, so a month's report of a thousand agents
+    reads two rows per agent."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+", db_index=False)
+    at = models.DateTimeField(help_text="Our clock.")
+    status = models.CharField(max_length=16, choices=AgentStatus.choices, help_text="The status from `at` on.")
+    # Time spent in each status a report reads, up to `at`.
+    available = models.DurationField(default=timedelta)
+    offered = models.DurationField(default=timedelta)
+    busy = models.DurationField(default=timedelta)
+    wrap_up = models.DurationField(default=timedelta)
+    # Calls they were on that are over, up to `at`: how many, on the line (less hold), customers on hold.
+    handled = models.PositiveIntegerField(default=0)
+    talk = models.DurationField(default=timedelta)
+    hold = models.DurationField(default=timedelta)
+
+    class Meta:
+        indexes = [models.Index(fields=["agent", "at", "id"], name="agent_worklog")]
+
+    def __str__(self) -> str:
+        return f"agent {self.agent_id} {self.status} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -6,7 +6,8 @@ call is ringing their phone), busy (on the line) and wrap-up (after their last c
 end, the agent returns to what they chose, never to available by default. Choosing during a call
 sets what comes after it. The calls domain tells agents who is on the line (`follow_calls`) and
 who is offered a call (`offer`, `offer_failed`, `offer_withdrawn`); agents never read calls.
-Every change returns, or publishes after commit, the live message that shows it.
+Every change returns, or publishes after commit, the live message that shows it, and is written
+to the agent's work log in the same transaction (agents/worklog.py: the reports' time in status).
 """
 
 from datetime import timedelta
@@ -16,6 +17,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from agents import worklog
 from agents.models import SELECTABLE_STATUSES, Agent, AgentStatus
 from agents.serialize import agent_to_dict
 from live import messages
@@ -50,11 +52,15 @@ def agent_update_message(agent: Agent) -> dict:
 
 
 def _set_status(agent: Agent, status: str, *, reason: str = "", wrap_up_until=None, at=None) -> None:
+    changed = agent.status != status
     agent.status = status
     agent.status_since = at or timezone.now()
     agent.status_reason = reason
     agent.wrap_up_until = wrap_up_until
-    agent.save(update_fields=STATUS_FIELDS)
+    with transaction.atomic(savepoint=False):
+        agent.save(update_fields=STATUS_FIELDS)
+        if changed:
+            worklog.status_changed(agent.pk, status, agent.status_since)
 
 
 class NotOffered(ValueError):
@@ -179,20 +185,27 @@ def offer(agent_id: int) -> bool:
     """Claim an available agent for one call: only one claim can win (a conditional update), on
     any number of processes. Returns whether this one did."""
     now = timezone.now()
-    return bool(
-        Agent.objects.filter(pk=agent_id, status=AgentStatus.AVAILABLE).update(
-            status=AgentStatus.OFFERED, status_since=now, status_reason="", wrap_up_until=None
+    with transaction.atomic(savepoint=False):
+        claimed = bool(
+            Agent.objects.filter(pk=agent_id, status=AgentStatus.AVAILABLE).update(
+                status=AgentStatus.OFFERED, status_since=now, status_reason="", wrap_up_until=None
+            )
         )
-    )
+        if claimed:
+            worklog.status_changed(agent_id, AgentStatus.OFFERED, now)
+    return claimed
 
 
 def offer_failed(agent_id: int) -> list[dict]:
     """The agent did not take the call offered to them: away, with the reason on their desk; they
     choose available again themselves."""
     now = timezone.now()
-    updated = Agent.objects.filter(pk=agent_id, status=AgentStatus.OFFERED).update(
-        status=AgentStatus.AWAY, chosen_status=AgentStatus.AWAY, status_since=now, status_reason=MISSED_CALL
-    )
+    with transaction.atomic(savepoint=False):
+        updated = Agent.objects.filter(pk=agent_id, status=AgentStatus.OFFERED).update(
+            status=AgentStatus.AWAY, chosen_status=AgentStatus.AWAY, status_since=now, status_reason=MISSED_CALL
+        )
+        if updated:
+            worklog.status_changed(agent_id, AgentStatus.AWAY, now)
     return messages_for([agent_id]) if updated else []
 
 
@@ -205,9 +218,12 @@ def _return_to_chosen(agent_ids, *, expected: str) -> list[dict]:
     returned, available = [], []
     now = timezone.now()
     for pk, chosen in Agent.objects.filter(pk__in=list(agent_ids), status=expected).values_list("pk", "chosen_status"):
-        if Agent.objects.filter(pk=pk, status=expected).update(
-            status=chosen, status_since=now, status_reason="", wrap_up_until=None
-        ):
+        with transaction.atomic(savepoint=False):
+            if not Agent.objects.filter(pk=pk, status=expected).update(
+                status=chosen, status_since=now, status_reason="", wrap_up_until=None
+            ):
+                continue
+            worklog.status_changed(pk, chosen, now)
             returned.append(pk)
             if chosen == AgentStatus.AVAILABLE:
                 available.append(pk)

@@ -1,0 +1,126 @@
+"""Each agent's running totals (docs/reports.md, "Agents"): time in each status a report reads, and
+the calls they were on, as `WorkLog` rows, one per change, each carrying the totals up to its moment.
+
+Written where statuses change (agents/status.py, in the transaction that changes the agent's row,
+which holds the row's lock: one agent's rows are written one at a time, on any number of
+processes) and where the calls domain hands over a finished call (`calls_finished`). Reading:
+what an agent did between two moments is the difference of two readings, each the last row at or
+before its moment plus the time since in the status it names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+
+from agents.models import Agent, AgentStatus, WorkLog
+
+TIMED = (AgentStatus.AVAILABLE, AgentStatus.OFFERED, AgentStatus.BUSY, AgentStatus.WRAP_UP)
+TIMED_FIELDS = {AgentStatus.AVAILABLE: "available", AgentStatus.OFFERED: "offered", AgentStatus.BUSY: "busy",
+                AgentStatus.WRAP_UP: "wrap_up"}
+TOTALS = ("available", "offered", "busy", "wrap_up", "handled", "talk", "hold")
+
+
+@dataclass(frozen=True)
+class CallWork:
+    """What one agent did on one finished call: on the line for `talk`, customers on hold for `hold`."""
+
+    talk: timedelta
+    hold: timedelta
+
+
+def _latest(agent_id: int) -> WorkLog | None:
+    return WorkLog.objects.filter(agent_id=agent_id).order_by("-at", "-id").first()
+
+
+def _after(previous: WorkLog | None, agent_id: int, status: str, at: datetime) -> WorkLog:
+    """The next row: the previous totals, with the time since in the previous status added."""
+    if previous is None:
+        return WorkLog(agent_id=agent_id, at=at, status=status)
+    at = max(at, previous.at)  # our clock read before the row's lock was ours may be a hair behind
+    row = WorkLog(agent_id=agent_id, at=at, status=status, **{name: getattr(previous, name) for name in TOTALS})
+    if previous.status in TIMED_FIELDS:
+        name = TIMED_FIELDS[previous.status]
+        setattr(row, name, getattr(row, name) + (at - previous.at))
+    return row
+
+
+def status_changed(agent_id: int, status: str, at: datetime) -> None:
+    """The agent's status became `status` at `at`; call it in the transaction that changed their row."""
+    previous = _latest(agent_id)
+    if previous is None or previous.status != status:
+        _after(previous, agent_id, status, at).save()
+
+
+def calls_finished(work: dict[int, CallWork], at: datetime) -> None:
+    """Calls the agents in `work` were on are over (the calls domain's read model, when a call ends)."""
+    with transaction.atomic(savepoint=False):
+        # Their rows locked, in one order: nobody else writes these agents' totals meanwhile.
+        statuses = dict(
+            Agent.objects.select_for_update().filter(pk__in=sorted(work)).order_by("pk").values_list("pk", "status")
+        )
+        for agent_id, done in sorted(work.items()):
+            if agent_id not in statuses:
+                continue
+            previous = _latest(agent_id)
+            row = _after(previous, agent_id, previous.status if previous else statuses[agent_id], at)
+            row.handled += 1
+            row.talk += done.talk
+            row.hold += done.hold
+            row.save()
+
+
+@dataclass(frozen=True)
+class Work:
+    """What an agent did in a span of time."""
+
+    handled: int
+    talk: timedelta
+    hold: timedelta
+    available: timedelta
+    offered: timedelta
+    busy: timedelta
+    wrap_up: timedelta
+
+    @property
+    def occupied(self) -> timedelta:
+        """On a call, ringing or wrapping up."""
+        return self.offered + self.busy + self.wrap_up
+
+    @property
+    def occupancy_percent(self) -> float | None:
+        """The share of the time they were ready for calls (available, or occupied) that they were occupied."""
+        ready = self.available + self.occupied
+        return round(100 * self.occupied / ready, 1) if ready else None
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.handled or self.available or self.occupied)
+
+
+def _readings(at: datetime, agent_ids: list[int] | None) -> dict[int, dict]:
+    """Each agent's totals at `at`: their last row at or before it, plus the time since in its status."""
+    agents = Agent.objects.all() if agent_ids is None else Agent.objects.filter(pk__in=agent_ids)
+    last = WorkLog.objects.filter(agent=OuterRef("pk"), at__lte=at).order_by("-at", "-id").values("pk")[:1]
+    rows = WorkLog.objects.filter(pk__in=agents.annotate(row=Subquery(last)).exclude(row=None).values("row"))
+    readings = {}
+    for row in rows:
+        totals = {name: getattr(row, name) for name in TOTALS}
+        if row.status in TIMED_FIELDS:
+            totals[TIMED_FIELDS[row.status]] += at - row.at
+        readings[row.agent_id] = totals
+    return readings
+
+
+def work_between(since: datetime, until: datetime, *, agent_ids: list[int] | None = None) -> dict[int, Work]:
+    """What each agent did in [since, until) (`until` no later than now), by agent id; agents with no
+    row before `until` are left out."""
+    start, end = _readings(since, agent_ids), _readings(until, agent_ids)
+    zero = dict.fromkeys(TOTALS, timedelta(0)) | {"handled": 0}
+    return {
+        agent_id: Work(**{name: totals[name] - start.get(agent_id, zero)[name] for name in TOTALS})
+        for agent_id, totals in end.items()
+    }
