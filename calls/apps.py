@@ -13,7 +13,7 @@ class CallsConfig(AppConfig):
         from agents.status import became_available, declined
         from calls.core import upstream
         from calls.dashboards import live_world, snapshot_for
-        from calls.history import read_model
+        from calls.history import read_model, reports
         from calls.intake.nonces import PURGE_EVERY_SECONDS, purge_old_nonces
         from calls.models import Call, Member
         from calls.queue import routing
@@ -26,12 +26,15 @@ class CallsConfig(AppConfig):
         register_snapshots(snapshot_for=snapshot_for, world=live_world)
         register_periodic(PeriodicJob("callback-nonce-purge", PURGE_EVERY_SECONDS, purge_old_nonces))
         register_periodic(PeriodicJob("queue figures", RECOMPUTE_SECONDS, figures.run))
+        register_periodic(PeriodicJob("report quarters", reports.SEAL_EVERY_SECONDS, reports.seal_recent))
         # An agent who becomes available may take a waiting call (agents/status.py cannot import us).
         became_available.connect(routing.wake_on_available, dispatch_uid="calls.queue.routing")
         declined.connect(routing.offer_declined, dispatch_uid="calls.queue.routing.declined")
         # The history's read model follows every save of a call or member, whoever makes it.
         post_save.connect(read_model.call_saved, sender=Call, dispatch_uid="calls.history.read_model.call")
         post_save.connect(read_model.member_saved, sender=Member, dispatch_uid="calls.history.read_model.member")
+        # The reports' counted quarters follow a later change to one of their calls.
+        post_save.connect(reports.call_saved, sender=Call, dispatch_uid="calls.history.reports.call")
         # Each request to Plivo, and the queue read at scrape time, in the metrics.
         if upstream.record not in http.observers:
             http.observers.append(upstream.record)

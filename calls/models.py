@@ -166,6 +166,12 @@ class Call(models.Model):
             models.Index(fields=["status", "-ended_at", "-id"], name="call_history"),
             models.Index(fields=["status", "waiting_since"], name="call_queue"),
             models.Index(fields=["outcome", "-ended_at"], name="call_outcome"),
+            # The reports (docs/reports.md): the calls that started waiting in a span, with what their
+            # figures need (read from the index alone on PostgreSQL).
+            models.Index(
+                fields=["waiting_since"], name="call_waited", condition=models.Q(waiting_since__isnull=False),
+                include=["queue", "outcome", "answered_at", "ended_at"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -327,3 +333,44 @@ class AgentCall(models.Model):
 
     def __str__(self) -> str:
         return f"agent {self.agent_id} on call {self.call_id}"
+
+
+class QuarterFigures(models.Model):
+    """The queue's figures (calls/core/measures.py: the sums) of the calls that started waiting in one
+    quarter of an hour (UTC), per queue: what the reports add up (docs/reports.md, "How it is fast").
+
+    Kept by calls/history/reports.py: a quarter is counted once it is over by an hour (its row in
+    `SealedQuarter` says so, with or without calls) and counted again when one of its calls changes
+    later, or its queue's service level has changed since. Every local hour, half hour, quarter
+    and day in every time zone in use is made of whole UTC quarters."""
+
+    quarter = models.DateTimeField(help_text="The quarter's start (UTC).")
+    # The id of the calls' queue (None: no queue). Not a foreign key: a queue deleted later leaves
+    # its calls' counts where they were, still in every total, until the quarter is counted again.
+    queue = models.ForeignKey(
+        Queue, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
+    )
+    service_level_seconds = models.FloatField(help_text="The threshold `answered_in_time` was counted with.")
+    offered = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)
+    abandoned = models.PositiveIntegerField(default=0)
+    answered_in_time = models.PositiveIntegerField(default=0)
+    wait_total = models.DurationField(null=True, blank=True)
+    waits = models.PositiveIntegerField(default=0)
+    handle_total = models.DurationField(null=True, blank=True)
+    handles = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["quarter", "queue"], name="report_quarters")]
+
+    def __str__(self) -> str:
+        return f"{self.offered} offered in the quarter from {self.quarter:%Y-%m-%d %H:%M} (queue {self.queue_id})"
+
+
+class SealedQuarter(models.Model):
+    """A quarter of an hour whose `QuarterFigures` rows are counted (none if no call waited in it)."""
+
+    quarter = models.DateTimeField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"quarter from {self.quarter:%Y-%m-%d %H:%M} counted"

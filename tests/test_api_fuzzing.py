@@ -49,14 +49,16 @@ CONFIG = {
             "include-path": "/api/auth/token/",
             "checks": {"positive_data_acceptance": {"expected-statuses": [200, 400, 429]}},
         },
-        # What a schema cannot say (docs/history.md): a disposition must exist, a cursor must be one
-        # the API gave out, a range must end after it starts, a number search needs three digits.
+        # What a schema cannot say (docs/history.md, docs/reports.md): a disposition, queue or agent
+        # must exist, a cursor must be one the API gave out, a range must end after it starts (and
+        # hold at most 10,000 intervals), a number search needs three digits.
         *(
             {"include-name": operation, "checks": {"positive_data_acceptance": {"expected-statuses": statuses}}}
             for operation, statuses in [
                 ("GET /api/calls/", [200, 400]),
                 ("GET /api/calls/export.csv", [200, 400, 403]),
                 ("PATCH /api/calls/{call_id}/wrap-up/", [200, 400, 403, 404]),
+                ("GET /api/reports/intervals/", [200, 400, 403]),
             ]
         ),
     ],

@@ -10,9 +10,12 @@ import pytest
 from django.utils import timezone
 
 from agents import worklog
-from agents.models import WorkLog
+from agents.models import AgentStatus, WorkLog
 from agents.status import agent_set_status, agents_finish_wrap_up, follow_calls, offer, offer_failed
+from calls.models import Call
 from tests.factories import AgentFactory
+from tests.support.plivo import django_callback, mpc_event, participant
+from tests.test_reports_api import ok, report
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +88,49 @@ def test_a_clock_read_before_the_lock_never_runs_backwards():
     worklog.status_changed(agent.pk, "offered", T - timedelta(milliseconds=3))
     [first, second] = WorkLog.objects.filter(agent=agent).order_by("id")
     assert second.at == first.at and second.available == timedelta(0)
+
+
+# --- a real call ---------------------------------------------------------------------------------------
+
+
+def stamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def test_a_call_with_a_hold_in_the_report(client, api_for, supervisor, phlo_app):
+    alice = AgentFactory(name="Alice Agent", address="+14155550101", status="available")
+    start = timezone.now() - minutes(5)
+    customer, agent_leg = ("c1", "+12025550143"), ("a1", alice.address)
+
+    def event(name, who, after_seconds, **extra):
+        member, address = who
+        role, direction = ("Agent", "outbound") if who == agent_leg else ("Customer", "inbound")
+        params = participant(name, "mpc-hold", member, address, role=role, direction=direction,
+                             EventTimestamp=stamp(start + timedelta(seconds=after_seconds)), **extra)
+        assert django_callback(client, phlo_app, params).status_code == 200
+
+    event("ParticipantJoin", customer, 0)
+    event("ParticipantJoin", agent_leg, 10)
+    event("ParticipantHold", customer, 40)
+    event("ParticipantUnhold", customer, 70)
+    event("ParticipantHold", customer, 100)
+    ended = mpc_event("MPCEnd", "mpc-hold", EventTimestamp=stamp(start + timedelta(seconds=130)))
+    assert django_callback(client, phlo_app, ended).status_code == 200
+    call = Call.objects.get(mpc_uuid="mpc-hold")
+    assert (call.status, call.outcome) == ("ended", "answered")
+
+    call.save()  # saved again whole (an admin, a script): counted once all the same
+    today = timezone.now().date().isoformat()
+    body = ok(report(api_for(supervisor), since=today, until=today, interval="1d", tz="UTC"))
+    [alice_row] = [row for row in body["agents"] if row["id"] == alice.pk]
+    # On the line 10 s → 130 s; the customer held 40-70 s and from 100 s to the end.
+    assert {k: alice_row[k] for k in ("name", "handled", "talk_seconds", "hold_seconds")} == {
+        "name": "Alice Agent", "handled": 1, "talk_seconds": 60, "hold_seconds": 60,
+    }
+    assert alice.__class__.objects.get(pk=alice.pk).status == AgentStatus.WRAP_UP
+    assert alice_row["wrap_up_seconds"] >= 0 and alice_row["occupancy_percent"] is not None
+    assert set(alice_row) == {"id", "name", "handled", "talk_seconds", "hold_seconds", "wrap_up_seconds",
+                              "occupancy_percent"}
+
+    only_alice = ok(report(api_for(supervisor), since=today, until=today, interval="1d", tz="UTC", agent=alice.pk))
+    assert [row["id"] for row in only_alice["agents"]] == [alice.pk]

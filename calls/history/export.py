@@ -28,6 +28,9 @@ def _cell(value) -> str:
     return text
 
 
+csv_cell = _cell  # every CSV the desk writes (the reports' too) writes its cells this one way
+
+
 def csv_row(call: Call, members: list[Member]) -> list[str]:
     """`members` with their agents loaded (calls/core/reads.py: `history_in_chunks`)."""
     facts = history_facts(call)
