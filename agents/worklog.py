@@ -101,24 +101,36 @@ class Work:
         return bool(self.handled or self.available or self.occupied)
 
 
-def _readings(at: datetime, agent_ids: list[int] | None) -> dict[int, dict]:
-    """Each agent's totals at `at`: their last row at or before it, plus the time since in its status."""
+def _readings(moments: tuple[datetime, ...], agent_ids: list[int] | None) -> list[dict[int, dict]]:
+    """Each agent's totals at each moment: their last row at or before it, plus the time since in
+    its status. Two queries whatever the span: the rows' ids, an index probe per agent and moment
+    (`agent_worklog`), then the rows."""
     agents = Agent.objects.all() if agent_ids is None else Agent.objects.filter(pk__in=agent_ids)
-    last = WorkLog.objects.filter(agent=OuterRef("pk"), at__lte=at).order_by("-at", "-id").values("pk")[:1]
-    rows = WorkLog.objects.filter(pk__in=agents.annotate(row=Subquery(last)).exclude(row=None).values("row"))
-    readings = {}
-    for row in rows:
-        totals = {name: getattr(row, name) for name in TOTALS}
-        if row.status in TIMED_FIELDS:
-            totals[TIMED_FIELDS[row.status]] += at - row.at
-        readings[row.agent_id] = totals
+    last = {
+        f"at{n}": Subquery(WorkLog.objects.filter(agent=OuterRef("pk"), at__lte=moment).order_by("-at", "-id")
+                           .values("pk")[:1])
+        for n, moment in enumerate(moments)
+    }
+    found = list(agents.annotate(**last).values_list(*last))
+    rows = {row["id"]: row for row in WorkLog.objects.filter(pk__in={pk for ids in found for pk in ids if pk})
+            .values("id", "agent_id", "at", "status", *TOTALS)}
+    readings: list[dict[int, dict]] = [{} for _ in moments]
+    for ids in found:
+        for n, pk in enumerate(ids):
+            if pk is None:
+                continue
+            row = rows[pk]
+            totals = {name: row[name] for name in TOTALS}
+            if row["status"] in TIMED_FIELDS:
+                totals[TIMED_FIELDS[row["status"]]] += moments[n] - row["at"]
+            readings[n][row["agent_id"]] = totals
     return readings
 
 
 def work_between(since: datetime, until: datetime, *, agent_ids: list[int] | None = None) -> dict[int, Work]:
     """What each agent did in [since, until) (`until` no later than now), by agent id; agents with no
     row before `until` are left out."""
-    start, end = _readings(since, agent_ids), _readings(until, agent_ids)
+    start, end = _readings((since, until), agent_ids)
     zero = dict.fromkeys(TOTALS, timedelta(0)) | {"handled": 0}
     return {
         agent_id: Work(**{name: totals[name] - start.get(agent_id, zero)[name] for name in TOTALS})

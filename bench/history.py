@@ -267,10 +267,11 @@ def render(figures: dict, results: list[dict], seconds: float, load: tuple[float
     return "\n".join(lines)
 
 
-def write_docs(section: str) -> None:
+def write_docs(section: str, markers: tuple[str, str] = SECTION) -> None:
+    """Put `section` between its markers in docs/benchmarks.md (at the end the first time)."""
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text() if path.exists() else ""
-    start, end = SECTION
+    start, end = markers
     if start in text and end in text:
         text = text[: text.index(start)] + section + text[text.index(end) + len(end):]
     else:

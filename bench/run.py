@@ -12,6 +12,7 @@ database of 1,000 agents and 50 supervisors):
 4. Idle sockets: Daphne's RSS with 1,000 and 5,000 connected dashboards.
 5. Action overhead: hold/unhold through our API vs the same request straight to the PHLO simulator.
 6. History: filtered pages of a million calls on PostgreSQL (bench/history.py).
+7. Reports: a month of a 1,000-agent center's reports, a million calls, on PostgreSQL (bench/reports.py).
 `--ab SECONDS` runs only fixed steps (50 and 100/s with 220 sockets, 30/s with 20 and 1,050) for
 comparing two versions back to back; `--profile DIR` records py-spy for each step.
 
@@ -550,6 +551,8 @@ class Bench:
             self.report.figures["actions"] = measure_actions(self)
         if self.wants("history"):
             self.report.figures["history"] = self.phase_history()
+        if self.wants("reports"):
+            self.report.figures["reports"] = self.phase_reports()
         return self.report
 
     def phase_ab(self) -> None:
@@ -576,6 +579,15 @@ class Bench:
         subprocess.run(command + (["--no-docs"] if self.args.no_docs else []), cwd=ROOT, timeout=3600, check=False)
         return json.loads(out.read_text()) if out.exists() else {}
 
+    def phase_reports(self) -> dict:
+        """bench/reports.py: a month's reports of a million calls on PostgreSQL, each kind timed; in a
+        process of its own, as the history's."""
+        log("reports: a month of a million calls on PostgreSQL, every kind of report")
+        out = self.workdir / "reports.json"
+        command = [sys.executable, "-m", "bench.reports", "--json", str(out)]
+        subprocess.run(command + (["--no-docs"] if self.args.no_docs else []), cwd=ROOT, timeout=3600, check=False)
+        return json.loads(out.read_text()) if out.exists() else {}
+
     def close(self) -> None:
         for stop_one in reversed(self.cleanup):
             try:
@@ -593,10 +605,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-idle", action="store_true")
     parser.add_argument("--skip-actions", action="store_true")
     parser.add_argument("--skip-history", action="store_true", help="leave out the million-call history pages")
+    parser.add_argument("--skip-reports", action="store_true", help="leave out the million-call month's reports")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md and the plot")
     parser.add_argument("--profile", metavar="DIR", help="py-spy each reported step's server into DIR (folded stacks)")
     parser.add_argument("--ab", type=float, metavar="SECONDS", help="only the fixed A/B steps, each this long")
-    parser.add_argument("--only", help="only these phases, comma-separated: daphne,redis,pair,idle,actions,history")
+    parser.add_argument(
+        "--only", help="only these phases, comma-separated: daphne,redis,pair,idle,actions,history,reports"
+    )
     args = parser.parse_args(argv)
     raise_fd_limit()
     os.chdir(ROOT)
