@@ -23,7 +23,7 @@ from calls.history.search import (
     SearchRefused,
     search_terms,
 )
-from calls.models import Disposition
+from calls.models import Disposition, Queue
 from conventions.times import iso
 
 # A `+` left unencoded in a query string arrives as a space: "…T10:00:00 01:00" meant "+01:00".
@@ -79,6 +79,13 @@ class HistoryFilters(serializers.Serializer):
     )
     outcome = serializers.ChoiceField(choices=HistoryOutcome.choices, required=False)
     disposition = serializers.CharField(required=False, max_length=64, help_text="A disposition's name.")
+    queue = serializers.CharField(required=False, max_length=64, help_text="A queue's name: its calls.")
+    waited_since = MomentField(
+        required=False, help_text="The customer started waiting at or after (ISO 8601): a report's interval."
+    )
+    waited_until = MomentField(
+        required=False, day_end=True, help_text="The customer started waiting before (ISO 8601)."
+    )
 
     def validate_q(self, value: str) -> dict:
         try:
@@ -92,16 +99,24 @@ class HistoryFilters(serializers.Serializer):
             raise serializers.ValidationError(f"There is no disposition {value!r}.")
         return found
 
+    def validate_queue(self, value: str) -> int:
+        found = Queue.objects.filter(name=value).values_list("pk", flat=True).first()
+        if found is None:
+            raise serializers.ValidationError(f"There is no queue {value!r}.")
+        return found
+
     def validate(self, data: dict) -> dict:
-        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
-            raise serializers.ValidationError({"until": ["The end of the range must come after its start."]})
+        for start, end in (("since", "until"), ("waited_since", "waited_until")):
+            if data.get(start) and data.get(end) and data[start] >= data[end]:
+                raise serializers.ValidationError({end: ["The end of the range must come after its start."]})
         return data
 
     def search(self) -> HistorySearch:
         data = self.validated_data
         return HistorySearch(
             **data.get("q", {}), agent_id=data.get("agent"), since=data.get("since"), until=data.get("until"),
-            outcome=data.get("outcome", ""), disposition_id=data.get("disposition"),
+            outcome=data.get("outcome", ""), disposition_id=data.get("disposition"), queue_id=data.get("queue"),
+            waited_since=data.get("waited_since"), waited_until=data.get("waited_until"),
         )
 
 

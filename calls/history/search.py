@@ -60,6 +60,10 @@ class HistorySearch:
     until: datetime | None = None  # ended before
     outcome: str = ""  # a calls.core.vocabulary.HistoryOutcome
     disposition_id: int | None = None
+    queue_id: int | None = None
+    # The customer started waiting at or after / before (a report's interval: docs/reports.md).
+    waited_since: datetime | None = None
+    waited_until: datetime | None = None
 
 
 EVERYTHING = HistorySearch()
@@ -202,7 +206,7 @@ AGENT_CALL = _Columns(call_id="call_id", call="call__")
 
 
 def _narrowing(search: HistorySearch, after: Cursor | None, had: list[QuerySet], *, via: _Columns) -> Q:
-    """The dates, outcome, disposition and cursor of a search, and the rows (`had`: members,
+    """The dates, outcome, disposition, queue and cursor of a search, and the rows (`had`: members,
     agents' calls) it needs the call in, read `via` the call or an agent's rows (both carry the
     call's end as `ended_at`)."""
     found = Q()
@@ -217,6 +221,12 @@ def _narrowing(search: HistorySearch, after: Cursor | None, had: list[QuerySet],
         found &= Q(**{f"{via.call}{lookup}": value})
     if search.disposition_id is not None:
         found &= Q(**{f"{via.call}disposition_id": search.disposition_id})
+    if search.queue_id is not None:
+        found &= Q(**{f"{via.call}queue_id": search.queue_id})
+    if search.waited_since:
+        found &= Q(**{f"{via.call}waiting_since__gte": search.waited_since})
+    if search.waited_until:
+        found &= Q(**{f"{via.call}waiting_since__lt": search.waited_until})
     if after is not None:
         found &= Q(ended_at__lte=after.ended_at) & ~Q(ended_at=after.ended_at, **{f"{via.call_id}__gte": after.call_id})
     return found

@@ -1,6 +1,8 @@
 // The call history (/history/): the API's search and filters (docs/history.md), newest first, a
 // page at a time; each call opens its timeline. The search lives in the address bar, so a
-// search can be bookmarked, shared and gone back to.
+// search can be bookmarked, shared and gone back to. A report's bar links here with the
+// interval its calls started waiting in (`waited_since`, `waited_until`: docs/reports.md), shown
+// above the results until it is cleared.
 
 import { api } from "./api.js";
 import { h, setText, show } from "./dom.js";
@@ -17,7 +19,9 @@ const rows = $("history-rows");
 const more = $("history-more");
 const errorBox = $("history-error");
 const exportLink = $("history-export"); // supervisors only
-const FILTERS = ["q", "agent", "since", "until", "outcome", "disposition"];
+const FILTERS = ["q", "agent", "since", "until", "outcome", "disposition", "queue"];
+const WAITED = ["waited_since", "waited_until"]; // from a report: kept until cleared, not in the form
+const waitedBox = $("history-window");
 
 let next = null; // the cursor of the page after the last one shown
 let shown = 0;
@@ -25,17 +29,36 @@ let loading = false;
 
 // --- the search: form ↔ address bar ↔ API -----------------------------------------------------------
 
+let waited = new URLSearchParams(); // the report's interval, while it applies
+
 function searchFromForm() {
   const search = new URLSearchParams();
   for (const name of FILTERS) {
-    const value = form.elements[name].value.trim();
+    const field = form.elements[name];
+    const value = field ? field.value.trim() : "";
     if (value) search.set(name, value);
   }
+  for (const [name, value] of waited) search.set(name, value);
   return search;
 }
 
 function fillForm(search) {
-  for (const name of FILTERS) form.elements[name].value = search.get(name) || "";
+  for (const name of FILTERS) {
+    if (form.elements[name]) form.elements[name].value = search.get(name) || "";
+  }
+  waited = new URLSearchParams();
+  for (const name of WAITED) if (search.get(name)) waited.set(name, search.get(name));
+  showWaited();
+}
+
+function showWaited() {
+  const since = waited.get("waited_since");
+  const until = waited.get("waited_until");
+  show(waitedBox, Boolean(since || until));
+  if (!since && !until) return;
+  const from = since ? dateAndTime(since) : "the start";
+  const to = until ? dateAndTime(until) : "now";
+  setText($("history-window-text"), `Calls whose customer started waiting from ${from} to ${to}.`);
 }
 
 // A date picked in the form is a day where the reader is: from its local midnight to the next one.
@@ -130,7 +153,15 @@ form.addEventListener("submit", (event) => {
 
 form.addEventListener("reset", () => {
   // After the browser has emptied the fields: every call again.
+  waited = new URLSearchParams();
+  showWaited();
   setTimeout(() => form.requestSubmit(), 0);
+});
+
+$("history-window-clear").addEventListener("click", () => {
+  waited = new URLSearchParams();
+  showWaited();
+  form.requestSubmit();
 });
 
 more.addEventListener("click", () => load(new URLSearchParams(window.location.search), { append: true }));
