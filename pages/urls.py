@@ -11,4 +11,5 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("history/", views.call_history, name="history"),
     path("history/<int:call_id>/", views.call_timeline, name="call-timeline"),
+    path("reports/", views.reports_page, name="reports"),
 ]

@@ -22,8 +22,9 @@ from agents.viewers import Person, viewer_for
 from calls.core import vocabulary
 from calls.core.errors import CallError
 from calls.dashboards import snapshot_for
+from calls.history.reports import INTERVALS
 from calls.history.timeline import timeline_for
-from calls.models import Disposition
+from calls.models import Disposition, Queue
 from pages.forms import ThrottledAuthenticationForm, refusal_status
 from phlo.addresses import ADDRESS_HELP, ADDRESS_PATTERN
 
@@ -124,6 +125,7 @@ def _history_data(viewer: Person, page: str) -> dict:
         "vocabulary": _vocabulary(),
         "agents": agent_names(),
         "dispositions": list(Disposition.objects.values("id", "name", "active")),
+        "queues": list(Queue.objects.order_by("name").values_list("name", flat=True)),
         "urls": {"api": "/api/", "export": "/api/calls/export.csv", "history": "/history/"},
     }
 
@@ -157,3 +159,27 @@ def call_timeline(request, call_id: int):
         "viewer": viewer, "timeline": timeline, "operator": request.user.is_staff,
         "page_data": {"page": "timeline", "vocabulary": _vocabulary()},
     })
+
+
+# --- reports (docs/reports.md) ------------------------------------------------------------------------
+
+
+@never_cache
+@login_required
+def reports_page(request):
+    """The reports, for supervisors: agents go to their desk, as from the wall."""
+    viewer = viewer_for(request.user)
+    if not viewer.is_supervisor:
+        if viewer.agent is not None:
+            return redirect("agent")
+        return _no_desk(request, viewer, status=403)
+    return render(request, "pages/reports.html", {"viewer": viewer, "page_data": {
+        "page": "reports",
+        "is_supervisor": True,
+        "vocabulary": _vocabulary(),
+        "intervals": list(INTERVALS),
+        "queues": list(Queue.objects.order_by("name").values_list("name", flat=True)),
+        "agents": agent_names(),
+        "server_tz": settings.TIME_ZONE,
+        "urls": {"report": "/api/reports/intervals/", "history": "/history/"},
+    }})

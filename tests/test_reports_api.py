@@ -18,6 +18,7 @@ import pytest
 
 from calls.models import Call, Queue
 from tests.factories import AgentFactory, CallFactory, MemberFactory
+from tests.test_pages import page_data, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -294,3 +295,61 @@ def test_what_does_not_fit_is_a_400_naming_the_field(api_for, supervisor, params
     response = report(api_for(supervisor), **params)
     assert response.status_code == 400, response.content
     assert field in response.json(), response.json()
+
+
+# --- from an interval to its calls in the history ------------------------------------------------------
+
+
+def test_an_intervals_calls_in_the_history_and_its_export(api_for, supervisor, phlo_app):
+    """A bar of the report links to the history of its calls: the customer started waiting in the
+    interval (`waited_since`, `waited_until`), of its queue (`queue`), of its agent (`agent`)."""
+    sales = Queue.objects.create(name="Sales")
+    alice = AgentFactory(name="Alice")
+    at = DAY + timedelta(hours=10)
+    inside = [
+        waited(phlo_app, at + timedelta(minutes=58), answer_after=600, talk=3000, queue=sales, agent=alice),
+        waited(phlo_app, at, answer_after=None, queue=sales),
+    ]
+    waited(phlo_app, at - timedelta(seconds=1), queue=sales, agent=alice)  # the interval before
+    waited(phlo_app, at + timedelta(minutes=5))  # no queue
+    client = api_for(supervisor)
+    row = row_at(ok(report(client, since="2026-11-20", until="2026-11-20", interval="1h", tz="UTC", queue="Sales")),
+                 "2026-11-20T10:00:00+00:00")
+    link = {"waited_since": "2026-11-20T10:00:00+00:00", "waited_until": "2026-11-20T11:00:00+00:00",
+            "queue": "Sales"}
+
+    calls = ok(client.get("/api/calls/", {"status": "ended", **link}))
+    assert sorted(call["id"] for call in calls) == sorted(call.pk for call in inside)
+    assert len(calls) == row["offered"]
+    [alices] = ok(client.get("/api/calls/", {"status": "ended", **link, "agent": alice.pk}))
+    assert alices["id"] == inside[0].pk
+    exported = b"".join(client.get("/api/calls/export.csv", link).streaming_content).decode("utf-8-sig").splitlines()
+    assert len(exported) == 1 + len(inside)
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"queue": "Nobody's"}, "queue"),
+    ({"waited_since": "soon"}, "waited_since"),
+    ({"waited_since": "2026-11-20T11:00Z", "waited_until": "2026-11-20T10:00Z"}, "waited_until"),
+])
+def test_the_historys_new_filters_refuse_what_does_not_fit(api_for, supervisor, params, field):
+    response = api_for(supervisor).get("/api/calls/", {"status": "ended", **params})
+    assert response.status_code == 400 and field in response.json()
+
+
+# --- the page --------------------------------------------------------------------------------------------
+
+
+def test_the_reports_page_is_for_supervisors(client, agent, supervisor, django_user_model):
+    assert client.get("/reports/")["Location"] == "/login/?next=/reports/"
+    assert signed_in(agent).get("/reports/")["Location"] == "/agent/"
+    nobody = django_user_model.objects.create_user("nodesk", password="correct-horse-1")
+    assert signed_in(nobody).get("/reports/").status_code == 403
+    Queue.objects.create(name="Sales")
+    response = signed_in(supervisor).get("/reports/")
+    assert response.status_code == 200
+    data = page_data(response)
+    assert (data["queues"], data["intervals"]) == (["Sales"], ["15m", "30m", "1h", "1d"])
+    assert {"id": supervisor.pk, "name": "Sam Supervisor"} in data["agents"]
+    assert b'href="/reports/" aria-current="page">Reports</a>' in response.content
+    assert b"Reports</a>" not in signed_in(agent).get("/history/").content  # agents see no link to it

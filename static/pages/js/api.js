@@ -93,6 +93,8 @@ export const api = {
     return { calls: data, next: nextCursor(headers) };
   },
   dispositions: () => request("GET", "/api/dispositions/"),
+  // The reports (docs/reports.md): `query` is a URLSearchParams of the report's choices.
+  report: (query) => request("GET", `/api/reports/intervals/?${query}`),
   wrapUp: (callId, body) => request("PATCH", `/api/calls/${enc(callId)}/wrap-up/`, body),
   extendWrapUp: () => request("POST", "/api/me/wrap-up/extend/"),
   // The page is going away: the request outlives it (fetch's keepalive), nobody reads the answer.
