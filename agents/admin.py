@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from agents.credentials import revoke_api_access
-from agents.models import Agent
+from agents.models import Agent, Skill
 
 User = get_user_model()
 
@@ -116,9 +116,18 @@ class AgentAdminForm(forms.ModelForm):
         return agent
 
 
+class SkillInline(admin.TabularInline):
+    """The queues whose calls the agent takes (docs/routing.md, "Skills"); none: every queue."""
+
+    model = Skill
+    extra = 1
+    fields = ["queue", "level"]
+
+
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
     form = AgentAdminForm
+    inlines = [SkillInline]
     list_display = [
         "display_name", "username", "address", "status", "status_since", "is_supervisor", "active", "has_api_token",
     ]

@@ -314,6 +314,6 @@ def test_the_days_figures(client, phlo_app, phlo, settings):
 def test_stats_are_for_supervisors(api_for, supervisor, agent):
     body = api_for(supervisor).get("/api/stats/").json()
     assert set(body) == {"waiting", "longest_wait_seconds", "answered_today", "abandoned_today",
-                         "service_level_percent", "average_wait_seconds", "average_handle_seconds", "agents"}
+                         "service_level_percent", "average_wait_seconds", "average_handle_seconds", "agents", "queues"}
     assert api_for(agent).get("/api/stats/").status_code == 403
     assert api_for(None).get("/api/stats/").status_code == 401

@@ -317,6 +317,8 @@ def _follow_queue(call: CallSnap, member: MemberSnap, event: Event) -> CallSnap:
         return call
     if call.direction == "" and member.role == CUSTOMER and event.direction in CallDirection.values:
         call = replace(call, direction=event.direction)
+    if not call.called_number and member.role == CUSTOMER and event.called:
+        call = replace(call, called_number=event.called)  # the number that reached us: the call's queue
     queueing = _queueing(call)
     if call.answered_at is None and call.has_on_the_line(AGENT) and call.has_on_the_line(CUSTOMER):
         call = replace(call, answered_at=event.at)
