@@ -4,6 +4,8 @@ The desk's own vocabulary (call and member states, its API's action names) is in
 calls/vocabulary.py and maps onto these.
 """
 
+from __future__ import annotations
+
 from enum import StrEnum
 
 
@@ -27,15 +29,22 @@ class MemberAction(StrEnum):
 
 
 class Role(StrEnum):
-    """A participant's role (`ParticipantRole` in callbacks, capitalised there: `Agent`)."""
+    """A participant's role as the Voice API takes it (`role`, any case); callbacks write it
+    capitalised (`ParticipantRole=Agent`, `AI-Agent`)."""
 
     AGENT = "agent"
     CUSTOMER = "customer"
     SUPERVISOR = "supervisor"
+    AI_AGENT = "ai-agent"  # an AI agent on a WebSocket stream (https://www.plivo.com/docs/voice/xml/multiparty-call)
 
     @property
     def callback_name(self) -> str:
-        return self.value.capitalize()
+        return "AI-Agent" if self is Role.AI_AGENT else self.value.capitalize()
+
+    @property
+    def on_the_desk(self) -> Role:
+        """The role the desk gives such a participant: an AI agent serves the customer as an agent does."""
+        return Role.AGENT if self is Role.AI_AGENT else self
 
 
 # The roles PHLO's `call`, `warm_transfer` and `cold_transfer` dial a member in as.
