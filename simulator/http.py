@@ -132,10 +132,8 @@ def flag(body: dict, name: str, default: bool | None = None) -> bool | None:
 
 
 def choice(body: dict, name: str, allowed: tuple[str, ...]) -> str:
-    """One of `allowed`, in any case. A list of one value is that value (the SDK sends some so)."""
+    """One of `allowed`, in any case."""
     value = body.get(name)
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
     if value is None or value == "":
         raise Refusal(400, f"'{name}' is a required field")
     if not isinstance(value, str) or value.lower() not in allowed:

@@ -99,7 +99,10 @@ class VoiceApi:
         """Activate a call created initialized (https://www.plivo.com/docs/voice/api/multiparty-call/activate-a-multiparty-call/):
         404 unless it is in that state."""
         call = self._call(account, auth_id, mpc_id)
-        choice(request.params(), "status", ("active",))
+        body = request.params()
+        if isinstance(body.get("status"), list) and len(body["status"]) == 1:
+            body["status"] = body["status"][0]  # the SDK sends {"status": ["active"]} (a tuple in its code)
+        choice(body, "status", ("active",))
         if call.started:
             raise Refusal(404, f"multiparty call {mpc_id} not found in the initialized state")
         self.switchboard.activate(call)

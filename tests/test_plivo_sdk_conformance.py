@@ -175,7 +175,11 @@ async def test_every_phlo_method_of_the_sdk(simulator, app, receiver, control):
     assert members(await call_state(control, mpc)) == {
         AGENT: "left", CUSTOMER: "connected", TARGET: "left", helper: "left", second: "left", third: "connected"}
 
-    # MultiPartyCall.call, and Phlos.multi_party_call(action="member") (a Member, no request)
+    # Phlo.member (the PHLO object's own), MultiPartyCall.call, Phlos.multi_party_call(action="member")
+    holds = len(named(receiver, mpc, "ParticipantHold"))
+    held = await sync(phlo.member, app.phlo_id, app.node_id, CUSTOMER, "hold", node_type="multi_party_call")
+    assert held.error == ""
+    assert (await arrival(receiver, mpc, "ParticipantHold", holds + 1))["ParticipantCallTo"] == CUSTOMER
     sent = len(wire.exchanges)
     assert (await sync(node.call, third, "+14155550180", "agent")).error == ""
     member = await sync(client.phlo.multi_party_call, app.phlo_id, app.node_id, "member", member_id=CUSTOMER)
@@ -348,11 +352,19 @@ async def test_the_resource_objects_methods_reach_the_same_endpoints(simulator, 
     await sync(call.stop_play_audio, join["MemberID"])
     await sync(participant.kick)
     await arrival(receiver, mpc, "ParticipantExit", MemberID=join["MemberID"])
-    await sync(call.kick, next(e["MemberID"] for e in named(receiver, mpc, "ParticipantJoin", ParticipantCallTo=AGENT)))
-    await arrival(receiver, mpc, "MPCEnd")
+    await sync(client.multi_party_calls.add_participant, "supervisor", uuid=mpc, from_=CALLER_ID, to_=SUPERVISOR)
+    supervisor = (await arrival(receiver, mpc, "ParticipantJoin", ParticipantCallTo=SUPERVISOR))["MemberID"]
+    await sync(call.kick, supervisor)
+    await arrival(receiver, mpc, "ParticipantExit", MemberID=supervisor)
+    sent = len(wire.exchanges)
+    with pytest.raises(plivo_errors.ResourceNotFoundError):  # MultiPartyCall.start: the call is not initialized
+        await sync(call.start)
+    await sync(call.stop)
+    assert (await arrival(receiver, mpc, "MPCEnd"))["MPCTerminationCause"] == "Hangup API Triggered"
     with pytest.raises(plivo_errors.ResourceNotFoundError):  # the call is over: no live call to record
         await sync(call.start_recording)
-    assert all(status < 300 for status in wire.statuses()[:-1]) and wire.statuses()[-1] == 404
+    assert all(status < 300 for status in wire.statuses()[:sent])
+    assert wire.statuses()[sent:] == [404, 204, 404]
 
 
 async def test_calls_are_started_created_and_joined_as_on_plivo(make_simulator, app, receiver, control, voice_sdk):
