@@ -239,7 +239,7 @@ def _apply_member_event(call: CallSnap, event: Event, new_key: str) -> Result:
             return Result(call, None, "unmatched")
         # An event about someone we have not seen says where they are now.
         member = MemberSnap(
-            key=new_key, address=event.address or event.member_id, role=event.role or CUSTOMER,
+            key=new_key, address=event.address, role=event.role or CUSTOMER,
             state=FIRST_STATE.get(event.kind, CONNECTED), state_since=event.at,
             joined_via=_first_joined_via(event),
         )
