@@ -402,6 +402,9 @@ def check_action(
                 raise ActionRefused("There is nobody on the call to transfer.")
         return
     member = call.member(member_key)
+    if not member.address:
+        # PHLO names a member by their address in its path; Plivo's callbacks have not given one yet.
+        raise ActionRefused("Plivo has not reported this member's number yet; try again in a moment.")
     if action == MemberAction.HOLD:
         if member.state != CONNECTED:
             raise ActionRefused(f"Only a connected member can be put on hold; this member is {_words(member)}.")
