@@ -46,16 +46,20 @@ INSTALLED_APPS = [
 
 # Django's middleware with their hooks run inline on the event loop (contactcenter/middleware.py):
 # under ASGI, Django's own classes would take two thread hops each per request.
+# The first three only add headers, so they come before the probes, which are answered on any Host
+# (contactcenter/probes.py) before CommonMiddleware checks it against ALLOWED_HOSTS.
 MIDDLEWARE = [
     "contactcenter.middleware.SecurityMiddleware",
+    "contactcenter.middleware.XFrameOptionsMiddleware",
+    "contactcenter.middleware.ContentSecurityPolicyMiddleware",
+    "contactcenter.no_store.NoStoreForAPI",
+    "contactcenter.probes.ProbesOnAnyHost",
     "servestatic.middleware.ServeStaticMiddleware",
     "contactcenter.middleware.SessionMiddleware",
     "contactcenter.middleware.CommonMiddleware",
     "contactcenter.middleware.CsrfViewMiddleware",
     "contactcenter.middleware.AuthenticationMiddleware",
     "contactcenter.middleware.MessageMiddleware",
-    "contactcenter.middleware.XFrameOptionsMiddleware",
-    "contactcenter.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "contactcenter.urls"

@@ -3,8 +3,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from agents.api import AgentDirectoryView, MeView, TokenView, WrapUpExtendView
-from contactcenter.health import healthz
-from metrics.views import metrics
 
 api_patterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
@@ -22,8 +20,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("callbacks/", include("calls.callbacks.urls")),
-    path("healthz", healthz, name="healthz"),
-    path("metrics", metrics, name="metrics"),
+    # /healthz, /readyz and /metrics are answered before the host check: contactcenter/probes.py
     path("", include("pages.urls")),
 ]
 
