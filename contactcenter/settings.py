@@ -148,6 +148,7 @@ REST_FRAMEWORK = {
     # TokenAuthentication has one (401 + WWW-Authenticate), where the session would give 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
+        "agents.api_keys.ApiKeyAuthentication",  # integrators' keys, read-only ones refused changes
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

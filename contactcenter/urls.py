@@ -3,12 +3,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from agents.api import AgentDirectoryView, MeView, TokenView, WrapUpExtendView
+from agents.socket_tickets import SocketTicketView
 
 api_patterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("me/", MeView.as_view(), name="api-me"),
     path("me/wrap-up/extend/", WrapUpExtendView.as_view(), name="api-me-wrap-up-extend"),
     path("agents/", AgentDirectoryView.as_view(), name="api-agents"),
+    path("ws-ticket/", SocketTicketView.as_view(), name="api-ws-ticket"),
     path("", include("calls.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file of its own: the page needs no inline
