@@ -184,6 +184,11 @@ DISPOSITION_REQUIRED = env_bool("DISPOSITION_REQUIRED", False)
 ROUTING_RING_SECONDS = env_float("ROUTING_RING_SECONDS", 20.0)
 SERVICE_LEVEL_SECONDS = env_float("SERVICE_LEVEL_SECONDS", 20.0)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# How many days ended calls are kept, with their members, callbacks, actions and wrap-ups:
+# `manage.py prune_history`, on a timer (docs/data.md). Unset: kept until an operator prunes them.
+RETENTION_DAYS = env_int("RETENTION_DAYS", None) if env_str("RETENTION_DAYS").strip() else None
+if RETENTION_DAYS is not None and RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(f"RETENTION_DAYS must be a number of days, 1 or more, not {RETENTION_DAYS}.")
 # Whether this process runs the call router in the background (calls/routing.py). In-process tests
 # switch it off and drive routing passes themselves.
 ROUTER_ENABLED = env_bool("ROUTER_ENABLED", True)
