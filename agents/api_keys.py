@@ -74,10 +74,10 @@ def api_key_revoke(key: ApiKey) -> bool:
     switched off too, so sockets it opened close. False if it was revoked already."""
     revoked = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     user = key.user
+    revoke_api_access([user.pk])  # first: its sockets close as signed out (4401)
     if user.is_active:
         user.is_active = False
         user.save(update_fields=["is_active"])
-    revoke_api_access([user.pk])
     return bool(revoked)
 
 

@@ -90,8 +90,11 @@ async def test_an_integrator_s_key_may_authenticate_the_handshake(agent):
     key = out.getvalue().strip().splitlines()[-1]
     ws, first = await opened("/ws/dashboard/", headers=[(b"authorization", f"Api-Key {key}".encode())])
     assert is_snapshot(first) and "stats" in json.loads(first["text"])  # a supervisor's snapshot
-    await ws.disconnect()
     await database_sync_to_async(call_command)("revoke_api_key", "wallboard", stdout=io.StringIO())
+    while (frame := await ws.receive_output(timeout=5))["type"] != "websocket.close":
+        pass
+    assert frame["code"] == 4401  # the open socket closes at once
+    await ws.disconnect()
     ws, refused = await opened("/ws/dashboard/", headers=[(b"authorization", f"Api-Key {key}".encode())])
     assert refused["code"] == 4401
     await ws.disconnect()
