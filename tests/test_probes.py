@@ -151,3 +151,13 @@ def test_a_load_balancer_probes_each_process_by_address(production):
 
     log = daphne.log()
     assert log.count("ERROR django.security.DisallowedHost") == 1, log  # the /login/ above; never a probe
+
+
+async def test_the_new_middleware_run_inline_on_the_event_loop(caplog, settings):
+    """Django adapts (a thread hop per request) any middleware that cannot run as it is called;
+    with DEBUG on, it says so in a debug line while it builds the handler."""
+    settings.DEBUG = True
+    caplog.set_level("DEBUG", logger="django.request")
+    assert (await AsyncClient().get("/api/me/")).status_code == 401
+    adapted = [r.getMessage() for r in caplog.records if "adapted for middleware" in r.getMessage()]
+    assert adapted == []  # none in the whole stack, the probes and no-store included
