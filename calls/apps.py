@@ -22,10 +22,10 @@ class CallsConfig(AppConfig):
         from metrics.registry import register_collector
         from phlo import http
 
-        # What a dashboard's snapshot holds, and the jobs each process's hub runs.
+        # What a dashboard's snapshot holds, and the jobs each process runs (live/clock.py, live/hub.py).
         register_snapshots(snapshot_for=snapshot_for, world=live_world)
         register_periodic(PeriodicJob("callback-nonce-purge", PURGE_EVERY_SECONDS, purge_old_nonces))
-        register_periodic(PeriodicJob("queue figures", RECOMPUTE_SECONDS, figures.run))
+        register_periodic(PeriodicJob("queue figures", RECOMPUTE_SECONDS, figures.run, while_watched=True))
         # An agent who becomes available may take a waiting call (agents/status.py cannot import us).
         became_available.connect(routing.wake_on_available, dispatch_uid="calls.queue.routing")
         declined.connect(routing.offer_declined, dispatch_uid="calls.queue.routing.declined")

@@ -228,8 +228,9 @@ class SimulatorApp:
         return Reply(200, {}, ((b"content-type", CONTENT_TYPES[file_format].encode()),), content=audio)
 
     async def place_inbound_call(self, request: Request) -> Reply:
-        """`{"phlo_id", "from", "talk_seconds", "patience_seconds"}`, all optional: a customer calls
-        now and waits in a new multiparty call until an agent is dialled in, or gives up."""
+        """`{"phlo_id", "from", "to", "talk_seconds", "patience_seconds"}`, all optional: a customer calls
+        now (`to`: the number they dialled, the PHLO's by default) and waits in a new multiparty call
+        until an agent is dialled in, or gives up."""
         body = request.json_object(required=False)
         phlo_id = body.get("phlo_id")
         phlo = await (self.directory.find(str(phlo_id)) if phlo_id else self.directory.default())
@@ -237,7 +238,8 @@ class SimulatorApp:
             raise Refusal(404, "no such PHLO app" if phlo_id else "no PHLO app is configured")
         call = self.traffic.call_in(
             phlo, customer=address(body, "from") if "from" in body else None,
-            talk_seconds=seconds(body, "talk_seconds"), patience_seconds=seconds(body, "patience_seconds"),
+            dialled=address(body, "to") if "to" in body else "", talk_seconds=seconds(body, "talk_seconds"),
+            patience_seconds=seconds(body, "patience_seconds"),
         )
         return Reply(201, {"mpc_uuid": call.mpc_uuid, "customer": call.participants[0].address})
 

@@ -217,10 +217,13 @@ class MultiPartyCall:
         participant = self._dial(address, role, announce=announce)
         return participant, self._flush()
 
-    def join_inbound(self, address: str, role: str) -> tuple[Participant, list[Report]]:
-        """Someone who called the PHLO's number enters the call at once (and waits for an agent)."""
+    def join_inbound(self, address: str, role: str, *, dialled: str = "") -> tuple[Participant, list[Report]]:
+        """Someone who called the PHLO's number (or `dialled`, another number of its: a line of business)
+        enters the call at once (and waits for an agent)."""
         self._require_live()
-        participant = self._add(address, role, direction="inbound", call_from=address, call_to=self.caller_id)
+        participant = self._add(
+            address, role, direction="inbound", call_from=address, call_to=dialled or self.caller_id
+        )
         self._connect(participant)
         return participant, self._flush()
 

@@ -229,10 +229,10 @@ class Switchboard:
 
     # --- what simulated customers do ----------------------------------------------------------
 
-    def call_in(self, phlo: Phlo, *, customer: str) -> tuple[MultiPartyCall, Participant]:
-        """A customer calls the PHLO's number and waits in a new call for an agent."""
+    def call_in(self, phlo: Phlo, *, customer: str, dialled: str = "") -> tuple[MultiPartyCall, Participant]:
+        """A customer calls the PHLO's number (or `dialled`) and waits in a new call for an agent."""
         call = self._open(phlo)
-        participant, reports = call.join_inbound(customer, CUSTOMER)
+        participant, reports = call.join_inbound(customer, CUSTOMER, dialled=dialled)
         self._report(call, reports)
         return call, participant
 

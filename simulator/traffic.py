@@ -55,11 +55,11 @@ class Traffic:
         await self._tasks.cancel_all()
 
     def call_in(
-        self, phlo: Phlo, *, customer: str | None = None, talk_seconds: float | None = None,
+        self, phlo: Phlo, *, customer: str | None = None, dialled: str = "", talk_seconds: float | None = None,
         patience_seconds: float | None = None,
     ) -> MultiPartyCall:
-        """One customer calls now and waits in a new multiparty call."""
-        call, leg = self._switchboard.call_in(phlo, customer=customer or self._random_number())
+        """One customer calls now (the PHLO's number, or `dialled`) and waits in a new multiparty call."""
+        call, leg = self._switchboard.call_in(phlo, customer=customer or self._random_number(), dialled=dialled)
         talk = talk_seconds if talk_seconds is not None else self._rng.uniform(*self.behaviour.talk_seconds)
         patience = patience_seconds if patience_seconds is not None else self.behaviour.patience_seconds
         self._tasks.spawn(self._customer(call, leg, talk_seconds=talk, patience_seconds=patience))
