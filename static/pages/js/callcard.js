@@ -250,8 +250,10 @@ function myMember(call, ctx) {
 
 // "Held by your supervisor (Sam Rivera)": who put the member in this state through the desk,
 // when it was someone else than the person looking.
-function whoChanged(member, ctx) {
+function whoChanged(member, call, ctx) {
   if (member.state !== "on_hold" || member.state_changed_by == null || member.state_changed_by === ctx.me) return "";
+  // A customer waiting through a warm transfer: the consult says so, and whose transfer it is.
+  if (member.role === "customer" && transferOf(call)) return "";
   const by = ctx.store.agents.get(member.state_changed_by);
   if (!by) return "held by someone else";
   return by.is_supervisor && !ctx.isSupervisor ? `held by your supervisor (${by.name})` : `held by ${by.name}`;
@@ -316,7 +318,7 @@ function updateMemberRow(row, member, call, ctx, busy) {
   const role = ROLES[member.role] || member.role;
   const address = prettyAddress(member.address);
   const transferRole = member.transfer_role === "initiator" ? "transferring" : member.transfer_role === "target" ? "transfer target" : "";
-  const extras = [transferRole, whoChanged(member, ctx), originWords(member, agents, name)].filter(Boolean);
+  const extras = [transferRole, whoChanged(member, call, ctx), originWords(member, agents, name)].filter(Boolean);
   // The address is its own unbreakable piece: a phone number is never cut or split.
   const shownAddress = address && address !== name ? address : "";
   setNodes(r.sub, [role, shownAddress, ...extras].join("|"), [

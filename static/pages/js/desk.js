@@ -3,7 +3,7 @@
 
 import { Alerts } from "./alerts.js";
 import { api } from "./api.js";
-import { callTitle, callTitleNodes, renderCalls } from "./callcard.js";
+import { callTitle, callTitleNodes, renderCalls, transferOf } from "./callcard.js";
 import { h, reconcile, setAttr, setText, show } from "./dom.js";
 import {
   AGENT_STATUSES,
@@ -192,7 +192,8 @@ function describeChange(call, previous) {
 // Someone else (a supervisor, another tab of mine does not count) held or released a member of
 // my call: say so where it can be seen, not only in the member's row.
 function changedBySomeoneElse(call, previous) {
-  if (!previous) return null;
+  // A warm transfer holds and brings back the customer by itself: the consult on the card says so.
+  if (!previous || transferOf(call) || transferOf(previous)) return null;
   const before = new Map(previous.members.map((m) => [m.id, m]));
   for (const member of call.members) {
     const old = before.get(member.id);
