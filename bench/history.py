@@ -226,10 +226,13 @@ def _plan_summary(plan: str) -> str:
     """The index scans of a plan ("call_history, calls_member_address_key_…_like"): what it reads by."""
     used = []
     for line in plan.splitlines():
+        index = ""
         if " using " in line:
             index = line.split(" using ", 1)[1].split(" on ", 1)[0].strip()
-            if index not in used:
-                used.append(index)
+        elif "Bitmap Index Scan on " in line:  # two indexes read together (a number's start or its end)
+            index = line.split("Bitmap Index Scan on ", 1)[1].split()[0]
+        if index and index not in used:
+            used.append(index)
     return ", ".join(used) or "no index"
 
 

@@ -1,14 +1,15 @@
 // The supervisor wall (/supervisor/): live counters, the queue and the day's figures, every live
 // call, the agent board.
 
-import { callTitle, renderCalls, transferOf } from "./callcard.js";
+import { STATUS_WORDS, callTitle, renderCalls, ringingAgents, shownStatus, transferOf } from "./callcard.js";
 import { h, reconcile, setAttr, setText, show } from "./dom.js";
-import { AGENT_STATUSES, byAvailability, isLive, prettyAddress, setBadge } from "./format.js";
+import { byAvailability, isLive, prettyAddress, setBadge } from "./format.js";
 import { startPage, tickTimers } from "./page.js";
 import { agentDay, isWaiting, renderQueue } from "./queue.js";
 import { wallView } from "./wallview.js";
 
 const { store, ctx, connection } = startPage();
+ctx.confirmHangUp = true; // a supervisor hangs up someone else's call: the first click asks
 const $ = (id) => document.getElementById(id);
 
 wallView({
@@ -56,7 +57,9 @@ function renderBoard(calls, agents) {
     for (const m of call.members) if (m.agent != null && isLive(m)) callOf.set(m.agent, call);
     if (call.offered_to != null && !callOf.has(call.offered_to)) callOf.set(call.offered_to, call);
   }
-  const sorted = [...agents].sort(byAvailability);
+  // An agent a transfer or an add is dialling shows as ringing until they answer.
+  const ringing = ringingAgents(calls);
+  const sorted = agents.map((a) => ({ ...a, status: shownStatus(a, ringing) })).sort(byAvailability);
   reconcile(board, sorted.map((a) => a.id), "agentId", () => {
     const row = h("tr", {});
     row.parts = {
@@ -77,14 +80,15 @@ function renderBoard(calls, agents) {
     const row = board.querySelector(`[data-agent-id="${agent.id}"]`);
     row.className = `status-row-${agent.status}`;
     setText(row.parts.name, agent.name);
-    setBadge(row.parts.status, "status", agent.status, AGENT_STATUSES);
+    setBadge(row.parts.status, "status", agent.status, STATUS_WORDS);
     setAttr(row.parts.since, "data-since", agent.status_since || agent.status_changed_at);
     setAttr(row.parts.since, "aria-label", `Time in status for ${agent.name}`);
     // What they are doing says more on a wall than their number does.
     const call = callOf.get(agent.id);
     // Only when they are on the line: an away or offline agent is never shown "on call".
-    const onCall = call && ["busy", "offered"].includes(agent.status);
-    const doing = onCall ? `${agent.status === "offered" ? "Offered" : "On call with"} ${callTitle(call, store.agents)}`
+    const onCall = call && ["busy", "offered", "ringing"].includes(agent.status);
+    const lead = { offered: "Offered", ringing: "Ringing for a call with" }[agent.status] || "On call with";
+    const doing = onCall ? `${lead} ${callTitle(call, store.agents)}`
       : prettyAddress(agent.address);
     setText(row.parts.doing, doing);
     row.parts.doing.classList.toggle("agent-on-call", Boolean(onCall));
