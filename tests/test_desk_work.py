@@ -328,3 +328,53 @@ def test_a_monitoring_supervisor_adds_but_never_transfers_and_the_wall_asks_befo
     confirm.click()
     expect(card).to_have_count(0)
     assert len(posts) == 1
+
+
+# --- 7. messages ----------------------------------------------------------------------------------------------
+
+# What a message covers of what one clicks, types in, or reads the time from (the toast's own close button aside).
+TOAST_COVERS = """
+() => {
+  const toast = document.querySelector(".toasts .toast");
+  if (!toast) return null;
+  const t = toast.getBoundingClientRect();
+  const covered = [];
+  const clear = "button, a[href], input, select, textarea, summary, .timer, #agent-board";
+  for (const el of document.querySelectorAll(clear)) {
+    if (toast.contains(el) || !el.checkVisibility({ visibilityProperty: true })) continue;
+    const r = el.getBoundingClientRect();
+    if (r.left < t.right && t.left < r.right && r.top < t.bottom && t.top < r.bottom) {
+      const words = (el.getAttribute("aria-label") || el.textContent).trim().slice(0, 30);
+      covered.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className} "${words}"`);
+    }
+  }
+  return covered;
+}
+"""
+
+
+def test_messages_come_one_at_a_time_briefly_and_cover_no_control(pages):
+    henry = desk_for(pages, "henry")
+    wall = desk_for(pages, "sam")
+    pages.simulator.customer_calls("+12025550177", "henry")
+    row = customer_row(henry, "+1 202 555 0177")
+    expect(row).to_contain_text("Connected")
+    expect(henry.locator(".member", has_text="Henry Adeyemi (you)")).to_contain_text("Connected")
+    # Four actions in a row: one message at a time, the newest.
+    for action in ("Put", "Take", "Put", "Take"):
+        name = f"{action} customer +1 202 555 0177 {'on hold' if action == 'Put' else 'off hold'}"
+        row.get_by_role("button", name=name).click()
+        expect(henry.locator(".toast-text")).to_have_text(
+            f"Customer +1 202 555 0177 is {'on hold' if action == 'Put' else 'off hold'}.")
+        expect(henry.locator(".toasts .toast")).to_have_count(1)
+        assert henry.evaluate(TOAST_COVERS) == [], henry.evaluate(TOAST_COVERS)
+    henry.screenshot(path=str(pages.workdir / "toast-desk-1280x800.png"))
+    # A success goes within a few seconds (it stayed 6 s, four at a time).
+    expect(henry.locator(".toasts .toast")).to_have_count(0, timeout=5_000)
+
+    card = call_card(wall, "+1 202 555 0177")
+    card.locator(".member", has_text="Customer").get_by_role(
+        "button", name="Put customer +1 202 555 0177 on hold").click()
+    expect(wall.locator(".toast-text")).to_have_text("Customer +1 202 555 0177 is on hold.")
+    wall.screenshot(path=str(pages.workdir / "toast-wall-1280x800.png"))
+    assert wall.evaluate(TOAST_COVERS) == [], wall.evaluate(TOAST_COVERS)

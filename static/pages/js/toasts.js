@@ -1,14 +1,16 @@
 // Visible messages for what an action did: one at a time (the newest replaces the last), a success
 // fades after a few seconds, a failure stays until it is dismissed or replaced. It sits in a corner
-// of the window that holds no control, timer or the wall's agent board at that moment (looked at
-// again while it shows, as the page changes under it). Successes are spoken politely, failures as
+// (or the middle of an edge) of the window that holds no control, timer or the wall's agent board at
+// that moment (looked at again while it shows, as the page changes under it). Successes are spoken politely, failures as
 // alerts; both can be read and dismissed with the keyboard. Text only (textContent), never HTML.
 
 import { h } from "./dom.js";
 
 export const SUCCESS_MS = 3500;
 const PLACE_EVERY_MS = 500;
-const CORNERS = ["bottom-right", "bottom-left", "top-right", "top-left"];
+// Where a message may sit, in the order tried: the window's corners, then the middle of its top and
+// bottom edges (over the top bar's free middle, on a page whose corners all hold controls).
+const CORNERS = ["bottom-right", "bottom-left", "top-right", "top-left", "top-center", "bottom-center"];
 // What a message must never cover: anything one clicks, types in or reads the time from.
 const KEEP_CLEAR = "button, a[href], input, select, textarea, summary, .timer, .badge, #agent-board";
 
@@ -27,22 +29,34 @@ function overlaps(a, b) {
   return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
 }
 
-function coversSomething(box) {
-  for (const el of document.querySelectorAll(KEEP_CLEAR)) {
-    if (region.contains(el) || !el.getClientRects().length) continue;
-    if (overlaps(box, el.getBoundingClientRect())) return true;
-  }
-  return false;
+// On the screen: laid out, not hidden, not inside a closed <details> (checkVisibility where the
+// browser has it).
+function shown(el) {
+  if (el.checkVisibility) return el.checkVisibility({ visibilityProperty: true });
+  return el.getClientRects().length > 0;
 }
 
-/** The first corner where the message covers nothing one uses; the first corner if none is free. */
+function covered(box, clear) {
+  let count = 0;
+  for (const el of clear) {
+    if (region.contains(el) || !shown(el)) continue;
+    if (overlaps(box, el.getBoundingClientRect())) count += 1;
+  }
+  return count;
+}
+
+/** The first place where the message covers nothing one uses; else where it covers the least. */
 export function placeToasts() {
   if (!region || !region.firstElementChild.children.length) return;
+  const clear = document.querySelectorAll(KEEP_CLEAR);
+  let best = null;
   for (const corner of CORNERS) {
     region.dataset.corner = corner;
-    if (!coversSomething(region.getBoundingClientRect())) return;
+    const count = covered(region.getBoundingClientRect(), clear);
+    if (count === 0) return;
+    if (!best || count < best.count) best = { corner, count };
   }
-  region.dataset.corner = CORNERS[0];
+  region.dataset.corner = best.corner;
 }
 
 /** kind: "success" | "error" | "info". Returns the toast element. */
