@@ -150,7 +150,9 @@ async function load(search, { append = false } = {}) {
       show($("history-empty"), false);
       renderCount();
     }
-    errorBox.textContent = error.status === 400 ? error.message : `The history could not be loaded. ${error.message}`;
+    // A search refused as asked: the field's own sentence ("Type at least 4 digits…").
+    const field = error.status === 400 && Object.values(error.body).find((v) => Array.isArray(v) && v.length);
+    errorBox.textContent = field ? field.join(" ") : `The history could not be loaded. ${error.message}`;
     show(errorBox, true);
   } finally {
     loading = false;
