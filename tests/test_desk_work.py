@@ -10,8 +10,10 @@ answer (`/_sim/phones`) keeps an offer on screen as long as a test needs it.
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -378,3 +380,141 @@ def test_messages_come_one_at_a_time_briefly_and_cover_no_control(pages):
     expect(wall.locator(".toast-text")).to_have_text("Customer +1 202 555 0177 is on hold.")
     wall.screenshot(path=str(pages.workdir / "toast-wall-1280x800.png"))
     assert wall.evaluate(TOAST_COVERS) == [], wall.evaluate(TOAST_COVERS)
+
+
+# --- 9 and issue 27: queues and the caller's earlier calls, as the contract shapes them ---------------------
+# These pages are fed the contract's shapes through their own socket (a proxy adds messages), so they
+# read what the server sends however the server came by it.
+
+
+def socket_feed(page: Page) -> Callable[[dict], None]:
+    """Route the page's dashboard socket through a proxy; returns send(message) that adds one."""
+    socket: dict = {"seq": 0}
+
+    def proxy(ws):
+        server = ws.connect_to_server()
+        socket["page"] = ws
+        ws.on_message(lambda message: server.send(message))
+
+        def from_server(message):
+            socket["seq"] = json.loads(message).get("seq", socket["seq"])
+            ws.send(message)
+
+        server.on_message(from_server)
+
+    page.route_web_socket(re.compile(r"/ws/dashboard/$"), proxy)
+
+    def send(message: dict) -> None:
+        socket["seq"] += 1
+        socket["page"].send(json.dumps({**message, "seq": socket["seq"]}))
+
+    return send
+
+
+def a_call(call_id: int, customer: str, *, queue: str | None, status: str = "active", agent: dict | None = None,
+           **fields) -> dict:
+    member = {"id": call_id * 10, "address": customer, "role": "customer", "state": "connected", "agent": None,
+              "joined_at": "2026-01-01T10:00:00Z", "left_at": None, "state_since": "2026-01-01T10:00:00Z",
+              "state_changed_by": None, "transfer_role": None, "joined_via": "inbound", "invited_by": None,
+              "muted": False, "monitor_mode": None}
+    members = [member]
+    if agent:
+        members.append({**member, "id": call_id * 10 + 1, "address": agent["address"], "role": "agent",
+                        "agent": agent["id"], "joined_via": "routed"})
+    return {"id": call_id, "phlo_id": "phlo-desk-ui", "status": status, "direction": "inbound", "version": 1,
+            "started_at": "2026-01-01T10:00:00Z", "waiting_since": "2026-01-01T10:00:00Z", "offered_to": None,
+            "answered_at": None, "ended_at": None, "outcome": None, "recording": None, "recordings": [],
+            "disposition": None, "notes": "", "wrap_ups": [], "queue": queue, "customer_history": [],
+            "members": members, **fields}
+
+
+def test_the_offer_says_which_queue_and_who_called_before_with_links_to_their_timelines(pages):
+    desk = pages.new_page()
+    send = socket_feed(desk)
+    sign_in(desk, "alice")
+    me = desk.evaluate("JSON.parse(document.getElementById('page-data').textContent).me")
+    history = [
+        {"id": 701, "ended_at": "2026-01-01T09:30:00Z", "outcome": "answered", "queue": "Billing",
+         "disposition": "Follow-up needed", "notes": "Promised a refund by Friday.", "agents": ["Bob Chen"]},
+        {"id": 655, "ended_at": "2025-12-20T15:00:00Z", "outcome": "abandoned", "queue": "Billing",
+         "disposition": None, "notes": "", "agents": []},
+    ]
+    call = a_call(9101, "+12025550178", queue="Billing", status="waiting", offered_to=me["id"],
+                  customer_history=history)
+    send({"type": "call.updated", "call": call})
+    send({"type": "agents.updated", "agents": [{**me, "status": "offered", "skills": [
+        {"queue": "Billing", "level": 8}, {"queue": "Sales", "level": 3}]}]})
+
+    offer = desk.get_by_role("region", name="Incoming call")
+    expect(offer).to_contain_text("From +1 202 555 0178")
+    expect(offer).to_contain_text("Billing queue")
+    earlier = offer.locator(".context-call")
+    expect(earlier).to_have_count(2)
+    expect(earlier.first).to_contain_text("Answered · Billing queue · Follow-up needed · with Bob Chen")
+    expect(earlier.first).to_contain_text("Promised a refund by Friday.")
+    expect(earlier.first.get_by_role("link")).to_have_attribute("href", "/history/701/")
+    expect(earlier.nth(1)).to_contain_text("Abandoned")
+    expect(desk.locator("#my-skills")).to_have_text("Your queues: Billing (level 8), Sales (level 3)")
+    desk.screenshot(path=str(pages.workdir / "offer-with-history.png"))
+
+    # Answered: the same context under the call, for the length of it.
+    mine = a_call(9101, "+12025550178", queue="Billing", agent=me, customer_history=history, version=2)
+    send({"type": "call.updated", "call": mine})
+    send({"type": "agents.updated", "agents": [{**me, "status": "busy"}]})
+    card = call_card(desk, "+1 202 555 0178")
+    expect(offer).to_be_hidden()
+    expect(card.locator(".call-meta")).to_contain_text("Billing queue")
+    expect(card.locator(".caller-context .context-call")).to_have_count(2)
+    # A first call says so.
+    send({"type": "call.updated", "call": {**mine, "version": 3, "customer_history": []}})
+    expect(card.locator(".caller-context")).to_contain_text("No earlier calls from this number.")
+
+
+def test_the_wall_shows_each_queues_figures_and_filters_calls_and_agents_by_queue(pages):
+    wall = pages.new_page()
+    send = socket_feed(wall)
+    sign_in(wall, "sam")
+    data = wall.evaluate("JSON.parse(document.getElementById('page-data').textContent).snapshot")
+    agents = {a["username"]: a for a in data["agents"]}
+    skilled = [
+        {**agents["alice"], "status": "busy", "skills": [{"queue": "Sales", "level": 8}]},
+        {**agents["bob"], "status": "available", "skills": [{"queue": "Support", "level": 5}]},
+        {**agents["carol"], "status": "available", "skills": []},  # takes every queue
+    ]
+    row = {"waiting": 0, "longest_wait_seconds": None, "answered_today": 12, "abandoned_today": 1,
+           "service_level_percent": 91.7, "average_wait_seconds": 14, "average_handle_seconds": 240,
+           "agents_available": 1}
+    stats = {"waiting": 1, "longest_wait_seconds": 30, "answered_today": 20, "abandoned_today": 3,
+             "service_level_percent": 85.0, "average_wait_seconds": 18, "average_handle_seconds": 200, "agents": [],
+             "queues": [{**row, "name": "Sales"},
+                        {**row, "name": "Support", "waiting": 1, "longest_wait_seconds": 30, "answered_today": 8,
+                         "abandoned_today": 2, "service_level_percent": 75.0, "agents_available": 2}]}
+    send({"type": "snapshot", "calls": [
+        a_call(9201, "+12025550191", queue="Sales", agent=skilled[0]),
+        a_call(9202, "+12025550192", queue="Support", status="waiting"),
+    ], "agents": skilled, "stats": stats})
+
+    table = wall.locator(".queue-table")
+    expect(table.locator("tr", has_text="Sales")).to_contain_text("92%")
+    expect(table.locator("tr", has_text="Support")).to_contain_text("75%")
+    expect(wall.locator("#waiting-calls")).to_contain_text("Support")
+    expect(wall.locator(".call-card")).to_have_count(1)
+    wall.screenshot(path=str(pages.workdir / "wall-queues.png"))
+
+    wall.get_by_label("Queue", exact=True).select_option("Support")
+    expect(wall.locator(".call-card")).to_have_count(0)
+    expect(wall.locator("#waiting-calls li")).to_have_count(1)
+    expect(wall.locator("[data-stat='answered_today'] dd")).to_have_text("8")
+    board = wall.locator("#agent-board tr")
+    expect(board).to_have_count(2)  # Bob (Support) and Carol (every queue), not Alice (Sales)
+    expect(wall.locator("#agent-board")).not_to_contain_text("Alice Moreno")
+
+    wall.get_by_label("Queue", exact=True).select_option("Sales")
+    expect(wall.locator(".call-card")).to_have_count(1)
+    expect(wall.locator("#waiting-calls li")).to_have_count(0)
+    expect(wall.locator("[data-stat='answered_today'] dd")).to_have_text("12")
+    expect(wall.locator("#agent-board")).not_to_contain_text("Bob Chen")
+    # Kept for the next visit, as the wall's other choices are.
+    assert wall.evaluate("localStorage.getItem('wall.queue')") == "Sales"
+    wall.get_by_label("Queue", exact=True).select_option("")
+    expect(board).to_have_count(3)

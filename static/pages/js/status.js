@@ -83,6 +83,14 @@ export function statusPanel(store, ctx) {
       setAttr(button, "aria-label", onCall ? `${label} after this call` : declines ? `${label} (declines the ringing call)` : null);
       setAttr(button, "title", declines ? "Declines the ringing call: it goes to the next agent" : null);
     }
+    // The queues whose calls I take (contract §10): my skills, or every queue with none.
+    const skills = $("my-skills");
+    if (Array.isArray(me.skills)) {
+      setText(skills, me.skills.length
+        ? `Your queues: ${me.skills.map((s) => `${s.queue} (level ${s.level})`).join(", ")}`
+        : "You take calls of every queue.");
+    }
+    show(skills, Array.isArray(me.skills));
     setAttr(group, "aria-busy", inFlight ? "true" : "false");
     tickTimers($("status-card"));
   }

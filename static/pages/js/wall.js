@@ -5,7 +5,7 @@ import { STATUS_WORDS, callTitle, renderCalls, ringingAgents, shownStatus, trans
 import { h, reconcile, setAttr, setText, show } from "./dom.js";
 import { byAvailability, isLive, prettyAddress, setBadge } from "./format.js";
 import { startPage, tickTimers } from "./page.js";
-import { agentDay, isWaiting, renderQueue } from "./queue.js";
+import { agentDay, isWaiting, knownQueues, queueStats, renderQueue, renderQueueTable } from "./queue.js";
 import { wallView } from "./wallview.js";
 
 const { store, ctx, connection } = startPage();
@@ -94,17 +94,46 @@ function renderBoard(calls, agents) {
     row.parts.doing.classList.toggle("agent-on-call", Boolean(onCall));
     row.parts.doing.classList.toggle("addr", !onCall);
     const reason = agent.status_reason ? ` · ${agent.status_reason}` : "";
+    const skills = (agent.skills || []).map((skill) => `${skill.queue} ${skill.level}`).join(", ");
+    setAttr(row, "title", skills ? `Skills: ${skills}` : "Takes every queue");
     const day = agentDay(store, agent.id);
     setText(row.parts.day, `${day}${day ? reason : reason.slice(3)}`);
     show(row.parts.day, Boolean(day || reason));
   }
 }
 
+// --- one queue at a time (contract §10): its calls, the agents who take them, its figures ------------
+
+const QUEUE_KEY = "wall.queue";
+const queueFilter = $("queue-filter");
+queueFilter.addEventListener("change", () => {
+  localStorage.setItem(QUEUE_KEY, queueFilter.value);
+  render();
+});
+
+function renderQueueFilter() {
+  const names = knownQueues(store);
+  const wanted = queueFilter.value || localStorage.getItem(QUEUE_KEY) || "";
+  if (queueFilter.dataset.names !== names.join("|")) {
+    queueFilter.dataset.names = names.join("|");
+    queueFilter.replaceChildren(h("option", { value: "" }, "All queues"),
+      ...names.map((name) => h("option", { value: name }, name)));
+  }
+  queueFilter.value = names.includes(wanted) ? wanted : "";
+  show(queueFilter.parentElement, names.length > 0);
+  return queueFilter.value;
+}
+
+// An agent takes a queue's calls with its skill, or with no skill at all (every queue).
+const takes = (agent, queue) => !(agent.skills || []).length || agent.skills.some((s) => s.queue === queue);
+
 function render() {
-  const calls = store.liveCalls();
-  const agents = [...store.agents.values()];
+  const queue = renderQueueFilter();
+  const calls = store.liveCalls().filter((c) => !queue || c.queue === queue);
+  const agents = [...store.agents.values()].filter((a) => !queue || takes(a, queue));
   renderCounters(calls, agents);
-  renderQueue(store);
+  renderQueue(store, { calls, stats: queue ? queueStats(store, queue) : store.stats });
+  renderQueueTable(store, $("queue-rows"));
   renderWallCalls(calls);
   renderBoard(calls, agents);
   tickTimers($("queue"));
