@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 
 from simulator.directory import Phlo, PhloDirectory
-from simulator.model import AGENT, CONNECTED, MultiPartyCall, Participant
+from simulator.model import AGENTS, CONNECTED, MultiPartyCall, Participant
 from simulator.switchboard import Switchboard
 from simulator.tasks import BackgroundTasks
 
@@ -88,7 +88,7 @@ class Traffic:
                 return  # hung up by an agent action, or the call ended
             if loop.time() >= gives_up_at:
                 logger.info("customer %s gave up waiting for an agent", customer.address)
-                self._switchboard.hang_up(call, customer, cause="CustomerGaveUp")
+                self._switchboard.hang_up(call, customer)
                 return
             await asyncio.sleep(ANSWER_POLL_SECONDS)
         await asyncio.sleep(talk_seconds)
@@ -100,4 +100,4 @@ class Traffic:
 
 
 def _an_agent_is_on(call: MultiPartyCall) -> bool:
-    return any(p.role == AGENT and p.state == CONNECTED for p in call.participants)
+    return any(p.role in AGENTS and p.state == CONNECTED for p in call.participants)

@@ -184,3 +184,14 @@ def test_a_warm_transfer_holds_and_releases_the_customer_in_the_requesters_name(
     assert (held.state, held.state_changed_by_id) == ("on_hold", ALICE_ID)
     back = apply_action(consulting, ending, at=AT, member_key=AGENT.key, actor_id=ALICE_ID).member(CUSTOMER.key)
     assert (back.state, back.state_changed_by_id) == ("connected", ALICE_ID)
+
+
+def test_a_member_plivo_gave_no_address_yet_cannot_be_acted_on_through_phlo():
+    """PHLO addresses a member by their address in its path (`members/{address}/`): with none, the
+    request would name nobody (a participant's first callback may carry no address fields)."""
+    from calls.core.snapshots import CallSnap, MemberSnap
+    from calls.core.state_machine import ActionRefused, check_action
+
+    call = CallSnap(status="active", members=(MemberSnap(key="db:1", address="", state="connected", member_id="355"),))
+    with pytest.raises(ActionRefused, match="number yet"):
+        check_action(call, "hold", member_key="db:1", requester_key=None)

@@ -239,7 +239,7 @@ def _apply_member_event(call: CallSnap, event: Event, new_key: str) -> Result:
             return Result(call, None, "unmatched")
         # An event about someone we have not seen says where they are now.
         member = MemberSnap(
-            key=new_key, address=event.address or event.member_id, role=event.role or CUSTOMER,
+            key=new_key, address=event.address, role=event.role or CUSTOMER,
             state=FIRST_STATE.get(event.kind, CONNECTED), state_since=event.at,
             joined_via=_first_joined_via(event),
         )
@@ -317,6 +317,8 @@ def _follow_queue(call: CallSnap, member: MemberSnap, event: Event) -> CallSnap:
         return call
     if call.direction == "" and member.role == CUSTOMER and event.direction in CallDirection.values:
         call = replace(call, direction=event.direction)
+    if not call.called_number and member.role == CUSTOMER and event.called:
+        call = replace(call, called_number=event.called)  # the number that reached us: the call's queue
     queueing = _queueing(call)
     if call.answered_at is None and call.has_on_the_line(AGENT) and call.has_on_the_line(CUSTOMER):
         call = replace(call, answered_at=event.at)
@@ -400,6 +402,9 @@ def check_action(
                 raise ActionRefused("There is nobody on the call to transfer.")
         return
     member = call.member(member_key)
+    if not member.address:
+        # PHLO names a member by their address in its path; Plivo's callbacks have not given one yet.
+        raise ActionRefused("Plivo has not reported this member's number yet; try again in a moment.")
     if action == MemberAction.HOLD:
         if member.state != CONNECTED:
             raise ActionRefused(f"Only a connected member can be put on hold; this member is {_words(member)}.")
