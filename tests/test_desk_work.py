@@ -518,3 +518,50 @@ def test_the_wall_shows_each_queues_figures_and_filters_calls_and_agents_by_queu
     assert wall.evaluate("localStorage.getItem('wall.queue')") == "Sales"
     wall.get_by_label("Queue", exact=True).select_option("")
     expect(board).to_have_count(3)
+
+
+# --- the same, from the server: a real queue, a real earlier call (last in this module: the queue stays) ------
+
+
+def test_a_ringing_call_shows_its_queue_and_the_callers_earlier_calls_as_the_server_tells_them(pages):
+    from tests.test_browser import PASSWORD, PHLO_ID
+
+    pages.stack.manage("configure_queue", "Billing", "--phlo-id", PHLO_ID)
+    name, address, _ = AGENTS["alice"]
+    pages.stack.manage("create_agent", "alice", "--password", PASSWORD, "--address", address, "--name", name,
+                       "--skill", "Billing:8")
+    pages.api.tokens.pop("alice", None)  # a login changed by the command signs its tokens out
+    # An earlier call of this customer's, with Bob, and his notes.
+    plivo = pages.plivo
+    plivo.customer_joins("mpc-before", "+12025550179", minutes_ago=90)
+    plivo.agent_joins("mpc-before", "bob", minutes_ago=89.5)
+    plivo.end("mpc-before", minutes_ago=85)
+    [before] = pages.api.http.get(f"{pages.api.base}/api/calls/", params={"status": "ended", "q": "555 0179"},
+                                  headers=pages.api._auth("bob")).json()
+    response = pages.api.http.patch(f"{pages.api.base}/api/calls/{before['id']}/wrap-up/",
+                                    json={"notes": "Asked about the May invoice.", "done": True},
+                                    headers=pages.api._auth("bob"))
+    assert response.status_code == 200, response.text
+    time.sleep(5.5)  # each process reads the queues again within 5 s (calls/core/queues.py)
+
+    never_answers(pages, "alice")
+    alice, wall = desk_for(pages, "alice"), desk_for(pages, "sam")
+    expect(alice.locator("#my-skills")).to_have_text("Your queues: Billing (level 8)")
+    pages.api.set_status("alice", "available")
+    customer_waits(pages, "+12025550179")
+    offer = alice.get_by_role("region", name="Incoming call")
+    expect(offer).to_contain_text("From +1 202 555 0179")
+    expect(offer).to_contain_text("Billing queue")
+    earlier = offer.locator(".context-call")
+    expect(earlier).to_have_count(1)
+    expect(earlier).to_contain_text("Answered")
+    expect(earlier).to_contain_text("with Bob Chen")
+    expect(earlier).to_contain_text("Asked about the May invoice.")
+    expect(earlier.get_by_role("link")).to_have_attribute("href", f"/history/{before['id']}/")
+    alice.screenshot(path=str(pages.workdir / "offer-from-the-server.png"))
+
+    # The wall: the queue's own figures, and the waiting caller under it.
+    expect(wall.locator(".queue-table tr", has_text="Billing")).to_be_visible()
+    wall.get_by_label("Queue", exact=True).select_option("Billing")
+    expect(wall.locator("#waiting-calls li")).to_contain_text("+1 202 555 0179")
+    expect(wall.locator("#agent-board")).to_contain_text("Alice Moreno")

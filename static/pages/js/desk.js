@@ -95,9 +95,9 @@ function renderCurrent() {
   show(noCall, calls.length === 0);
   setText($("current-count"), calls.length > 1 ? `${calls.length} calls` : "");
   const me = store.agents.get(ctx.me);
-  setText($("no-call-hint"), me && me.status === "available"
-    ? "You are available: the next call will show up here."
-    : "Set your status to Available to take calls.");
+  setText($("no-call-hint"), me && me.status === "offered" ? "A call is ringing you (above): answer your phone to take it."
+    : me && me.status === "available" ? "You are available: the next call will show up here."
+      : "Set your status to Available to take calls.");
   renderQueueCount();
   tickTimers(myCallsEl);
 }
