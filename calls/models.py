@@ -203,6 +203,9 @@ class Member(models.Model):
     address = models.CharField(max_length=MAX_ADDRESS_LENGTH)
     # The comparison form of `address` (phlo/addresses.py), indexed: the history finds a number by it.
     address_key = models.CharField(max_length=MAX_ADDRESS_LENGTH, blank=True, db_index=True)
+    # A phone number's digits reversed (empty for a SIP URI), indexed: "ends with" as a prefix search,
+    # so the history finds a number by its last digits (`0111`) through an index too.
+    address_digits_reversed = models.CharField(max_length=MAX_ADDRESS_LENGTH, blank=True, db_index=True)
     role = models.CharField(max_length=16, choices=MemberRole.choices, default=MemberRole.CUSTOMER)
     state = models.CharField(max_length=16, choices=MemberState.choices, default=MemberState.DIALING)
     state_since = models.DateTimeField(null=True, blank=True)

@@ -434,10 +434,12 @@ def _words(member: MemberSnap) -> str:
     return MemberState(member.state).label.lower()
 
 
-def _customers(call: CallSnap, from_state: str, to_state: str, at: datetime) -> CallSnap:
-    """Every customer in `from_state` moves to `to_state` (a warm transfer holds them; its end brings them back)."""
+def _customers(call: CallSnap, from_state: str, to_state: str, at: datetime, *, by: int | None) -> CallSnap:
+    """Every customer in `from_state` moves to `to_state` (a warm transfer holds them; its end brings them
+    back), by whoever asked (`by`): never left to name whoever held or released them before."""
     members = tuple(
-        replace(m, state=to_state, state_since=at) if m.role == CUSTOMER and m.state == from_state else m
+        replace(m, state=to_state, state_since=at, state_changed_by_id=by)
+        if m.role == CUSTOMER and m.state == from_state else m
         for m in call.members
     )
     return replace(call, members=members)
@@ -485,7 +487,7 @@ def apply_action(
             call = call.with_member(_left(requester, at))
             return replace(call, was_transferred=True)
         # warm transfer: the customers wait on hold while the two agents consult
-        call = _customers(call, CONNECTED, ON_HOLD, at)
+        call = _customers(call, CONNECTED, ON_HOLD, at, by=actor_id)
         call = call.with_member(
             replace(requester, state=IN_TRANSFER, transfer_role=INITIATOR, state_since=at, state_changed_by_id=actor_id)
         )
@@ -501,12 +503,12 @@ def apply_action(
     if action == MemberAction.VOICEMAIL_DROP:
         return call  # the member hears the message and leaves when it ends: Plivo's callbacks say when
     if action == MemberAction.RESUME_CALL:
-        return _finish_transfer(_customers(call, ON_HOLD, CONNECTED, at), completed=True)
+        return _finish_transfer(_customers(call, ON_HOLD, CONNECTED, at, by=actor_id), completed=True)
     if action == MemberAction.ABORT_TRANSFER:
         target = call.transfer_target
         if target is not None:
             call = call.with_member(_left(target, at))
-        return _finish_transfer(_customers(call, ON_HOLD, CONNECTED, at), completed=False)
+        return _finish_transfer(_customers(call, ON_HOLD, CONNECTED, at, by=actor_id), completed=False)
     raise ValueError(f"unknown action {action!r}")
 
 

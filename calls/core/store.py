@@ -23,7 +23,7 @@ from calls.models import Action, Call, Member, PhloApp
 from conventions.times import iso
 from fastpath.prepared import PreparedRead
 from metrics.registry import ROUTING_OFFERS
-from phlo.addresses import address_key
+from phlo.addresses import address_key, digits_reversed
 
 MEMBER_FIELDS = [f.name for f in fields(MemberSnap) if f.name != "key"]
 # Not the call's own columns: `routing` is the PHLO app's; the offered agent's address key and how an
@@ -143,6 +143,7 @@ def save_call_state(
         if member is None:
             member = Member(call=call, created_at=at, **{name: getattr(snap, name) for name in MEMBER_FIELDS})
             member.address_key = address_key(snap.address)
+            member.address_digits_reversed = digits_reversed(snap.address)
             member.agent = _agent_for(snap)
             member.save()
             by_key[snap.key] = member
@@ -155,8 +156,9 @@ def save_call_state(
                 setattr(member, name, getattr(snap, name))
             if "address" in changed or "role" in changed:
                 member.address_key = address_key(snap.address)
+                member.address_digits_reversed = digits_reversed(snap.address)
                 member.agent = _agent_for(snap)
-                changed += ["address_key", "agent"]
+                changed += ["address_key", "address_digits_reversed", "agent"]
             member.save(update_fields=changed)
         # Status follows a person's own calls; a supervisor's monitoring leg is not one of them.
         if member.agent_id and member.role == MemberRole.AGENT:
