@@ -4,7 +4,7 @@ from django.urls import path
 
 from calls.api.after_call import CallExportView, DispositionListView, WrapUpView
 from calls.api.reports import IntervalReportView
-from calls.api.stats import StatsView
+from calls.api.stats import QueueListView, StatsView
 from calls.api.views import (
     CallActionView,
     CallDetailView,
@@ -21,6 +21,7 @@ from calls.core.vocabulary import MUTE_ACTIONS, RECORDING_ACTIONS, CallAction, M
 urlpatterns = [
     path("stats/", StatsView.as_view(), name="api-stats"),
     path("reports/intervals/", IntervalReportView.as_view(), name="api-reports-intervals"),
+    path("queues/", QueueListView.as_view(), name="api-queues"),
     path("calls/", CallListView.as_view(), name="api-calls"),
     path("calls/export.csv", CallExportView.as_view(), name="api-calls-export"),
     path("calls/<int:call_id>/wrap-up/", WrapUpView.as_view(), name="api-call-wrap-up"),

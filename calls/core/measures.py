@@ -10,7 +10,7 @@ starting to wait), the wait (from starting to wait to the answer) and the handle
 answer to the end).
 
 The database adds them up (`SUMS`: counts and totals, which add up again across periods and
-queues), and `figures` turns sums into what people read: the service level as a share of the
+queues), and `from_sums` turns sums into what people read: the service level as a share of the
 answered and abandoned calls, and the averages.
 """
 
@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Func, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, NullIf
 
 from calls.core.vocabulary import CallOutcome
 from calls.models import Call
@@ -36,8 +36,9 @@ def _duration(end: str, start: str) -> ExpressionWrapper:
 
 
 def service_level_seconds() -> Coalesce:
-    """The call's queue's threshold, else SERVICE_LEVEL_SECONDS."""
-    return Coalesce(F("queue__service_level_seconds"), Value(float(settings.SERVICE_LEVEL_SECONDS)))
+    """The call's queue's threshold, else (no queue, or none set: empty or 0, as calls/core/queues.py
+    reads it) SERVICE_LEVEL_SECONDS."""
+    return Coalesce(NullIf(F("queue__service_level_seconds"), Value(0)), Value(float(settings.SERVICE_LEVEL_SECONDS)))
 
 
 class Seconds(Func):
@@ -90,7 +91,7 @@ def _average(total: timedelta | None, count: int) -> float | None:
     return round(total.total_seconds() / count, 1) if count and total is not None else None
 
 
-def figures(totals: dict) -> dict:
+def from_sums(totals: dict) -> dict:
     """What people read, from the sums: counts, the service level (answered within it, as a share
     of the answered and abandoned calls; None with neither) and the average wait and handle time
     in seconds (None with no call to average)."""
@@ -107,4 +108,4 @@ def figures(totals: dict) -> dict:
 
 def call_figures(calls: QuerySet[Call]) -> dict:
     """The figures of these calls, added up by the database."""
-    return figures(add(ZERO, calls.aggregate(**sums())))
+    return from_sums(add(ZERO, calls.aggregate(**sums())))

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from agents import worklog
 from agents.models import Agent
-from calls.core.measures import SUM_NAMES, ZERO, add, counted_calls, figures, sums
+from calls.core.measures import SUM_NAMES, ZERO, add, counted_calls, from_sums, sums
 from calls.models import Member, QuarterFigures, Queue, SealedQuarter
 
 QUARTER = timedelta(minutes=15)
@@ -146,7 +146,7 @@ def seal_edge(now: datetime) -> datetime:
 def _thresholds() -> tuple[float, dict[int, float]]:
     default = float(settings.SERVICE_LEVEL_SECONDS)
     return default, {
-        pk: float(seconds) if seconds is not None else default
+        pk: float(seconds) if seconds else default  # as calls/core/measures.py: empty or 0 is the default
         for pk, seconds in Queue.objects.values_list("pk", "service_level_seconds")
     }
 
@@ -341,8 +341,8 @@ def report(ask: ReportAsk, *, now: datetime | None = None) -> dict:
         "until": _local(starts[-1], ask.tz),
         "queue": ask.queue.name if ask.queue else None,
         "agent": ask.agent.pk if ask.agent else None,
-        "rows": [{"start": _local(start, ask.tz), **figures(s)} for start, s in zip(starts, sums_of, strict=False)],
-        "totals": figures(reduce(add, sums_of, dict(ZERO))),
+        "rows": [{"start": _local(start, ask.tz), **from_sums(s)} for start, s in zip(starts, sums_of, strict=False)],
+        "totals": from_sums(reduce(add, sums_of, dict(ZERO))),
         "agents": agent_rows(ask, starts[0], starts[-1], now=now),
     }
 

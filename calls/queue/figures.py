@@ -1,7 +1,8 @@
 """The queue's figures for supervisors (docs/routing.md, "Figures"): calls waiting now and the
 longest wait, and for today (TIME_ZONE's day) calls answered and abandoned, the service level, the
 average wait and handle time (what they mean: calls/core/measures.py, the reports' definitions too),
-and per agent the calls handled and offers missed.
+and per agent the calls handled and offers missed; for all queues together and for each queue
+(`queues`: `GET /api/queues/`), each with its own service level.
 
 Supervisors get them in their snapshot and as `stats.updated` messages; agents get the number of
 waiting calls (`queue.updated`). Each process with dashboards recomputes them at most twice a second
@@ -14,11 +15,14 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Min
+from django.db.models import Count, Exists, Min, OuterRef
 from django.utils import timezone
 
-from calls.core.measures import call_figures, counted_calls
-from calls.core.vocabulary import CallStatus, MemberRole
+from agents.models import Agent, AgentStatus, Skill
+from calls.core.measures import ZERO, add, counted_calls, from_sums, sums
+from calls.core.offers import OfferEnd
+from calls.core.queues import all_queues
+from calls.core.vocabulary import OFFER_ACTION, CallStatus, MemberRole
 from calls.models import Action, Call, Member
 from live import messages
 from live.audience import EVERYONE, Audience
@@ -45,42 +49,120 @@ def _seconds(value: timedelta | None) -> float | None:
     return round(value.total_seconds(), 1) if value is not None else None
 
 
-def queue_now(now: datetime | None = None) -> dict:
-    """What agents see of the queue: how many calls wait, and since when the oldest."""
+def queue_now(now: datetime | None = None, *, queue_id: int | None = None) -> dict:
+    """What agents see of the queue: how many calls wait, and since when the oldest (of one queue)."""
     now = now or timezone.now()
-    waiting = Call.objects.filter(status=CallStatus.WAITING).aggregate(n=Count("pk"), oldest=Min("waiting_since"))
-    oldest = waiting["oldest"]
-    return {"waiting": waiting["n"], "longest_wait_seconds": _seconds(now - oldest) if oldest else 0.0}
+    waiting = Call.objects.filter(status=CallStatus.WAITING)
+    if queue_id is not None:
+        waiting = waiting.filter(queue_id=queue_id)
+    found = waiting.aggregate(n=Count("pk"), oldest=Min("waiting_since"))
+    return {"waiting": found["n"], "longest_wait_seconds": _longest(now, found["oldest"])}
 
 
-def queue_stats(now: datetime | None = None) -> dict:
-    """`GET /api/stats/`: the figures, as of `now`."""
+def waiting_by_queue(now: datetime | None = None) -> list[tuple[str, int, float]]:
+    """(queue name, calls waiting, longest wait) for every queue, and "" for calls with no queue:
+    the /metrics gauges, read at scrape time."""
     now = now or timezone.now()
-    start = day_start(now)
+    found = {
+        queue_id: (n, oldest)
+        for queue_id, n, oldest in Call.objects.filter(status=CallStatus.WAITING)
+        .values("queue_id").annotate(n=Count("pk"), oldest=Min("waiting_since")).values_list("queue_id", "n", "oldest")
+    }
+    rows = [(rules.name, *found.pop(rules.id, (0, None))) for rules in all_queues()]
+    unqueued = found.pop(None, (0, None))
+    rows.append(("", unqueued[0] + sum(n for n, _ in found.values()), min(
+        (oldest for _, oldest in [unqueued, *found.values()] if oldest), default=None
+    )))
+    return [(name, n, _longest(now, oldest)) for name, n, oldest in rows]
+
+
+def _longest(now: datetime, oldest: datetime | None) -> float:
+    return _seconds(now - oldest) if oldest else 0.0
+
+
+def _today(now: datetime):
     # The calls that started waiting today: the reports' day row counts the same (calls/core/measures.py).
-    today = call_figures(counted_calls(start, day_end(now)))
+    return counted_calls(day_start(now), day_end(now))
+
+
+def _day_figures(found: dict) -> dict:
+    day = from_sums(add(ZERO, found))
     return {
-        **queue_now(now),
-        "answered_today": today["answered"],
-        "abandoned_today": today["abandoned"],
-        "service_level_percent": today["service_level_percent"],
-        "average_wait_seconds": today["average_wait_seconds"],
-        "average_handle_seconds": today["average_handle_seconds"],
-        "agents": _per_agent(start),
+        "answered_today": day["answered"],
+        "abandoned_today": day["abandoned"],
+        "service_level_percent": day["service_level_percent"],
+        "average_wait_seconds": day["average_wait_seconds"],
+        "average_handle_seconds": day["average_handle_seconds"],
     }
 
 
-def _per_agent(start: datetime) -> list[dict]:
+def queue_stats(now: datetime | None = None, *, queue_id: int | None = None) -> dict:
+    """`GET /api/stats/` (`?queue=`: of that queue alone), as of `now`; for all queues, each queue's
+    row too (`queues`, as `GET /api/queues/`)."""
+    now = now or timezone.now()
+    today = _today(now)
+    if queue_id is not None:
+        today = today.filter(queue_id=queue_id)
+    found = today.aggregate(**sums())
+    stats = {**queue_now(now, queue_id=queue_id), **_day_figures(found), "agents": _per_agent(day_start(now), queue_id)}
+    if queue_id is None:
+        stats["queues"] = queues_figures(now)
+    return stats
+
+
+def queues_figures(now: datetime | None = None) -> list[dict]:
+    """`GET /api/queues/`: each configured queue's figures, highest priority first."""
+    now = now or timezone.now()
+    queues = all_queues()
+    if not queues:
+        return []
+    day = {
+        row["queue_id"]: row
+        for row in _today(now).filter(queue_id__isnull=False).values("queue_id").annotate(**sums()).order_by()
+    }
+    waiting = {
+        queue_id: (n, oldest)
+        for queue_id, n, oldest in Call.objects.filter(status=CallStatus.WAITING, queue_id__isnull=False)
+        .values("queue_id").annotate(n=Count("pk"), oldest=Min("waiting_since")).values_list("queue_id", "n", "oldest")
+    }
+    available = _agents_available()
+    rows = []
+    for rules in queues:
+        n, oldest = waiting.get(rules.id, (0, None))
+        rows.append({
+            "name": rules.name,
+            "waiting": n,
+            "longest_wait_seconds": _longest(now, oldest),
+            **_day_figures(day.get(rules.id, ZERO)),
+            "agents_available": available.get(rules.id, 0) + available.get(None, 0),
+        })
+    return rows
+
+
+def _agents_available() -> dict[int | None, int]:
+    """Available agents by the queue whose calls they take; `None`: those with no skill, who take every queue's."""
+    available = Agent.objects.filter(status=AgentStatus.AVAILABLE, user__is_active=True)
+    counts: dict[int | None, int] = dict(
+        Skill.objects.filter(agent__in=available).values("queue_id").annotate(n=Count("agent_id"))
+        .values_list("queue_id", "n")
+    )
+    counts[None] = available.exclude(Exists(Skill.objects.filter(agent=OuterRef("pk")))).count()
+    return counts
+
+
+def _per_agent(start: datetime, queue_id: int | None = None) -> list[dict]:
     """Agents with calls handled (on the line for them today) or offers missed today; the others
     have zeros and are left out, so the list stays the size of the day's work, not of the center."""
+    members = Member.objects.filter(role=MemberRole.AGENT, agent__isnull=False, joined_at__gte=start)
+    offers = Action.objects.filter(action=OFFER_ACTION, upstream_outcome=OfferEnd.MISSED, created_at__gte=start)
+    if queue_id is not None:
+        members = members.filter(call__queue_id=queue_id)
+        offers = offers.filter(call__queue_id=queue_id)
     handled = dict(
-        Member.objects.filter(role=MemberRole.AGENT, agent__isnull=False, joined_at__gte=start)
-        .values_list("agent_id").annotate(n=Count("call_id", distinct=True)).values_list("agent_id", "n")
+        members.values_list("agent_id").annotate(n=Count("call_id", distinct=True)).values_list("agent_id", "n")
     )
     missed: dict[int, int] = {}
-    for body in Action.objects.filter(action="offer", upstream_outcome="missed", created_at__gte=start).values_list(
-        "request_body", flat=True
-    ):
+    for body in offers.values_list("request_body", flat=True):
         agent_id = body.get("agent") if isinstance(body, dict) else None
         if agent_id is not None:
             missed[agent_id] = missed.get(agent_id, 0) + 1
@@ -146,9 +228,11 @@ class FiguresPublisher:
 
 
 def _without_clock(stats: dict) -> dict:
-    """The figures but the longest wait, which grows by itself (the pages tick it)."""
-    return {key: value for key, value in stats.items() if key != "longest_wait_seconds"}
+    """The figures but the longest waits, which grow by themselves (the pages tick them)."""
+    shown = {key: value for key, value in stats.items() if key != "longest_wait_seconds"}
+    if "queues" in shown:
+        shown["queues"] = [_without_clock(row) for row in shown["queues"]]
+    return shown
 
 
 figures = FiguresPublisher()
-

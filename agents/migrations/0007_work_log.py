@@ -17,7 +17,7 @@ def start_the_log(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0004_skills'),
+        ('agents', '0006_skills'),
     ]
 
     operations = [

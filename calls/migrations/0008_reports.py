@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0006_queues'),
+        ('calls', '0007_member_address_digits_reversed'),
     ]
 
     operations = [
