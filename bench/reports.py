@@ -76,9 +76,10 @@ SELECT p.n, (SELECT id FROM calls_phloapp), 'mpc-' || p.n, '', '', 'inbound', 'e
        (SELECT id FROM calls_queue q WHERE q.name = p.queue), '[]', '[]'
 FROM plan p;
 
-INSERT INTO calls_member (call_id, member_id, call_uuid, address, address_key, role, state, transfer_role, joined_via,
-                          muted, coach_mode, agent_id, joined_at, left_at, created_at)
-SELECT p.n, 'a-' || p.n, '', a.address, a.address_key, 'agent', 'left', '', 'routed', false, false, a.id,
+INSERT INTO calls_member (call_id, member_id, call_uuid, address, address_key, address_digits_reversed, role, state,
+                          transfer_role, joined_via, muted, coach_mode, agent_id, joined_at, left_at, created_at)
+SELECT p.n, 'a-' || p.n, '', a.address, a.address_key, reverse(a.address_key), 'agent', 'left', '', 'routed', false,
+       false, a.id,
        p.waited + make_interval(secs => p.wait), p.waited + make_interval(secs => p.wait + p.talk),
        p.waited + make_interval(secs => p.wait)
 FROM plan p JOIN agents_agent a ON a.name = 'Agent ' || p.agent_n

@@ -6,7 +6,8 @@ service level changed. SQLite and PostgreSQL (`-p tests.pg_plugin --postgres`)."
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -167,3 +168,25 @@ def test_quarters_and_calls_read_directly_agree(phlo_app):
     reports._rows_by_interval(intervals, from_calls, starts, direct)
     assert through_quarters == direct
     assert sum(s["offered"] for s in direct) == 40
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu",
+                                  "Australia/Adelaide", "Pacific/Chatham", "America/Santiago"])
+def test_a_years_intervals_in_zones_with_odd_offsets_and_clock_changes(zone):
+    """Every local hour of a year, once, each on a UTC quarter (what the counted quarters add up to);
+    and every local day, midnight to midnight, 23 to 25 hours long."""
+    tz = ZoneInfo(zone)
+    since = datetime(2026, 1, 1, tzinfo=tz)
+    until = datetime(2027, 1, 1, tzinfo=tz)
+    hours = reports.Intervals("1h", tz).starts(since, until)
+    assert len(hours) - 1 == 365 * 24  # an hour lost in spring, one gained in autumn
+    assert all(a < b for a, b in pairwise(hours))
+    assert all(reports.Intervals("1h", tz).start_of(start) == start for start in hours)
+    assert reports._on_aligned_quarters(hours)
+    days = reports.Intervals("1d", tz).starts(since, until)
+    assert len(days) - 1 == 365
+    assert {(b - a) for a, b in pairwise(days)} <= {timedelta(hours=h) for h in (23, 24, 25)}
+    # Midnight; but where the clocks skip midnight (Santiago, in September) that day starts at 01:00.
+    assert {day.astimezone(tz).time() for day in days} == (
+        {time(0), time(1)} if zone == "America/Santiago" else {time(0)}
+    )

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from agents import worklog
 from agents.models import Agent
-from calls.core.measures import SUM_NAMES, ZERO, add, counted_calls, from_sums, sums
+from calls.core.measures import SUM_NAMES, ZERO, add_into, counted_calls, from_sums, sums
 from calls.models import Member, QuarterFigures, Queue, SealedQuarter
 
 QUARTER = timedelta(minutes=15)
@@ -55,7 +55,9 @@ class ReportRefused(ValueError):
 class IntervalStart(Func):
     """The start of the local interval of `minutes` (15, 30 or 60) that holds a moment, as a moment:
     the minute it is in, less its minutes past the interval's start on the clock of `tzname`.
-    (Exact whenever the clocks change on a whole interval, as they do everywhere.)"""
+    Exact wherever the clocks change by a whole interval: everywhere but Lord Howe Island, whose
+    half-hour change puts one of its hours half an hour late twice a year (every call still counts
+    once)."""
 
     output_field = DateTimeField()
 
@@ -105,6 +107,9 @@ class Intervals:
         """The start of the interval after the one starting at `start`."""
         if self.minutes is None:
             return _day_start(start.astimezone(self.tz).date() + timedelta(days=1), self.tz)
+        following = start + timedelta(minutes=self.minutes)
+        if self.start_of(following) == following:  # as always but where the clocks change by half an hour
+            return following
         probe = start + QUARTER
         while self.start_of(probe) <= start:
             probe += QUARTER
@@ -259,7 +264,7 @@ def _rows_by_interval(intervals: Intervals, rows: QuerySet, starts: list[datetim
         at = intervals.moment_of(row.pop("key"))
         index = bisect.bisect_right(starts, at) - 1
         if 0 <= index < len(into):
-            into[index] = add(into[index], row)
+            add_into(into[index], row)
 
 
 def _from_calls(intervals: Intervals, calls: QuerySet) -> QuerySet:
@@ -342,7 +347,7 @@ def report(ask: ReportAsk, *, now: datetime | None = None) -> dict:
         "queue": ask.queue.name if ask.queue else None,
         "agent": ask.agent.pk if ask.agent else None,
         "rows": [{"start": _local(start, ask.tz), **from_sums(s)} for start, s in zip(starts, sums_of, strict=False)],
-        "totals": from_sums(reduce(add, sums_of, dict(ZERO))),
+        "totals": from_sums(reduce(add_into, sums_of, dict(ZERO))),
         "agents": agent_rows(ask, starts[0], starts[-1], now=now),
     }
 
