@@ -103,27 +103,29 @@ class Work:
 
 def _readings(moments: tuple[datetime, ...], agent_ids: list[int] | None) -> list[dict[int, dict]]:
     """Each agent's totals at each moment: their last row at or before it, plus the time since in
-    its status. Two queries whatever the span: the rows' ids, an index probe per agent and moment
-    (`agent_worklog`), then the rows."""
+    its status. One query whatever the span: for each agent and moment, an index probe
+    (`agent_worklog`) for the last row's id, and those rows."""
     agents = Agent.objects.all() if agent_ids is None else Agent.objects.filter(pk__in=agent_ids)
-    last = {
-        f"at{n}": Subquery(WorkLog.objects.filter(agent=OuterRef("pk"), at__lte=moment).order_by("-at", "-id")
-                           .values("pk")[:1])
-        for n, moment in enumerate(moments)
-    }
-    found = list(agents.annotate(**last).values_list(*last))
-    rows = {row["id"]: row for row in WorkLog.objects.filter(pk__in={pk for ids in found for pk in ids if pk})
-            .values("id", "agent_id", "at", "status", *TOTALS)}
+    last_rows = [
+        agents.annotate(row=Subquery(
+            WorkLog.objects.filter(agent=OuterRef("pk"), at__lte=moment).order_by("-at", "-id").values("pk")[:1]
+        )).values("row").order_by()
+        for moment in moments
+    ]
+    rows: dict[int, list[dict]] = {}
+    found = WorkLog.objects.filter(pk__in=last_rows[0].union(*last_rows[1:]))
+    for row in found.order_by("agent_id", "at", "id").values("agent_id", "at", "status", *TOTALS):
+        rows.setdefault(row["agent_id"], []).append(row)
     readings: list[dict[int, dict]] = [{} for _ in moments]
-    for ids in found:
-        for n, pk in enumerate(ids):
-            if pk is None:
+    for agent_id, found in rows.items():  # at most one row per moment, in time order
+        for n, moment in enumerate(moments):
+            row = next((row for row in reversed(found) if row["at"] <= moment), None)
+            if row is None:
                 continue
-            row = rows[pk]
             totals = {name: row[name] for name in TOTALS}
             if row["status"] in TIMED_FIELDS:
-                totals[TIMED_FIELDS[row["status"]]] += moments[n] - row["at"]
-            readings[n][row["agent_id"]] = totals
+                totals[TIMED_FIELDS[row["status"]]] += moment - row["at"]
+            readings[n][agent_id] = totals
     return readings
 
 

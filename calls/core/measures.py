@@ -84,15 +84,16 @@ ZERO = dict.fromkeys(SUM_NAMES, 0) | {"wait_total": timedelta(0), "handle_total"
 
 def add(a: dict, b: dict) -> dict:
     """Two sets of sums as one (a total may be None: no call had one)."""
-    return add_into(dict(a), b)
+    return add_into(add_into(dict(ZERO), a), b)
 
 
 def add_into(total: dict, b: dict) -> dict:
-    """`b` added into `total` (a report adds thousands of intervals' sums: no copy each time)."""
+    """`b` (sums, a total perhaps None) added into `total` (sums with none None): a report adds
+    thousands of intervals' sums, without a copy each time."""
     for name in SUM_NAMES:
-        value = b.get(name)
+        value = b[name]
         if value:
-            total[name] = (total.get(name) or ZERO[name]) + value
+            total[name] += value
     return total
 
 
@@ -117,4 +118,4 @@ def from_sums(totals: dict) -> dict:
 
 def call_figures(calls: QuerySet[Call]) -> dict:
     """The figures of these calls, added up by the database."""
-    return from_sums(add(ZERO, calls.aggregate(**sums())))
+    return from_sums(add_into(dict(ZERO), calls.aggregate(**sums())))

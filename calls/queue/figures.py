@@ -19,7 +19,7 @@ from django.db.models import Count, Exists, Min, OuterRef
 from django.utils import timezone
 
 from agents.models import Agent, AgentStatus, Skill
-from calls.core.measures import ZERO, add, counted_calls, from_sums, sums
+from calls.core.measures import ZERO, add_into, counted_calls, from_sums, sums
 from calls.core.offers import OfferEnd
 from calls.core.queues import all_queues
 from calls.core.vocabulary import OFFER_ACTION, CallStatus, MemberRole
@@ -86,7 +86,7 @@ def _today(now: datetime):
 
 
 def _day_figures(found: dict) -> dict:
-    day = from_sums(add(ZERO, found))
+    day = from_sums(add_into(dict(ZERO), found))
     return {
         "answered_today": day["answered"],
         "abandoned_today": day["abandoned"],
