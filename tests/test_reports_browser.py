@@ -54,9 +54,13 @@ for hour, calls in {SHAPE!r}.items():
         wait = [3, 6, 9, 5, 12, 15, 8, 24][n % 8]  # and longer when every agent is busy: the peaks
         abandoned = n % 9 == 0 or (hour == 10 and n % 4 == 0)
         queue = queues[n % 3]
+        customer = f"+1312555{{n:04d}}"
         if abandoned:
-            CallFactory(phlo_app=app, status="ended", direction="inbound", started_at=waited, waiting_since=waited,
-                        ended_at=waited + timedelta(seconds=wait + 20), outcome="abandoned", queue=queue)
+            call = CallFactory(phlo_app=app, status="ended", direction="inbound", started_at=waited,
+                               waiting_since=waited, ended_at=waited + timedelta(seconds=wait + 20),
+                               outcome="abandoned", queue=queue)
+            MemberFactory(call=call, address=customer, address_key=customer[1:], role="customer", state="left",
+                          joined_at=waited, left_at=call.ended_at)
             continue
         answered = waited + timedelta(seconds=wait)
         agent = min(agents, key=lambda a: free[a.pk])  # the one free the longest
@@ -64,6 +68,8 @@ for hour, calls in {SHAPE!r}.items():
         ended = answered + timedelta(seconds=240 + (n * 37) % 900)
         call = CallFactory(phlo_app=app, status="ended", direction="inbound", started_at=waited, waiting_since=waited,
                            answered_at=answered, ended_at=ended, outcome="answered", queue=queue)
+        MemberFactory(call=call, address=customer, address_key=customer[1:], role="customer", state="left",
+                      joined_at=waited, left_at=ended)
         MemberFactory(call=call, address=agent.address, agent=agent, role="agent", state="left", joined_at=answered,
                       left_at=ended)
         worklog.status_changed(agent.pk, "offered", answered - timedelta(seconds=4))
@@ -155,6 +161,7 @@ def test_a_supervisor_reads_yesterday_and_follows_a_bar_to_its_calls(pages):
     assert asked["waited_until"][0].endswith(f"T{BUSIEST + 1}:00:00+01:00")
     expect(page.locator("#history-window")).to_contain_text("Calls whose customer started waiting from")
     expect(page.locator("#history-rows tr")).to_have_count(SHAPE[BUSIEST])
+    page.screenshot(path=str(SCREENSHOTS / "reports-bar-history.png"))
 
     # Back on the report, one queue: the history link carries it.
     page.go_back()

@@ -18,7 +18,8 @@ const BROWSER_TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || data.serv
 // Days back from today, for each range but "dates"; and the interval each starts with.
 const RANGES = { today: [0, 0], yesterday: [-1, -1], "7d": [-6, 0], "30d": [-29, 0] };
 const INTERVAL_FOR = { today: "1h", yesterday: "1h", "7d": "1d", "30d": "1d", dates: "1d" };
-const COLOURS = { offered: "#9fb3d1", answered: "#1f8a55", abandoned: "#c0392b", level: "#2563c9", wait: "#875300" };
+// Told apart with the common kinds of colour blindness too (Okabe and Ito), and by place: answered left, abandoned right.
+const COLOURS = { offered: "#a9bcd8", answered: "#007a5a", abandoned: "#c24e00", level: "#2563c9", wait: "#875300" };
 
 let charts = [];
 
