@@ -153,8 +153,8 @@ def test_the_last_hour_is_read_from_the_calls(api_for, supervisor, phlo_app):
 
 
 def test_quarters_and_calls_read_directly_agree(phlo_app):
-    """Intervals that do not start on UTC quarters (no zone in use has such an offset; a day of the
-    1880s has) are read from the calls; the same span read through quarters says the same."""
+    """The counted quarters add up to what the calls say read directly (as an agent's report, or a
+    time zone whose intervals do not start on UTC quarters, is read)."""
     at = timezone.now().replace(year=2026, month=11, day=20, hour=0, minute=0, second=0, microsecond=0)
     for n in range(40):
         waited(phlo_app, at + timedelta(minutes=35 * n), answer_after=[None, 4, 25, 61][n % 4], talk=30 + n)

@@ -41,7 +41,7 @@ SEAL_CHUNK = 96  # quarters counted per transaction (a day)
 SEAL_EVERY_SECONDS = 60.0  # the hub's job counting the quarters as they come of age
 MAX_ROWS = 10_000
 INTERVALS = {"15m": 15, "30m": 30, "1h": 60, "1d": None}  # minutes (None: the local day)
-FIGURES_FIGURE_FIELDS = frozenset({"waiting_since", "answered_at", "ended_at", "outcome", "queue"})
+FIGURE_FIELDS = frozenset({"waiting_since", "answered_at", "ended_at", "outcome", "queue"})
 SEAL_LOCK = 0x7265706F  # PostgreSQL advisory lock: one counter of quarters at a time, and no call change meanwhile
 
 
@@ -238,7 +238,7 @@ def call_saved(sender, instance, update_fields=None, **kwargs) -> None:
     its customer started waiting, a late callback): the quarter is counted again when next read."""
     if instance.waiting_since is None:
         return
-    if update_fields is not None and not FIGURES_FIGURE_FIELDS.intersection(update_fields):
+    if update_fields is not None and not FIGURE_FIELDS.intersection(update_fields):
         return
     quarter = floor_quarter(instance.waiting_since)
     if quarter < seal_edge(timezone.now()):
