@@ -192,6 +192,7 @@ def test_the_schema_documents_reading_and_starting_calls(schema):
     assert calls["get"]["responses"]["200"]["content"]["application/json"]["schema"]["items"]["$ref"].endswith("/Call")
     assert {p["name"] for p in calls["get"]["parameters"]} == {
         "status", "q", "agent", "since", "until", "outcome", "disposition", "cursor", "limit",  # docs/history.md
+        "queue", "waited_since", "waited_until",  # docs/reports.md: a report's interval in the history
     }
     assert ref(calls["post"]["requestBody"]["content"]) == "CallStartRequest"
     assert ref(calls["post"]["responses"]["201"]["content"]) == "Call"

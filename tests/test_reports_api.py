@@ -353,3 +353,15 @@ def test_the_reports_page_is_for_supervisors(client, agent, supervisor, django_u
     assert {"id": supervisor.pk, "name": "Sam Supervisor"} in data["agents"]
     assert b'href="/reports/" aria-current="page">Reports</a>' in response.content
     assert b"Reports</a>" not in signed_in(agent).get("/history/").content  # agents see no link to it
+
+
+def test_the_schema_documents_the_report(client, db):
+    schema = client.get("/api/schema/?format=json").json()
+    report_path = schema["paths"]["/api/reports/intervals/"]["get"]
+    assert {p["name"] for p in report_path["parameters"]} == {
+        "since", "until", "interval", "queue", "agent", "tz", "format",
+    }
+    assert set(report_path["responses"]) == {"200", "400", "401", "403"}
+    assert set(report_path["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+    rows = schema["components"]["schemas"]["IntervalRow"]["properties"]
+    assert set(rows) == ROW_KEYS
