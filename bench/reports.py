@@ -219,6 +219,15 @@ def measure(repeat: int) -> tuple[list[dict], dict]:
     return results, {"cold_ms": cold_ms, "plans": _plans(kinds[0][1])}
 
 
+def _plan_words(plan: str) -> str:
+    """A plan without an index is a sequential scan of a table that holds little but the month here;
+    with months of quarters kept, PostgreSQL reads them by `report_quarters` (quarter, queue)."""
+    if plan.startswith("no index"):
+        return "a sequential scan" + plan[len("no index"):] + " (the table holds only this month here; with months " \
+            "of quarters kept, by `report_quarters`)"
+    return plan
+
+
 def render(figures: dict, results: list[dict], extra: dict, seconds: float, load: tuple[float, float]) -> str:
     worst = max(r["p95"] for r in results)
     met = worst < TARGET_MS
@@ -243,10 +252,10 @@ def render(figures: dict, results: list[dict], extra: dict, seconds: float, load
           for r in results),
         "",
         f"The first report of the month counted its {DAYS * 96:,} quarters of an hour (`QuarterFigures`) in "
-        f"{extra['cold_ms'] / 1000:.1f} s; a running desk counts each quarter an hour after it ends (the hubs' "
-        "periodic job), so that is paid once, not by a supervisor. PostgreSQL reads a month's counted quarters by "
-        f"{extra['plans']['quarters']}, and the last hour's calls by {extra['plans']['last hour']}; each "
-        "agent's figures are two rows of their work log, read by `agent_worklog`.",
+        f"{extra['cold_ms'] / 1000:.1f} s; a running desk counts each quarter an hour after it ends (a job of "
+        "every process), so that is paid once, not by a supervisor. PostgreSQL reads the month's counted quarters "
+        f"by {_plan_words(extra['plans']['quarters'])}, and the last hour's calls by {extra['plans']['last hour']}; "
+        "each agent's figures are two rows of their work log, read by `agent_worklog`.",
         "",
         SECTION[1],
     ]
