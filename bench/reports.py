@@ -9,7 +9,7 @@ process (DRF, the report, the JSON), for every kind of report the page asks for,
 
 The first report of a month counts the month's quarters of an hour once (`QuarterFigures`): that
 first read is timed on its own ("cold"); a running desk counts each quarter an hour after it ends
-(the hubs' periodic job), so what supervisors wait for is the warm figure. Target: every kind
+(a job of every process), so what supervisors wait for is the warm figure. Target: every kind
 under 200 ms at p95, warm.
 
 Figures go to docs/benchmarks.md (the "Reports" section) unless `--no-docs`; `bench/run.py` runs

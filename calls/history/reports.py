@@ -38,7 +38,7 @@ from calls.models import Member, QuarterFigures, Queue, SealedQuarter
 QUARTER = timedelta(minutes=15)
 SEAL_AFTER = timedelta(hours=1)  # a quarter is counted once it has been over this long
 SEAL_CHUNK = 96  # quarters counted per transaction (a day)
-SEAL_EVERY_SECONDS = 60.0  # the hub's job counting the quarters as they come of age
+SEAL_EVERY_SECONDS = 60.0  # every process's job counting the quarters as they come of age
 MAX_ROWS = 10_000
 INTERVALS = {"15m": 15, "30m": 30, "1h": 60, "1d": None}  # minutes (None: the local day)
 FIGURE_FIELDS = frozenset({"waiting_since", "answered_at", "ended_at", "outcome", "queue"})
@@ -226,8 +226,8 @@ def seal(since: datetime, until: datetime, *, now: datetime | None = None) -> in
 
 
 def seal_recent() -> list[dict]:
-    """The hub's periodic job: the last day's quarters counted as they come of age, so a report
-    seldom has to (calls/apps.py)."""
+    """Each process's periodic job (calls/apps.py, live/clock.py): the last day's quarters counted as
+    they come of age, so a report seldom has to."""
     now = timezone.now()
     seal(now - timedelta(days=1), now, now=now)
     return []
