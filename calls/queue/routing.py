@@ -30,13 +30,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agents import status as agent_status
-from agents.models import Agent, AgentStatus
+from agents.models import Agent
 from calls.core.offers import OFFERED_KEY, OfferEnd, drop_offer, make_offer
 from calls.core.store import claim_offer, load_call, save_call_state, snapshot
 from calls.core.upstream import phlo_api
 from calls.core.vocabulary import OFFER_ACTION, CallStatus, MemberRole, MemberState
 from calls.models import Action, Call, PhloApp
-from calls.queue.eligibility import eligible_agents
+from calls.queue.eligibility import available_agents, best_first
 from calls.queue.figures import figures
 from fastpath.db_threads import Lane
 from live.publish import publish, publish_on_commit
@@ -64,8 +64,7 @@ class _Skip(Exception):
 
 # --- claiming an offer ---------------------------------------------------------------------------
 
-WAITING_LOOKED_AT = 50  # the most urgent waiting calls a pass considers
-AGENTS_LOOKED_AT = 20  # the best eligible agents tried for one call
+WAITING_LOOKED_AT = 50  # the most urgent waiting calls a walk considers
 
 
 def claim_next_offer() -> tuple[Offer | None, list[dict]]:
@@ -73,7 +72,8 @@ def claim_next_offer() -> tuple[Offer | None, list[dict]]:
     the oldest), for the best of those agents (the highest level in the call's queue, then the
     longest available; not the one who missed it last, nor one who declined it, unless nobody else
     may take it): claimed, with the agent's leg dialing. docs/routing.md, "Who gets what"."""
-    if not Agent.objects.filter(status=AgentStatus.AVAILABLE, user__is_active=True).exists():
+    agents = available_agents()
+    if not agents:
         return None, []
     now = timezone.now()
     waiting = (
@@ -84,7 +84,7 @@ def claim_next_offer() -> tuple[Offer | None, list[dict]]:
     )
     for call_id, queue_id, waiting_since, missed_by, declined_by in waiting:
         waited = (now - waiting_since).total_seconds() if waiting_since else 0.0
-        eligible = eligible_agents(queue_id, waited=waited)[:AGENTS_LOOKED_AT]
+        eligible = best_first(agents, queue_id, waited=waited)
         passed_over = {missed_by, *(declined_by or ())}
         for agent_id in [a for a in eligible if a not in passed_over] or eligible:
             try:
