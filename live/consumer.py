@@ -26,6 +26,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from fastpath.frames import DirectFrames
+from fastpath.receive import ReceiveInline
 from live.audience import Viewer, admits
 from live.hub import get_hub
 from live.messages import dumps
@@ -46,7 +47,7 @@ MAX_CLIENT_FRAME = 1024  # characters; the one message a client sends, {"type": 
 MAX_UNSENT_BYTES = 1 << 20
 
 
-class DashboardConsumer(AsyncWebsocketConsumer):
+class DashboardConsumer(ReceiveInline, AsyncWebsocketConsumer):
     # No channel-layer channel per socket (an alias that names no layer): the process's hub is the
     # one subscriber, so a socket costs no layer queue and, with Redis, no SUBSCRIBE of its own.
     channel_layer_alias = "dashboard sockets use the hub"

@@ -96,3 +96,13 @@ def test_twisteds_transport_still_keeps_its_unsent_bytes_where_frames_counts_the
     assert "len(self.dataBuffer) + self._tempDataLen" in inspect.getsource(descriptor._isSendBufferFull)
     assert "self.offset += l" in inspect.getsource(descriptor.doWrite)
 
+
+
+def test_channels_dispatch_still_only_closes_old_connections_before_a_handler():
+    """fastpath/receive.py skips Channels' `dispatch` for a client's frames: if it does more than find
+    the handler and close old database connections, receive.py must do it too."""
+    from channels.consumer import AsyncConsumer
+
+    assert _fingerprint(AsyncConsumer.dispatch) == "39f34e7d4fb0f655", (
+        "Channels' AsyncConsumer.dispatch changed: check what fastpath/receive.py skips, then update this fingerprint"
+    )
