@@ -221,6 +221,12 @@ async def test_a_frame_that_is_not_a_small_json_object_closes_only_that_socket(t
                     assert json.loads(await ws.recv())["type"] == "snapshot"
                     await ws.send(frame)
                     assert await closed_with(ws) == 4400, frame[:20]
+            # Above 1 MiB Daphne itself refuses the frame before the desk sees it (autobahn fails the
+            # connection, 1009 Message Too Big, and drops it): that socket alone closes all the same.
+            async with connect(url, max_size=None) as ws:
+                assert json.loads(await ws.recv())["type"] == "snapshot"
+                await ws.send('{"type": "resync", "padding": "' + "x" * (2 * MiB) + '"}')
+                assert await closed_with(ws) in (1006, 1009)
             # A JSON object of another type is answered, not closed.
             await keeper.send('{"type": "subscribe"}')
             reply = json.loads(await keeper.recv())
