@@ -13,7 +13,7 @@ from tests.support.phlo_api import live_call, mocked_phlo
 pytestmark = pytest.mark.django_db
 
 OUT_OF_RANGE = [2**63, 2**64, 10**30, 2**64 + 12345]
-ID_IN_ROUTE = re.compile(r"<(?:\w+:)?(\w*_?id)>")
+ID_IN_ROUTE = re.compile(r"<(?:int|id):(\w+)>")  # a database id (`<str:phlo_id>` is PHLO's, a string)
 
 
 def routes_with_ids() -> list[str]:
@@ -35,10 +35,11 @@ def routes_with_ids() -> list[str]:
 ROUTES = routes_with_ids()
 
 
-def test_the_routes_with_ids_are_found():
+def test_the_routes_with_ids_are_found_and_all_take_them_through_the_id_converter():
     assert any(route.endswith("complete-transfer/") for route in ROUTES)
     assert any("members/" in route for route in ROUTES) and any(route.startswith("history/") for route in ROUTES)
     assert len(ROUTES) >= 20
+    assert [route for route in ROUTES if "<int:" in route] == []  # Django's own matches any digits
 
 
 @pytest.fixture
