@@ -7,23 +7,41 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test bench lint system-test-deps clean
+.PHONY: run test bench lint lock system-test-deps clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PIP) install -q -e .
+# Installs come from the lock files (requirements/*.txt: every package pinned, with its hashes),
+# then the project itself without dependencies. A stamp is older than its lock file after
+# `make lock` or a pull that changed it, so the next run installs again.
+define install_locked
+	$(PIP) install -q --require-hashes -r $(1)
+	$(PIP) install -q --no-deps -e .
 	touch $@
+endef
 
-$(TEST_STAMP): pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[test]'
-	touch $@
+$(STAMP): requirements/run.txt pyproject.toml | $(PY)
+	$(call install_locked,requirements/run.txt)
 
-$(BENCH_STAMP): pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[test,bench]'
-	touch $@
+$(TEST_STAMP): requirements/test.txt pyproject.toml | $(PY)
+	$(call install_locked,requirements/test.txt)
+
+$(BENCH_STAMP): requirements/bench.txt pyproject.toml | $(PY)
+	$(call install_locked,requirements/bench.txt)
+
+# Refresh the lock files from pyproject.toml's ranges with uv (pinned here): the pins already in
+# them are kept where they still fit, a new dependency gets its newest fitting release.
+# `make lock UPGRADE=1` moves every pin to the newest release its range allows.
+UV_VERSION := 0.13.9
+LOCK := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	--quiet --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+lock: | $(PY)
+	$(PIP) install -q 'uv==$(UV_VERSION)'
+	$(LOCK) -o requirements/run.txt
+	$(LOCK) --extra test -o requirements/test.txt
+	$(LOCK) --extra test --extra bench -o requirements/bench.txt
 
 # Debian packages the tests start for real: Redis, Chromium, PostgreSQL.
 system-test-deps:

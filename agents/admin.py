@@ -6,8 +6,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.db.models import Exists, OuterRef
 from rest_framework.authtoken.models import Token, TokenProxy
 
+from agents.api_keys import api_key_revoke
 from agents.credentials import revoke_api_access
-from agents.models import Agent
+from agents.models import Agent, ApiKey, Skill
 
 User = get_user_model()
 
@@ -116,9 +117,18 @@ class AgentAdminForm(forms.ModelForm):
         return agent
 
 
+class SkillInline(admin.TabularInline):
+    """The queues whose calls the agent takes (docs/routing.md, "Skills"); none: every queue."""
+
+    model = Skill
+    extra = 1
+    fields = ["queue", "level"]
+
+
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
     form = AgentAdminForm
+    inlines = [SkillInline]
     list_display = [
         "display_name", "username", "address", "status", "status_since", "is_supervisor", "active", "has_api_token",
     ]
@@ -165,3 +175,27 @@ class AgentAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="API token", ordering="api_token")
     def has_api_token(self, agent):
         return agent.api_token
+
+
+@admin.action(description="Revoke the selected API keys (at once, for good)", permissions=["change"])
+def revoke_api_keys(modeladmin, request, queryset):
+    revoked = sum(api_key_revoke(key) for key in queryset.select_related("user"))
+    modeladmin.message_user(request, f"{revoked} API key(s) revoked: they get 401 from now on.", messages.SUCCESS)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Integrators' keys, listed and revoked here; made with `manage.py create_api_key`, which
+    prints the key once. Nothing here can show a key: only its hash is stored, and never shown."""
+
+    list_display = ["name", "prefix", "read_only", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["read_only", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    fields = readonly_fields = ["name", "prefix", "read_only", "created_at", "last_used_at", "revoked_at"]
+    actions = [revoke_api_keys]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # `manage.py create_api_key NAME`: a key is shown once, where it is made
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoked keys stay listed: who had access, and until when

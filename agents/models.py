@@ -76,13 +76,30 @@ class Agent(models.Model):
 
 
 def supervises(user, agent: Agent | None) -> bool:
-    return sees_every_call(is_superuser=user.is_superuser, supervisor_flag=agent is not None and agent.is_supervisor)
+    return sees_every_call(
+        is_superuser=user.is_superuser,
+        supervisor_flag=agent is not None and agent.is_supervisor,
+        integrator_key=agent is None and not user.is_superuser and holds_live_api_key(user),
+    )
 
 
-def sees_every_call(*, is_superuser: bool, supervisor_flag: bool) -> bool:
-    """The one rule for who sees and acts on every call: an agent flagged supervisor, or a
-    superuser (an operator, with or without a desk of their own)."""
-    return bool(is_superuser or supervisor_flag)
+def sees_every_call(*, is_superuser: bool, supervisor_flag: bool, integrator_key: bool = False) -> bool:
+    """The one rule for who sees and acts on every call: an agent flagged supervisor, a superuser
+    (an operator, with or without a desk of their own), or the service user of an integrator's
+    API key that is not revoked (which has no desk: agents/api_keys.py; a read-only key is kept
+    from acting by its authentication, not by this rule)."""
+    return bool(is_superuser or supervisor_flag or integrator_key)
+
+
+def holds_live_api_key(user) -> bool:
+    """Whether `user` is the service user of a key not revoked. A user authenticated by its key
+    has the key cached on it already (agents/api_keys.py), so this reads nothing more."""
+    if user.pk is None:
+        return False
+    try:
+        return user.api_key.revoked_at is None
+    except ApiKey.DoesNotExist:
+        return False
 
 
 class Skill(models.Model):
@@ -118,3 +135,43 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hits} until {self.window_ends:%H:%M:%S}"
+
+
+class ApiKey(models.Model):
+    """An integrator's key (agents/api_keys.py): named, revocable, read-only or acting. Only the
+    key's SHA-256 is stored; the key itself is shown once, when it is made. Each key has a service
+    user of its own (no password, no desk), which the supervisor rule recognises while the key is
+    live, so every rule that asks who someone is answers for a key too."""
+
+    name = models.CharField(max_length=64, unique=True, help_text="Who uses it (a CRM, a wallboard…).")
+    prefix = models.CharField(
+        max_length=16, unique=True, editable=False, help_text="The key's public part, to tell keys apart."
+    )
+    hashed_key = models.CharField(max_length=64, editable=False)
+    read_only = models.BooleanField(default=False, help_text="Reads only: every POST, PATCH, PUT, DELETE gets 403.")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_key", editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SocketTicket(models.Model):
+    """A one-time pass to open a dashboard socket (agents/socket_tickets.py): a long-lived token
+    never has to appear in a URL, where proxies log it. Kept in the database, so any process can
+    take it; only its SHA-256 is stored; taken by a conditional delete, so once."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"socket ticket until {self.expires_at:%H:%M:%S}"

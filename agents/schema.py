@@ -7,6 +7,11 @@ from rest_framework import serializers
 from agents.models import SELECTABLE_STATUSES, AgentStatus
 
 
+class SkillSerializer(serializers.Serializer):
+    queue = serializers.CharField()
+    level = serializers.IntegerField(min_value=1, max_value=10)
+
+
 class AgentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
@@ -22,6 +27,9 @@ class AgentSerializer(serializers.Serializer):
     )
     wrap_up_until = serializers.DateTimeField(allow_null=True)
     is_supervisor = serializers.BooleanField()
+    skills = SkillSerializer(
+        many=True, help_text="The queues whose calls the agent takes, with a level (10 best); none: every queue."
+    )
 
 
 class MeSerializer(AgentSerializer):

@@ -8,14 +8,14 @@ from conventions.times import iso
 # The directory is in every snapshot: read as rows, it costs a fraction of building model instances.
 AGENT_ROW_FIELDS = (
     "id", "user__username", "name", "address", "status", "status_since", "status_reason", "chosen_status",
-    "wrap_up_until", "is_supervisor", "user__is_superuser",
+    "wrap_up_until", "is_supervisor", "user__is_superuser", "skills_shown",
 )
 
 
 def agent_row_to_dict(row: tuple) -> dict:
     """An agent's directory entry from a `values_list(*AGENT_ROW_FIELDS)` row."""
     (pk, username, name, address, status, status_since, status_reason, chosen_status, wrap_up_until,
-     is_supervisor, is_superuser) = row
+     is_supervisor, is_superuser, skills) = row
     since = iso(status_since)
     return {
         "id": pk,
@@ -29,6 +29,7 @@ def agent_row_to_dict(row: tuple) -> dict:
         "chosen_status": chosen_status,
         "wrap_up_until": iso(wrap_up_until),
         "is_supervisor": sees_every_call(is_superuser=is_superuser, supervisor_flag=is_supervisor),
+        "skills": skills or [],
     }
 
 
@@ -37,6 +38,7 @@ def agent_to_dict(agent: Agent) -> dict:
     return agent_row_to_dict((
         agent.pk, user.get_username(), agent.name, agent.address, agent.status, agent.status_since,
         agent.status_reason, agent.chosen_status, agent.wrap_up_until, agent.is_supervisor, user.is_superuser,
+        agent.skills_shown,
     ))
 
 

@@ -4,11 +4,12 @@ may see now). Without this an open wall would go on showing every call to a demo
 A new password revokes what the old one opened (agents/credentials.py)."""
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from agents.credentials import revoke_api_access
-from agents.models import Agent, supervises
+from agents.models import Agent, Skill, supervises
+from agents.skills import refresh_shown
 from agents.status import agent_update_message
 from live import messages
 from live.publish import publish_on_commit
@@ -57,6 +58,12 @@ def user_saved(sender, instance, **kwargs):
     if agent is not None:
         agent.user = instance  # the instance just saved, with its new is_active and is_superuser
     _publish_rights(instance, agent)
+
+
+@receiver([post_save, post_delete], sender=Skill)
+def skill_changed(sender, instance, **kwargs):
+    """However a skill changes (the admin, `create_agent --skill`), every view shows it."""
+    refresh_shown([instance.agent_id])
 
 
 @receiver(pre_save, sender=Agent)

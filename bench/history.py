@@ -40,9 +40,9 @@ INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, 
                        date_joined)
 SELECT '!', false, 'agent' || n, '', '', '', false, true, now() FROM generate_series(1, {agents}) n;
 INSERT INTO agents_agent (user_id, name, address, address_key, status, status_since, status_reason, chosen_status,
-                          disposition_pending, is_supervisor)
+                          disposition_pending, is_supervisor, skills_shown)
 SELECT u.id, 'Agent ' || substr(u.username, 6), '+1415' || lpad(substr(u.username, 6), 7, '0'),
-       '1415' || lpad(substr(u.username, 6), 7, '0'), 'offline', now(), '', 'offline', false, false
+       '1415' || lpad(substr(u.username, 6), 7, '0'), 'offline', now(), '', 'offline', false, false, '[]'
 FROM auth_user u WHERE u.username LIKE 'agent%';
 INSERT INTO calls_phloapp (name, phlo_id, node_id, auth_id, auth_token, is_default, routing, record_calls, caller_id,
                            created_at)
@@ -61,7 +61,8 @@ FROM generate_series(1::bigint, {calls}) n;
 
 INSERT INTO calls_call (id, phlo_app_id, mpc_uuid, mpc_name, run_id, direction, status, started_at, waiting_since,
                         missed_offers, answered_at, ended_at, outcome, was_transferred, termination_cause,
-                        termination_cause_code, recording, recordings, disposition_id, notes, version, created_at)
+                        termination_cause_code, recording, recordings, disposition_id, notes, version, created_at,
+                        wrap_ups, declined_by, called_number)
 SELECT p.n, (SELECT id FROM calls_phloapp), 'mpc-' || p.n, '', '',
        CASE WHEN p.outcome = 'outbound' THEN 'outbound' ELSE 'inbound' END, 'ended',
        p.ended_at - make_interval(secs => p.talk + p.wait),
@@ -71,22 +72,25 @@ SELECT p.n, (SELECT id FROM calls_phloapp), 'mpc-' || p.n, '', '',
        p.ended_at, p.outcome, p.outcome = 'answered' AND p.n % 10 = 7, '', '', '', '[]',
        CASE WHEN p.outcome <> 'abandoned' AND p.n % 10 < 7
             THEN (SELECT min(id) FROM calls_disposition) + p.n % 8 END,
-       '', 3, p.ended_at
+       '', 3, p.ended_at, '[]', '[]', ''
 FROM plan p;
 
-INSERT INTO calls_member (call_id, member_id, call_uuid, address, address_key, role, state, transfer_role, joined_via,
-                          muted, coach_mode, agent_id, joined_at, left_at, created_at)
+INSERT INTO calls_member (call_id, member_id, call_uuid, address, address_key, address_digits_reversed, role, state,
+                          transfer_role, joined_via, muted, coach_mode, agent_id, joined_at, left_at, created_at)
 SELECT p.n, 'c-' || p.n, '', '+1202' || lpad(p.customer::text, 7, '0'), '1202' || lpad(p.customer::text, 7, '0'),
-       'customer', 'left', '', 'inbound', false, false, NULL, p.ended_at - make_interval(secs => p.talk + p.wait),
+       reverse('1202' || lpad(p.customer::text, 7, '0')), 'customer', 'left', '', 'inbound', false, false, NULL,
+       p.ended_at - make_interval(secs => p.talk + p.wait),
        p.ended_at, p.ended_at - make_interval(secs => p.talk + p.wait)
 FROM plan p
 UNION ALL
-SELECT p.n, 'a-' || p.n, '', a.address, a.address_key, 'agent', 'left', '', 'routed', false, false, a.id,
+SELECT p.n, 'a-' || p.n, '', a.address, a.address_key, reverse(a.address_key), 'agent', 'left', '', 'routed', false,
+       false, a.id,
        p.ended_at - make_interval(secs => p.talk), p.ended_at, p.ended_at - make_interval(secs => p.talk)
 FROM plan p JOIN agents_agent a ON a.name = 'Agent ' || p.agent_n
 WHERE p.outcome <> 'abandoned'
 UNION ALL
-SELECT p.n, 't-' || p.n, '', a.address, a.address_key, 'agent', 'left', '', 'warm_transfer', false, false, a.id,
+SELECT p.n, 't-' || p.n, '', a.address, a.address_key, reverse(a.address_key), 'agent', 'left', '', 'warm_transfer',
+       false, false, a.id,
        p.ended_at - make_interval(secs => p.talk / 2), p.ended_at, p.ended_at - make_interval(secs => p.talk / 2)
 FROM plan p JOIN agents_agent a ON a.name = 'Agent ' || p.second_n
 WHERE p.outcome = 'answered' AND p.n % 10 = 7;
@@ -152,6 +156,9 @@ def steps(agent_id: int, disposition_id: int) -> list[tuple[str, str, dict]]:
         ("newest", "supervisor", {}),
         ("q: a whole number", "supervisor", search_terms("+1 202 000 7919")),
         ("q: the start of a number", "supervisor", search_terms("+1 202 01")),
+        ("q: the last 4 digits", "supervisor", search_terms("7919")),
+        ("q: the number without its country code", "supervisor", search_terms("(202) 000-7919")),
+        ("q: 4 digits, typed as the start", "supervisor", search_terms("1202")),
         ("q: an agent's name", "supervisor", search_terms("Agent 17")),
         ("agent", "supervisor", {"agent_id": agent_id}),
         ("outcome: abandoned", "supervisor", {"outcome": "abandoned"}),
@@ -219,10 +226,13 @@ def _plan_summary(plan: str) -> str:
     """The index scans of a plan ("call_history, calls_member_address_key_…_like"): what it reads by."""
     used = []
     for line in plan.splitlines():
+        index = ""
         if " using " in line:
             index = line.split(" using ", 1)[1].split(" on ", 1)[0].strip()
-            if index not in used:
-                used.append(index)
+        elif "Bitmap Index Scan on " in line:  # two indexes read together (a number's start or its end)
+            index = line.split("Bitmap Index Scan on ", 1)[1].split()[0]
+        if index and index not in used:
+            used.append(index)
     return ", ".join(used) or "no index"
 
 
@@ -256,7 +266,8 @@ def render(figures: dict, results: list[dict], seconds: float, load: tuple[float
         f"Reading it: the database's part of a page (its main query, PostgreSQL's own time) is at most "
         f"{max(r['db_ms'] for r in results):.1f} ms, {statistics.median(r['db_ms'] for r in results):.1f} ms "
         "typically: each page reads only its own rows by an index (docs/history.md, \"Indexes\"): an agent's "
-        "history through `agent_history`, a number through the members' `address_key`, everything else in "
+        "history through `agent_history`, a number through the members' `address_key` (its start) and "
+        "`address_digits_reversed` (its end), everything else in "
         "order along `call_history`. The rest is Python in the one process: turning the rows into Django "
         "models (Django's psycopg loader parses each timestamp in Python), the members' query and the JSON, "
         f"{statistics.median(r['cpu_p50'] for r in results):.1f} ms of CPU for a typical page of 50 calls on "

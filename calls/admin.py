@@ -4,7 +4,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from calls.core.vocabulary import MemberRole
-from calls.models import Action, Call, CallEvent, Disposition, Member, PhloApp
+from calls.models import Action, Call, CallEvent, Disposition, Member, PhloApp, Queue
 
 
 class PhloAppForm(forms.ModelForm):
@@ -35,6 +35,41 @@ class PhloAppAdmin(admin.ModelAdmin):
     list_display = ["name", "phlo_id", "node_id", "auth_id", "is_default", "record_calls", "callback_path"]
     list_filter = ["is_default", "record_calls"]
     search_fields = ["name", "phlo_id", "node_id", "auth_id"]
+
+
+class QueueForm(forms.ModelForm):
+    numbers = forms.CharField(
+        required=False, help_text="The numbers customers dial to reach this queue, comma-separated (E.164).",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+    class Meta:
+        model = Queue
+        fields = ["name", "numbers", "phlo_app", "priority", "service_level_seconds", "overflow_to",
+                  "overflow_after_seconds", "is_default"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["numbers"] = ", ".join(self.instance.numbers)
+
+    def clean_numbers(self):
+        return [number.strip() for number in self.cleaned_data["numbers"].split(",") if number.strip()]
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin):
+    """Queues (docs/routing.md, "Queues"); agents' skills are on each agent's page."""
+
+    form = QueueForm
+    list_display = ["name", "shown_numbers", "phlo_app", "priority", "service_level_seconds", "overflow_to",
+                    "overflow_after_seconds", "is_default"]
+    list_editable = ["priority"]
+    search_fields = ["name"]
+
+    @admin.display(description="numbers")
+    def shown_numbers(self, queue):
+        return ", ".join(queue.numbers)
 
 
 class ReadOnlyInline(admin.TabularInline):

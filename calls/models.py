@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from calls.core.vocabulary import (
     RecordingState,
     TransferRole,
 )
+from phlo.addresses import E164, address_key
 from phlo.events import MAX_ADDRESS_LENGTH, MAX_ID_LENGTH, MAX_NAME_LENGTH
 from phlo.http import Credentials
 
@@ -100,6 +102,26 @@ class Queue(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self):
+        """The rules of a queue, for the admin and `configure_queue` alike."""
+        errors = {}
+        if not isinstance(self.numbers, list) or not all(isinstance(n, str) for n in self.numbers):
+            errors["numbers"] = "A list of phone numbers."
+        else:
+            wrong = [n for n in self.numbers if not E164.fullmatch(n)]
+            if wrong:
+                errors["numbers"] = f"Not E.164 numbers: {', '.join(wrong)} (digits, an optional +: +14155550100)."
+            mine = {address_key(n) for n in self.numbers}
+            taken = [q.name for q in Queue.objects.exclude(pk=self.pk) if mine & {address_key(n) for n in q.numbers}]
+            if taken:
+                errors["numbers"] = f"Another queue already has one of these numbers: {', '.join(taken)}."
+        if (self.overflow_to_id is None) != (self.overflow_after_seconds is None):
+            errors["overflow_after_seconds"] = "Overflow needs both a queue to overflow to and after how many seconds."
+        elif self.overflow_to_id is not None and self.overflow_to_id == self.pk:
+            errors["overflow_to"] = "A queue cannot overflow to itself."
+        if errors:
+            raise ValidationError(errors)
+
 
 class Call(models.Model):
     """One multiparty call (MPC) as we know it; `version` grows with every change we publish."""
@@ -181,6 +203,9 @@ class Member(models.Model):
     address = models.CharField(max_length=MAX_ADDRESS_LENGTH)
     # The comparison form of `address` (phlo/addresses.py), indexed: the history finds a number by it.
     address_key = models.CharField(max_length=MAX_ADDRESS_LENGTH, blank=True, db_index=True)
+    # A phone number's digits reversed (empty for a SIP URI), indexed: "ends with" as a prefix search,
+    # so the history finds a number by its last digits (`0111`) through an index too.
+    address_digits_reversed = models.CharField(max_length=MAX_ADDRESS_LENGTH, blank=True, db_index=True)
     role = models.CharField(max_length=16, choices=MemberRole.choices, default=MemberRole.CUSTOMER)
     state = models.CharField(max_length=16, choices=MemberState.choices, default=MemberState.DIALING)
     state_since = models.DateTimeField(null=True, blank=True)

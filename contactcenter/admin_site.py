@@ -26,6 +26,8 @@ SECRET_FIELDS = frozenset({
     "calls.phloapp.auth_token",
     "auth.user.password",
     "authtoken.token.key",
+    "agents.apikey.hashed_key",
+    "agents.socketticket.digest",
     "sessions.session.session_key",
     "sessions.session.session_data",
 })

@@ -14,18 +14,21 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from calls.queue.routing import router  # noqa: E402
 from contactcenter.body_limit import DeclaredBodyLimit  # noqa: E402
 from contactcenter.ws_auth import BrowserOriginValidator, SessionOrTokenAuthMiddleware  # noqa: E402
+from live.clock import start_clock  # noqa: E402
 from live.urls import websocket_urlpatterns  # noqa: E402
 
 
 class WithBackgroundWork:
-    """Starts the process's background work, the call router (calls/queue/routing.py), with its first
-    request: Daphne has no lifespan events to start it at boot. Later requests find it running."""
+    """Starts the process's background work, the call router (calls/queue/routing.py) and its clock
+    (live/clock.py: wrap-ups that are over, purges), with its first request: Daphne has no lifespan
+    events to start them at boot. Later requests find them running."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
         router()
+        start_clock()
         return await self.app(scope, receive, send)
 
 

@@ -24,7 +24,7 @@ class DeclaredBodyLimit:
             await send({
                 "type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")],
+                            (b"cache-control", b"no-store"), (b"connection", b"close")],
             })
             await send({"type": "http.response.body", "body": body})
             return None

@@ -9,6 +9,13 @@ from django.core.exceptions import ImproperlyConfigured
 from contactcenter.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# templates/ and static/ sit at the top of a checkout; a wheel carries them inside this package
+# (setup.py). Installed from a wheel, the defaults that write files (the SQLite database,
+# collectstatic's output) write to the working directory, never into site-packages.
+_PACKAGE_DIR = Path(__file__).resolve().parent
+INSTALLED_FROM_WHEEL = (_PACKAGE_DIR / "templates").is_dir()
+ASSETS_DIR = _PACKAGE_DIR if INSTALLED_FROM_WHEEL else BASE_DIR
+DATA_DIR = Path.cwd() if INSTALLED_FROM_WHEEL else BASE_DIR
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
@@ -42,20 +49,25 @@ INSTALLED_APPS = [
     "calls",
     "pages",
     "devtools",
+    "contactcenter.apps.DeskConfig",  # its deploy checks (contactcenter/checks.py)
 ]
 
 # Django's middleware with their hooks run inline on the event loop (fastpath/middleware.py):
 # under ASGI, Django's own classes would take two thread hops each per request.
+# The first three only add headers, so they come before the probes, which are answered on any Host
+# (contactcenter/probes.py) before CommonMiddleware checks it against ALLOWED_HOSTS.
 MIDDLEWARE = [
     "fastpath.middleware.SecurityMiddleware",
+    "fastpath.middleware.XFrameOptionsMiddleware",
+    "contactcenter.security_headers.ContentSecurityPolicyMiddleware",
+    "contactcenter.no_store.NoStoreForAPI",
+    "contactcenter.probes.ProbesOnAnyHost",
     "servestatic.middleware.ServeStaticMiddleware",
     "fastpath.middleware.SessionMiddleware",
     "fastpath.middleware.CommonMiddleware",
     "fastpath.middleware.CsrfViewMiddleware",
     "fastpath.middleware.AuthenticationMiddleware",
     "fastpath.middleware.MessageMiddleware",
-    "fastpath.middleware.XFrameOptionsMiddleware",
-    "contactcenter.security_headers.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "contactcenter.urls"
@@ -64,7 +76,7 @@ ASGI_APPLICATION = "contactcenter.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [ASSETS_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -98,7 +110,7 @@ def _database(url: str) -> dict:
     return config
 
 
-DATABASES = {"default": _database(env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+DATABASES = {"default": _database(env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -125,8 +137,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or DATA_DIR / "staticfiles")  # where collectstatic writes
+STATICFILES_DIRS = [ASSETS_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
@@ -143,6 +155,7 @@ REST_FRAMEWORK = {
     # TokenAuthentication has one (401 + WWW-Authenticate), where the session would give 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
+        "agents.api_keys.ApiKeyAuthentication",  # integrators' keys, read-only ones refused changes
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -180,6 +193,11 @@ DISPOSITION_REQUIRED = env_bool("DISPOSITION_REQUIRED", False)
 ROUTING_RING_SECONDS = env_float("ROUTING_RING_SECONDS", 20.0)
 SERVICE_LEVEL_SECONDS = env_float("SERVICE_LEVEL_SECONDS", 20.0)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# How many days ended calls are kept, with their members, callbacks, actions and wrap-ups:
+# `manage.py prune_history`, on a timer (docs/data.md). Unset: kept until an operator prunes them.
+RETENTION_DAYS = env_int("RETENTION_DAYS", None) if env_str("RETENTION_DAYS").strip() else None
+if RETENTION_DAYS is not None and RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(f"RETENTION_DAYS must be a number of days, 1 or more, not {RETENTION_DAYS}.")
 # Whether this process runs the call router in the background (calls/queue/routing.py). In-process tests
 # switch it off and drive routing passes themselves.
 ROUTER_ENABLED = env_bool("ROUTER_ENABLED", True)
@@ -208,8 +226,21 @@ SESSION_COOKIE_HTTPONLY = True
 # requests Django sees as secure (SECURE_PROXY_SSL_HEADER behind the proxy).
 if PUBLIC_BASE_URL.startswith("https://") and not DEBUG:
     SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True  # names under the desk's own host name, which it owns
+    # The proxy redirects http to https already (docs/deploy.md); this catches a request that
+    # reached the desk without it. The probes are reached by address over plain http: not redirected.
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
+SILENCED_SYSTEM_CHECKS = [
+    # Our middleware are subclasses of Django's under other paths: contactcenter/checks.py makes
+    # these three checks by class instead (desk.W001-W003), and the checks that depend on them.
+    "security.W001", "security.W002", "security.W003",
+    # HSTS preload is a promise for a whole registrable domain (example.com and every name under
+    # it), the domain owner's to make, not this application's.
+    "security.W021",
+]
 # Scripts only from our own files: an injected <script> or inline handler does not run
-# (fastpath/middleware.py: ContentSecurityPolicyMiddleware).
+# (contactcenter/security_headers.py: ContentSecurityPolicyMiddleware).
 # Recordings play from where Plivo keeps them (https), or from the simulator behind PLIVO_API_BASE_URL.
 _RECORDINGS_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(PLIVO_API_BASE_URL))
 CONTENT_SECURITY_POLICY = (

@@ -3,8 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from agents.api import AgentDirectoryView, DeclineView, MeView, TokenView, WrapUpExtendView
-from contactcenter.health import healthz
-from metrics.views import metrics
+from agents.socket_tickets import SocketTicketView
 
 api_patterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
@@ -12,6 +11,7 @@ api_patterns = [
     path("me/wrap-up/extend/", WrapUpExtendView.as_view(), name="api-me-wrap-up-extend"),
     path("me/decline/", DeclineView.as_view(), name="api-me-decline"),
     path("agents/", AgentDirectoryView.as_view(), name="api-agents"),
+    path("ws-ticket/", SocketTicketView.as_view(), name="api-ws-ticket"),
     path("", include("calls.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file of its own: the page needs no inline
@@ -23,8 +23,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("callbacks/", include("calls.intake.urls")),
-    path("healthz", healthz, name="healthz"),
-    path("metrics", metrics, name="metrics"),
+    # /healthz, /readyz and /metrics are answered before the host check: contactcenter/probes.py
     path("", include("pages.urls")),
 ]
 

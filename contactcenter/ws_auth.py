@@ -1,4 +1,6 @@
-"""WebSocket origin check and authentication: the session cookie (browsers) or `?token=KEY` (clients)."""
+"""WebSocket origin check and authentication (docs/websocket.md): a one-time `?ticket=T`
+(`POST /api/ws-ticket/`), `?token=KEY`, an `Authorization: Api-Key KEY` header (integrators'
+server-side clients), or the session cookie (browsers)."""
 
 from importlib import import_module
 from types import SimpleNamespace
@@ -26,6 +28,16 @@ def _user_for_token(key: str):
     return token.user if token and token.user.is_active else None
 
 
+def _user_for_api_key(scope):
+    from agents.api_keys import KEYWORD, live_key
+
+    scheme, _, key = _header(scope, b"authorization").partition(" ")
+    if scheme.lower() != KEYWORD.lower() or not key.strip():
+        return None
+    row = live_key(key.strip())
+    return row.user if row else None
+
+
 def _user_for_session(session_key: str):
     """Django's own rules for a session's user (backend, session hash after a password change)."""
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
@@ -34,12 +46,19 @@ def _user_for_session(session_key: str):
 
 @database_sync_to_async
 def _user_of(scope):
-    """A valid `?token=KEY` wins; else the session cookie; else anonymous."""
-    keys = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
-    if keys:
-        user = _user_for_token(keys[0][:64])
-        if user is not None:
-            return user
+    """The first of these that is valid: `?ticket=T` (used up by this socket), `?token=KEY`, an
+    `Api-Key` header; else the session cookie; else anonymous."""
+    from agents.socket_tickets import ticket_take
+
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    tickets, keys = query.get("ticket"), query.get("token")
+    user = (
+        (tickets and ticket_take(tickets[0][:64]))
+        or (keys and _user_for_token(keys[0][:64]))
+        or _user_for_api_key(scope)
+    )
+    if user:
+        return user
     session_key = parse_cookie(_header(scope, b"cookie")).get(settings.SESSION_COOKIE_NAME)
     return _user_for_session(session_key) if session_key else AnonymousUser()
 

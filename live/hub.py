@@ -20,8 +20,9 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from live.audience import Viewer
+from live.clock import run_job
 from live.messages import batched, dumps
-from live.publish import GROUP, publish
+from live.publish import GROUP
 from live.sources import PeriodicJob, World, sources
 from live.versions import Versions
 from metrics.registry import FANOUT_LAG_SECONDS
@@ -91,7 +92,10 @@ class Hub:
                 self.tasks = [
                     asyncio.ensure_future(self._receive_forever(run)),
                     asyncio.ensure_future(self._beat_forever(run)),
-                    *(asyncio.ensure_future(self._periodic_forever(run, job)) for job in sources.periodic),
+                    *(
+                        asyncio.ensure_future(self._periodic_forever(run, job))
+                        for job in sources.periodic if job.while_watched
+                    ),
                 ]
         await self.ready.wait()
 
@@ -282,12 +286,7 @@ class Hub:
             await asyncio.sleep(job.seconds)
             if run is not self.run:
                 return
-            try:
-                await publish(await database_sync_to_async(job.run)())
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("periodic job %s failed", job.name)
+            await run_job(job)
 
 
 def _discard(index: dict[int, set[LiveSocket]], key: int, socket: LiveSocket) -> None:

@@ -28,12 +28,15 @@ class World(Protocol):
 
 @dataclass(frozen=True)
 class PeriodicJob:
-    """Sync work a hub runs every `seconds` on each process while dashboards are connected; it
-    returns the messages to publish. Jobs must be safe to run on several processes at once."""
+    """Sync work each process runs every `seconds`; it returns the messages to publish. Jobs must be
+    safe to run on several processes at once. `while_watched`: only while the process has dashboards
+    (the hub runs it: figures nobody on this process would see); else always, from the process's
+    first request on (live/clock.py: a wrap-up ends whether anyone watches or not)."""
 
     name: str
     seconds: float
     run: Callable[[], list[dict]]
+    while_watched: bool = False
 
 
 @dataclass

@@ -5,13 +5,43 @@ Each Daphne process counts what it served: scrape every process (docs/operations
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable, Iterable
+from importlib import metadata
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+# The standard series every Prometheus client exports: `process_*` (CPU seconds, resident memory,
+# open file descriptors and their limit, start time) and `python_info`.
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+BUILD = Info("desk_build", "The running release: the desk's version and what it runs on.", registry=REGISTRY)
+BUILD.info({
+    "version": _version("plivo-agent-desk"),
+    "django": _version("Django"),
+    "python": platform.python_version(),
+})
 
 # Latencies from a millisecond to a few seconds: a callback's or a frame's life on one process.
 FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)

@@ -125,6 +125,8 @@ def _history_data(viewer: Person, page: str) -> dict:
         "agents": agent_names(),
         "dispositions": list(Disposition.objects.values("id", "name", "active")),
         "urls": {"api": "/api/", "export": "/api/calls/export.csv", "history": "/history/"},
+        # Call back (contract §11) offers only numbers the desk can dial: phlo/addresses.py's rule.
+        "rules": {"address_pattern": ADDRESS_PATTERN, "address_help": ADDRESS_HELP},
     }
 
 

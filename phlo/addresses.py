@@ -29,3 +29,10 @@ def address_key(value: str) -> str:
 
 def same_address(a: str, b: str) -> bool:
     return address_key(a) == address_key(b)
+
+
+def digits_reversed(value: str) -> str:
+    """A phone number's digits, last first ("+12025550111" → "11105552021"); "" for a SIP URI. The
+    history finds a number by its last digits as a prefix of this (calls/history/search.py)."""
+    key = address_key(value)
+    return key[::-1] if key.isdigit() else ""

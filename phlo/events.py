@@ -375,8 +375,9 @@ def _family_guess(params: dict[str, str]) -> Family:
 
 
 def _role(name: str) -> str:
+    """The desk's role for Plivo's `ParticipantRole` (`Agent`, `AI-Agent`…); empty when unknown."""
     try:
-        return Role(name.lower()).value
+        return Role(name.strip().lower()).on_the_desk.value
     except ValueError:
         return ""
 
@@ -397,11 +398,11 @@ def _int(value: str | None, name: str = "SequenceNumber") -> int | None:
     return number
 
 
-TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S")
-
-
 def _timestamp(value: str | None, name: str = "EventTimestamp") -> datetime | None:
-    """Plivo sends `2020-08-04 12:32:20.123456` (UTC), sometimes ISO 8601 or epoch seconds."""
+    """Plivo writes its times `YYYY-MM-DD HH:mm:ss+|-hh:mm`, with the offset of the account's
+    time zone, west of UTC as well as east (https://www.plivo.com/docs/voice/api/multiparty-call/
+    participants/the-participant-object/); older captures carry fractional seconds and no offset
+    (UTC), some families ISO 8601 with `T` and `Z`, or epoch seconds. Always returned in UTC."""
     if value is None or value.strip() == "":
         return None
     text = value.strip()
@@ -411,14 +412,7 @@ def _timestamp(value: str | None, name: str = "EventTimestamp") -> datetime | No
             if seconds > 1e11:  # milliseconds
                 seconds /= 1000
             return datetime.fromtimestamp(seconds, UTC)
-        if text.endswith("Z") or "+" in text[10:]:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            return parsed.astimezone(UTC)
-        for fmt in TIMESTAMP_FORMATS:
-            try:
-                return datetime.strptime(text[:26], fmt).replace(tzinfo=UTC)
-            except ValueError:
-                continue
+        parsed = datetime.fromisoformat(text)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError, OSError):
-        pass
-    raise _Unrecognised(f"{name} is not a timestamp.")
+        raise _Unrecognised(f"{name} is not a timestamp.") from None

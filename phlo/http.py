@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import ssl
 import time
@@ -153,8 +154,19 @@ def _error_class(status: int) -> type[PlivoResponseError]:
 
 
 def segment(value: str) -> str:
-    """One path segment, percent-encoded whole: a SIP URI's ':' and '@', a '+' or a '/' stay inside it."""
+    """One path segment, percent-encoded whole: an ID can never reach another segment or the query."""
     return quote(str(value), safe="")
+
+
+# What RFC 3986 lets a path segment carry as it is (pchar, besides letters, digits and "-._~").
+_PATH_SEGMENT_SAFE = "!$&'()*+,;=:@"
+
+
+def address_segment(address: str) -> str:
+    """A member address as a path segment, as Plivo's SDKs send it: `+14155550100` and
+    `sip:bob@example.com` go raw (the form known to work with PHLO). What would leave the segment
+    ('/', '?', '#', '%', spaces), which the SDKs would send broken, is percent-encoded."""
+    return quote(str(address), safe=_PATH_SEGMENT_SAFE)
 
 
 _clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
@@ -196,7 +208,9 @@ async def send(
         # whole exchange, so a server that trickles its answer cannot hold an agent past the timeout.
         async with asyncio.timeout(timeout):
             response = await shared_client().request(
-                method, url, json=payload, auth=(credentials.auth_id, credentials.auth_token), timeout=timeout,
+                method, url, content=None if payload is None else json_body(payload),
+                headers=None if payload is None else JSON_HEADERS,
+                auth=(credentials.auth_id, credentials.auth_token), timeout=timeout,
             )
     except (TimeoutError, httpx.TimeoutException) as exc:
         duration_ms = _done(upstream, method, path, action, "timeout", started, logging.WARNING)
@@ -219,6 +233,15 @@ async def send(
         f"{upstream.name} answered {response.status_code}: {error}", upstream=upstream.name,
         status=response.status_code, error=error, api_id=str(data.get("api_id") or ""), duration_ms=duration_ms,
     )
+
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def json_body(payload: dict) -> bytes:
+    """The body byte for byte as the official SDK sends it (requests' `json=`: `json.dumps` with
+    its default separators, ASCII only), so Plivo sees one shape whichever client asked."""
+    return json.dumps(payload, allow_nan=False).encode("utf-8")
 
 
 def _json_object(response: httpx.Response) -> dict:

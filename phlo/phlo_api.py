@@ -1,14 +1,15 @@
 """The PHLO API, async: one method per PHLO request (https://www.plivo.com/docs/phlo/api/).
 
-Paths as the official SDK builds them (plivo/resources/phlos.py, nodes.py), trailing slashes
-included. Transport, errors and logging are `phlo.http`'s.
+Paths and bodies as the official SDK builds them (plivo/resources/phlos.py, nodes.py), trailing
+slashes and raw member addresses included (tests/test_plivo_sdk_conformance.py compares the
+bytes). Transport, errors and logging are `phlo.http`'s.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from phlo.http import Api, Reply, segment, send
+from phlo.http import Api, Reply, address_segment, segment, send
 from phlo.vocabulary import DIALLED_ROLES, MemberAction, NodeAction
 
 
@@ -46,9 +47,10 @@ class PhloApi(Api):
         return await send(self.upstream, "POST", self._node_path, payload, action=action.value)
 
     async def member_action(self, action: MemberAction | str, *, member_address: str) -> Reply:
-        """hold, unhold, hangup, resume_call, abort_transfer or voicemail_drop one member, by address."""
+        """hold, unhold, hangup, resume_call, abort_transfer or voicemail_drop one member, by address
+        (in the path raw, as the SDK sends it: `members/+14155550100/`, `members/sip:bob@example.com/`)."""
         action = MemberAction(action)
-        path = f"{self._node_path}members/{segment(member_address)}/"
+        path = f"{self._node_path}members/{address_segment(member_address)}/"
         return await send(self.upstream, "POST", path, {"action": action.value}, action=action.value)
 
     @property

@@ -4,7 +4,9 @@ record the call (https://www.plivo.com/docs/voice/api/multiparty-call/).
 The call is addressed by its MPC UUID (`uuid_{mpc_uuid}`), a participant by its MemberID, as
 Plivo's callbacks name them. Paths as the official SDK builds them
 (plivo/resources/multipartycall.py), trailing slashes included; JSON bodies, which the Voice API
-takes as it takes form fields. Transport, errors and logging are `phlo.http`'s.
+takes as it takes form fields, carrying what the SDK sends for the same action except the
+parameters whose value is Plivo's default (tests/test_plivo_sdk_conformance.py holds it so).
+Transport, errors and logging are `phlo.http`'s.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ class VoiceApi(Api):
         self, member_id: str, *, mute: bool | None = None, hold: bool | None = None, coach_mode: bool | None = None
     ) -> Reply:
         """Change what is given of `mute`, `hold` and `coach_mode` (at least one, as Plivo requires)."""
-        payload = {name: value for name, value in (("mute", mute), ("hold", hold), ("coach_mode", coach_mode))
+        # In the SDK's order (update_participant's arguments), so the body is byte for byte its own.
+        payload = {name: value for name, value in (("coach_mode", coach_mode), ("mute", mute), ("hold", hold))
                    if value is not None}
         if not payload:
             raise ValueError("update at least one of mute, hold or coach_mode")

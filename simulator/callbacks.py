@@ -38,6 +38,7 @@ class Delivery:
     phlo: Phlo
     mpc_uuid: str
     params: dict[str, str]
+    url: str = ""  # where the request asked for these (recording_callback_url); else the PHLO's callback URL
 
 
 class Courier:
@@ -72,8 +73,8 @@ class Courier:
     async def start(self) -> None:
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(self._timeout, connect=CONNECT_TIMEOUT_SECONDS))
 
-    def send(self, phlo: Phlo, mpc_uuid: str, params: dict[str, str]) -> None:
-        delivery = Delivery(phlo, mpc_uuid, params)
+    def send(self, phlo: Phlo, mpc_uuid: str, params: dict[str, str], *, url: str = "") -> None:
+        delivery = Delivery(phlo, mpc_uuid, params, url)
         self._pending += 1
         self._idle.clear()
         if self.faults.reorder:
@@ -143,7 +144,7 @@ class Courier:
         """One attempt; None when the desk accepted it, else what went wrong."""
         # Sign with the newest token we know, as Plivo does right after a token change.
         phlo = self._directory.cached(delivery.phlo.phlo_id) or delivery.phlo
-        url = self.url_for(phlo.phlo_id)
+        url = delivery.url or self.url_for(phlo.phlo_id)
         nonce = str(secrets.randbits(64))
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",

@@ -3,20 +3,19 @@
 from datetime import datetime
 
 from phlo.vocabulary import Role
-from simulator.model import MultiPartyCall, Report
-
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # UTC, as Plivo writes it
+from simulator.model import MultiPartyCall, Report, plivo_time
 
 
 def callback_params(call: MultiPartyCall, report: Report, *, at: datetime) -> dict[str, str]:
-    """`at` must be UTC. A participant's own address is where Plivo puts it for the leg's
+    """`at` must be timezone-aware; it is written as Plivo writes it, `YYYY-MM-DD HH:mm:ss+|-hh:mm`
+    in the account's time zone. A participant's own address is where Plivo puts it for the leg's
     direction (From when they called in, To when the PHLO dialled them); no MemberAddress."""
     params = {
         "EventName": report.event_name,
         "MPCUUID": call.mpc_uuid,
         "MPCName": call.name,
         "SequenceNumber": str(report.sequence),
-        "EventTimestamp": at.strftime(TIMESTAMP_FORMAT),
+        "EventTimestamp": plivo_time(at, call.tz),
     }
     participant = report.participant
     if participant is not None:
@@ -28,5 +27,5 @@ def callback_params(call: MultiPartyCall, report: Report, *, at: datetime) -> di
             ParticipantCallTo=participant.call_to,
             ParticipantCallDirection=participant.direction,
         )
-    params.update(report.extra)
+    params.update((name, str(value)) for name, value in report.extra)
     return params

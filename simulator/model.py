@@ -1,12 +1,13 @@
 """The Plivo side of one multiparty call (MPC): its members, holds, transfers, mute and coach
 mode, recordings, and its end.
 
-Pure: no network, no database, no clock of its own (the switchboard's tells a recording's
-times). Each operation changes the call and returns the events Plivo would report, in order,
-each numbered with the call's next SequenceNumber. The switchboard decides *when* things happen
-(a dialled leg answers after ringing, a voicemail drop ends) and the courier delivers what is
-reported. An operation that does not fit the call's state raises `NotAllowed` (Plivo's 400)
-before changing anything; one naming a participant the call never had raises `NoSuchMember` (404).
+Pure: no network, no database, no clock of its own (the switchboard's tells the times). Each
+operation changes the call and returns the events Plivo would report, in order, each numbered
+with the call's next SequenceNumber, in Plivo's words (exit causes, termination causes:
+phlo/vocabulary.py). The switchboard decides *when* things happen (a dialled leg answers after
+ringing, a voicemail drop ends) and the courier delivers what is reported. An operation that does
+not fit the call's state raises `NotAllowed` (Plivo's 400) before changing anything; one naming a
+participant the call never had raises `NoSuchMember` (404).
 """
 
 from __future__ import annotations
@@ -15,16 +16,21 @@ import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from phlo.addresses import address_key
-from phlo.vocabulary import Role
+from phlo.vocabulary import ExitCause, Role, TerminationCause
 
-AGENT, CUSTOMER, SUPERVISOR = Role.AGENT, Role.CUSTOMER, Role.SUPERVISOR
+AGENT, CUSTOMER, SUPERVISOR, AI_AGENT = Role.AGENT, Role.CUSTOMER, Role.SUPERVISOR, Role.AI_AGENT
+AGENTS = (AGENT, AI_AGENT)  # who serves the customer: the call starts with the first, ends with the last
 RINGING, CONNECTED, ON_HOLD, LEFT = "ringing", "connected", "on_hold", "left"
 ON_THE_LINE = (CONNECTED, ON_HOLD)
 RECORDING, PAUSED, COMPLETED = "recording", "paused", "completed"
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # a recording's times, UTC, as Plivo writes them (with "+00:00")
+
+
+def plivo_time(at: datetime, tz: tzinfo = UTC) -> str:
+    """A time as Plivo writes it: `YYYY-MM-DD HH:mm:ss+|-hh:mm`, in the account's time zone."""
+    return at.astimezone(tz).isoformat(sep=" ", timespec="seconds")
 
 
 class NotAllowed(Exception):
@@ -51,6 +57,16 @@ class Participant:
     voicemail: bool = False  # a voicemail drop is playing to them; they leave when it ends
     muted: bool = False  # heard by nobody
     coach_mode: bool = False  # a supervisor heard by the agents only, never by the customer
+    hold_on_join: bool = False  # added with hold=true: held from the moment they answer
+    playing: str = ""  # the audio URL played to them (Voice API `Member/{id}/Play/`)
+    recording: Recording | None = None  # their own recording (`Participant/{id}/Record/`), running or paused
+    joined_at: datetime | None = None
+    left_at: datetime | None = None
+    exit_cause: str = ""
+
+    @property
+    def on_the_line(self) -> bool:
+        return self.state in ON_THE_LINE
 
     @property
     def live(self) -> bool:
@@ -63,7 +79,7 @@ class Participant:
         return {
             "member_id": self.member_id, "address": self.address, "role": self.role, "state": self.state,
             "direction": self.direction, "call_uuid": self.call_uuid, "voicemail": self.voicemail,
-            "muted": self.muted, "coach_mode": self.coach_mode,
+            "muted": self.muted, "coach_mode": self.coach_mode, "exit_cause": self.exit_cause, "playing": self.playing,
         }
 
 
@@ -75,6 +91,8 @@ class Recording:
     file_format: str
     url: str
     started_at: datetime
+    resource_url: str = ""  # the Recording resource (RecordingResourceURL)
+    callback_url: str = ""  # recording_callback_url, when the request gave one
     state: str = RECORDING
     ended_at: datetime | None = None
     recorded_seconds: float = 0.0  # before the running stretch
@@ -84,14 +102,16 @@ class Recording:
         running = (now - self.running_since).total_seconds() if self.running_since else 0.0
         return max(0, round(self.recorded_seconds + running))
 
-    def params(self, now: datetime) -> dict[str, str]:
-        """What Plivo's recording events carry about it."""
+    def params(self, now: datetime, tz: tzinfo = UTC) -> dict[str, str]:
+        """What Plivo's recording events carry about it (https://www.plivo.com/docs/voice/api/
+        multiparty-call/recording/start-recording/)."""
         params = {
-            "RecordingUUID": self.recording_id, "RecordingURL": self.url, "RecordingFormat": self.file_format,
-            "RecordingStartTime": _plivo_time(self.started_at), "RecordingDuration": str(self.seconds(now)),
+            "RecordingUUID": self.recording_id, "RecordingURL": self.url, "RecordingResourceURL": self.resource_url,
+            "RecordingFormat": self.file_format, "RecordingStartTime": plivo_time(self.started_at, tz),
+            "RecordingDuration": str(self.seconds(now)),
         }
         if self.ended_at is not None:
-            params["RecordingEndTime"] = _plivo_time(self.ended_at)
+            params["RecordingEndTime"] = plivo_time(self.ended_at, tz)
         return params
 
     def as_dict(self, now: datetime) -> dict:
@@ -107,6 +127,7 @@ class Report:
     sequence: int
     participant: Participant | None = None  # a copy, as the participant was at that moment
     extra: tuple[tuple[str, str], ...] = ()
+    callback_url: str = ""  # where it goes, when not where the call's others go (recording_callback_url)
 
 
 @dataclass
@@ -119,7 +140,7 @@ class WarmTransfer:
 class MultiPartyCall:
     def __init__(
         self, *, phlo_id: str, node_id: str, name: str, caller_id: str, run_id: str = "",
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC), tz: tzinfo = UTC,
     ):
         self.mpc_uuid = str(uuid.uuid4())
         self.phlo_id, self.node_id, self.name = phlo_id, node_id, name
@@ -129,8 +150,13 @@ class MultiPartyCall:
         self.transfer: WarmTransfer | None = None
         self.recordings: list[Recording] = []
         self._clock = clock
+        self.tz = tz  # the account's time zone, which Plivo's times are written in
         self.started = False
         self.ended = False
+        self.created_at = clock()
+        self.started_at: datetime | None = None
+        self.ended_at: datetime | None = None
+        self.termination_cause: TerminationCause | None = None
         self._sequence = itertools.count(1)
         self._member_ids = itertools.count(1)
         self._reports: list[Report] = []
@@ -150,10 +176,23 @@ class MultiPartyCall:
             raise NoSuchMember(f"participant {member_id} not found in this multiparty call")
         return found
 
+    def voice_members(self, member_ids: list[str] | None) -> list[Participant]:
+        """The participants a Voice API path names: `all` (None) is everyone on the line; else each
+        of the IDs (`7`, `7,9`), who must all be live; nothing changes if one is not."""
+        self._require_live()
+        if member_ids is None:
+            return [p for p in self.participants if p.on_the_line]
+        return [self._voice_member(member_id) for member_id in dict.fromkeys(member_ids)]
+
     @property
     def recording(self) -> Recording | None:
         """The recording running or paused, if any."""
         return next((r for r in self.recordings if r.state in (RECORDING, PAUSED)), None)
+
+    @property
+    def status(self) -> str:
+        """As the Voice API's MultiPartyCall object says it."""
+        return "Ended" if self.ended else "Active" if self.started else "Initialized"
 
     def as_dict(self) -> dict:
         return {
@@ -178,10 +217,13 @@ class MultiPartyCall:
         participant = self._dial(address, role, announce=announce)
         return participant, self._flush()
 
-    def join_inbound(self, address: str, role: str) -> tuple[Participant, list[Report]]:
-        """Someone who called the PHLO's number enters the call at once (and waits for an agent)."""
+    def join_inbound(self, address: str, role: str, *, dialled: str = "") -> tuple[Participant, list[Report]]:
+        """Someone who called the PHLO's number (or `dialled`, another number of its: a line of business)
+        enters the call at once (and waits for an agent)."""
         self._require_live()
-        participant = self._add(address, role, direction="inbound", call_from=address, call_to=self.caller_id)
+        participant = self._add(
+            address, role, direction="inbound", call_from=address, call_to=dialled or self.caller_id
+        )
         self._connect(participant)
         return participant, self._flush()
 
@@ -192,7 +234,7 @@ class MultiPartyCall:
             self._connect(participant)
         return self._flush()
 
-    def leave(self, member_id: str, cause: str = "Hangup") -> list[Report]:
+    def leave(self, member_id: str, cause: ExitCause = ExitCause.HANGUP) -> list[Report]:
         """A member leaves by themselves (hangs up, a voicemail drop ends); never refused."""
         participant = self.member(member_id)
         if not self.ended:
@@ -216,9 +258,23 @@ class MultiPartyCall:
         self._unhold(participant)
         return self._flush()
 
+    def mute(self, address: str) -> list[Report]:
+        participant = self._acting_member(address)
+        if not participant.on_the_line or participant.muted:
+            raise NotAllowed(f"member {address} is {'already muted' if participant.muted else 'not on the line'}")
+        self._update(participant, mute=True, hold=None, coach_mode=None)
+        return self._flush()
+
+    def unmute(self, address: str) -> list[Report]:
+        participant = self._acting_member(address)
+        if not participant.muted:
+            raise NotAllowed(f"member {address} is not muted")
+        self._update(participant, mute=False, hold=None, coach_mode=None)
+        return self._flush()
+
     def hangup(self, address: str) -> list[Report]:
         participant = self._live_member(address)
-        self._leave(participant, "Hangup")
+        self._leave(participant, ExitCause.KICKED_OUT)
         return self._flush()
 
     def voicemail_drop(self, address: str) -> Participant:
@@ -243,7 +299,7 @@ class MultiPartyCall:
         if participant.member_id != transfer.initiator:
             raise NotAllowed("only the member who initiated the warm transfer can abort it")
         # The target leaving ends the transfer, which brings the held customers back.
-        self._leave(self.member(transfer.target), "TransferAborted")
+        self._leave(self.member(transfer.target), ExitCause.KICKED_OUT)
         return self._flush()
 
     # --- call actions (PHLO `multi_party_call/{node_id}`) ------------------------------------
@@ -267,81 +323,123 @@ class MultiPartyCall:
     def cold_transfer(self, trigger_source: str, to: str, role: str) -> tuple[Participant, list[Report]]:
         initiator = self._transfer_trigger(trigger_source, to)
         target = self._dial(to, role, announce=True)
-        self._leave(initiator, "ColdTransfer")
+        self._leave(initiator, ExitCause.TRANSFERRED)
         return target, self._flush()
 
     # --- the Voice API (Account/{auth_id}/MultiPartyCall/uuid_{mpc_uuid}/…) -------------------
 
     def add_participant(
-        self, role: str, from_: str, to: str, *, coach_mode: bool, mute: bool
+        self, role: str, from_: str, to: str, *, coach_mode: bool, mute: bool, hold: bool = False
     ) -> tuple[Participant, list[Report]]:
-        """Dial `to` into the call (`Participant/`), muted or coached from the start."""
+        """Dial `to` into the call (`Participant/`), muted, coached or held from the start."""
         participant = self._dial(to, role, announce=True, call_from=from_)
         participant.muted = mute
         participant.coach_mode = coach_mode and role == SUPERVISOR  # coach mode is a supervisor's
+        participant.hold_on_join = hold
         return participant, self._flush()
 
-    def update_participant(
-        self, member_id: str, *, mute: bool | None, hold: bool | None, coach_mode: bool | None
-    ) -> list[Report]:
-        """`Participant/{member_id}/`: each flag given that changes is reported."""
-        participant = self._voice_member(member_id)
-        if participant.state not in ON_THE_LINE:
-            raise NotAllowed(f"participant {member_id} has not joined the multiparty call yet")
-        if coach_mode is not None and participant.role != SUPERVISOR:
-            raise NotAllowed("coach_mode can be updated only for a participant with the supervisor role")
-        if mute is not None and mute != participant.muted:
-            participant.muted = mute
-            self._report("ParticipantMute" if mute else "ParticipantUnmute", participant)
-        if coach_mode is not None and coach_mode != participant.coach_mode:
-            participant.coach_mode = coach_mode
-            self._report("ParticipantCoachModeStart" if coach_mode else "ParticipantCoachModeStop", participant,
-                         ParticipantCoachMode=str(coach_mode).lower())
-        if hold is True and participant.state == CONNECTED:
-            participant.state = ON_HOLD
-            self._report("ParticipantHold", participant)
-        elif hold is False and participant.state == ON_HOLD:
-            self._unhold(participant)
-        return self._flush()
-
-    def remove_participant(self, member_id: str) -> list[Report]:
-        """`DELETE Participant/{member_id}/`: the participant is hung up."""
-        self._leave(self._voice_member(member_id), "KickedOut")
-        return self._flush()
-
-    def start_recording(self, *, recording_id: str, file_format: str, url: str) -> tuple[Recording, list[Report]]:
-        """`Record/`: the whole call, into a new file at `url`."""
+    def take_over(self, leg: Participant, role: str) -> tuple[Participant, list[Report]]:
+        """A call already up elsewhere is moved into this one (`Participant/` with `call_uuid`)."""
         self._require_live()
-        if not self.started:
+        self._require_absent(leg.address)
+        participant = self._add(leg.address, role, direction=leg.direction, call_from=leg.call_from,
+                                call_to=leg.call_to)
+        participant.call_uuid = leg.call_uuid
+        self._connect(participant)
+        return participant, self._flush()
+
+    def update_participants(
+        self, member_ids: list[str] | None, *, mute: bool | None, hold: bool | None, coach_mode: bool | None
+    ) -> list[Report]:
+        """`Participant/{member_id|id,id|all}/`: each flag given that changes is reported."""
+        if member_ids is None and coach_mode is not None:
+            raise NotAllowed("cannot specify coach_mode when updating all participants")
+        participants = self.voice_members(member_ids)
+        for participant in participants:
+            if not participant.on_the_line:
+                raise NotAllowed(f"participant {participant.member_id} has not joined the multiparty call yet")
+            if coach_mode is not None and participant.role != SUPERVISOR:
+                raise NotAllowed("coach_mode can be updated only for a participant with the supervisor role")
+        for participant in participants:
+            self._update(participant, mute=mute, hold=hold, coach_mode=coach_mode)
+        return self._flush()
+
+    def remove_participants(self, member_ids: list[str] | None) -> list[Report]:
+        """`DELETE Participant/{member_id|id,id|all}/`: they are kicked out."""
+        for participant in self.voice_members(member_ids):
+            self._leave(participant, ExitCause.KICKED_OUT)
+        return self._flush()
+
+    def play(self, member_ids: list[str] | None, url: str) -> list[Participant]:
+        """`Member/{member_id|id,id|all}/Play/`: they hear `url` (no callback reports it)."""
+        participants = self.voice_members(member_ids)
+        for participant in participants:
+            participant.playing = url
+        return participants
+
+    def stop_playing(self, member_ids: list[str] | None) -> None:
+        for participant in self.voice_members(member_ids):
+            participant.playing = ""
+
+    def activate(self) -> list[Report]:
+        """`POST MultiPartyCall/{id}/` `status=active`: a call still initialized starts now."""
+        self._require_live()
+        if self.started:
+            raise NotAllowed("the multiparty call is already active")
+        self._start()
+        return self._flush()
+
+    def end(self) -> list[Report]:
+        """`DELETE MultiPartyCall/{id}/`: everyone is disconnected, the call ends."""
+        self._require_live()
+        self._end(TerminationCause.HANGUP_API_TRIGGERED)
+        return self._flush()
+
+    def start_recording(
+        self, *, recording_id: str, file_format: str, url: str, member_id: str | None = None, resource_url: str = "",
+        callback_url: str = "",
+    ) -> tuple[Recording, list[Report]]:
+        """`Record/` (the whole call) or `Participant/{member_id}/Record/` (one participant's
+        voice), into a new file at `url`."""
+        self._require_live()
+        owner = None if member_id is None else self._voice_member(member_id)
+        if owner is None and not self.started:
             raise NotAllowed("the multiparty call has not started yet; there is nothing to record")
-        if self.recording is not None:
-            raise NotAllowed("the multiparty call is already being recorded")
+        if owner is not None and not owner.on_the_line:
+            raise NotAllowed(f"participant {member_id} has not joined the multiparty call yet")
+        if (self.recording if owner is None else owner.recording) is not None:
+            raise NotAllowed(f"{'the multiparty call' if owner is None else f'participant {member_id}'} "
+                             "is already being recorded")
         now = self._clock()
-        recording = Recording(recording_id, file_format, url, started_at=now, running_since=now)
-        self.recordings.append(recording)
-        self._report_recording("MPCRecordingInitiated", recording)
+        recording = Recording(recording_id, file_format, url, started_at=now, running_since=now,
+                              resource_url=resource_url, callback_url=callback_url)
+        if owner is None:
+            self.recordings.append(recording)
+        else:
+            owner.recording = recording
+        self._report_recording("Initiated", recording, owner)
         return recording, self._flush()
 
-    def pause_recording(self) -> list[Report]:
-        recording = self._live_recording()
+    def pause_recording(self, member_id: str | None = None) -> list[Report]:
+        recording, owner = self._live_recording(member_id)
         if recording.state != RECORDING:
             raise NotAllowed("the recording is already paused")
         now = self._clock()
         recording.recorded_seconds += (now - recording.running_since).total_seconds()
         recording.state, recording.running_since = PAUSED, None
-        self._report_recording("MPCRecordingPaused", recording)
+        self._report_recording("Paused", recording, owner)
         return self._flush()
 
-    def resume_recording(self) -> list[Report]:
-        recording = self._live_recording()
+    def resume_recording(self, member_id: str | None = None) -> list[Report]:
+        recording, owner = self._live_recording(member_id)
         if recording.state != PAUSED:
             raise NotAllowed("the recording is not paused")
         recording.state, recording.running_since = RECORDING, self._clock()
-        self._report_recording("MPCRecordingResumed", recording)
+        self._report_recording("Resumed", recording, owner)
         return self._flush()
 
-    def stop_recording(self) -> list[Report]:
-        self._finish_recording(self._live_recording())
+    def stop_recording(self, member_id: str | None = None) -> list[Report]:
+        self._finish_recording(*self._live_recording(member_id))
         return self._flush()
 
     # --- rules --------------------------------------------------------------------------------
@@ -385,11 +483,15 @@ class MultiPartyCall:
             raise NotAllowed(f"participant {member_id} has already left the multiparty call")
         return participant
 
-    def _live_recording(self) -> Recording:
+    def _live_recording(self, member_id: str | None) -> tuple[Recording, Participant | None]:
+        """The recording running or paused: the call's, or (`member_id`) that participant's."""
         self._require_live()
-        if self.recording is None:
-            raise NotAllowed("the multiparty call is not being recorded")
-        return self.recording
+        owner = None if member_id is None else self._voice_member(member_id)
+        recording = self.recording if owner is None else owner.recording
+        if recording is None:
+            raise NotAllowed(f"{'the multiparty call' if owner is None else f'participant {member_id}'} "
+                             "is not being recorded")
+        return recording, owner
 
     def _live_member(self, address: str) -> Participant:
         self._require_live()
@@ -426,10 +528,32 @@ class MultiPartyCall:
     def _connect(self, participant: Participant) -> None:
         participant.state = CONNECTED
         participant.announced = True
-        if participant.role == AGENT and not self.started:
-            self.started = True  # the conference starts when its first agent enters
-            self._report("MPCStart")
+        participant.joined_at = self._clock()
+        if participant.role in AGENTS and not self.started:
+            self._start()  # the conference starts when its first agent enters
         self._report("ParticipantJoin", participant)
+        if participant.hold_on_join:
+            participant.state = ON_HOLD
+            self._report("ParticipantHold", participant)
+
+    def _start(self) -> None:
+        self.started, self.started_at = True, self._clock()
+        self._report("MPCStart")
+
+    def _update(self, participant: Participant, *, mute: bool | None, hold: bool | None,
+                coach_mode: bool | None) -> None:
+        if mute is not None and mute != participant.muted:
+            participant.muted = mute
+            self._report("ParticipantMute" if mute else "ParticipantUnmute", participant)
+        if coach_mode is not None and coach_mode != participant.coach_mode:
+            participant.coach_mode = coach_mode
+            self._report("ParticipantCoachModeStart" if coach_mode else "ParticipantCoachModeStop", participant,
+                         ParticipantCoachMode=str(coach_mode).lower())
+        if hold is True and participant.state == CONNECTED:
+            participant.state = ON_HOLD
+            self._report("ParticipantHold", participant)
+        elif hold is False and participant.state == ON_HOLD:
+            self._unhold(participant)
 
     def _unhold(self, participant: Participant) -> None:
         participant.state = CONNECTED
@@ -444,48 +568,58 @@ class MultiPartyCall:
                 self._unhold(customer)
         self.transfer = None
 
-    def _leave(self, participant: Participant, cause: str) -> None:
+    def _leave(self, participant: Participant, cause: ExitCause) -> None:
         if not participant.live:
             return
-        was_on_the_line = participant.state in ON_THE_LINE
-        participant.state = LEFT
-        participant.voicemail = False
-        if participant.announced:
-            self._report("ParticipantExit", participant, ParticipantExitCause=cause)
+        was_on_the_line = participant.on_the_line
+        self._gone(participant, cause)
         live = [p for p in self.participants if p.live]
         # The call ends with its last customer, or with its last agent once one had been on it: a
         # customer waits on alone while the phones of agents dialled in ring and fail.
-        agent_gone = was_on_the_line and participant.role == AGENT and not any(p.role == AGENT for p in live)
+        agent_gone = was_on_the_line and participant.role in AGENTS and not any(p.role in AGENTS for p in live)
         if agent_gone or not any(p.role == CUSTOMER for p in live):
-            self._end()
+            self._end(TerminationCause.STAY_ALONE_NOT_PERMITTED if live else TerminationCause.NO_ACTIVE_PARTICIPANTS)
         elif self.transfer and participant.member_id in (self.transfer.initiator, self.transfer.target):
             self._finish_transfer()
 
-    def _finish_recording(self, recording: Recording) -> None:
+    def _gone(self, participant: Participant, cause: ExitCause) -> None:
+        """The participant is off the call: their own recording is closed, their exit reported."""
+        if participant.recording is not None:
+            self._finish_recording(participant.recording, participant)
+        participant.state, participant.left_at, participant.exit_cause = LEFT, self._clock(), cause
+        participant.voicemail, participant.playing = False, ""
+        if participant.announced:
+            self._report("ParticipantExit", participant, ParticipantExitCause=cause)
+
+    def _finish_recording(self, recording: Recording, owner: Participant | None = None) -> None:
         now = self._clock()
         if recording.running_since is not None:
             recording.recorded_seconds += (now - recording.running_since).total_seconds()
         recording.state, recording.running_since, recording.ended_at = COMPLETED, None, now
-        self._report_recording("MPCRecordingCompleted", recording)
+        if owner is not None:
+            owner.recording = None
+        self._report_recording("Completed", recording, owner)
 
-    def _end(self) -> None:
+    def _end(self, cause: TerminationCause) -> None:
         if self.recording is not None:
             self._finish_recording(self.recording)  # the file is closed when the call ends
         self.transfer = None
-        self.ended = True
+        self.ended, self.ended_at, self.termination_cause = True, self._clock(), cause
         for participant in self.participants:
             if participant.live:
-                participant.state = LEFT
-                if participant.announced:
-                    self._report("ParticipantExit", participant, ParticipantExitCause="MPCEnded")
-        self._report("MPCEnd")
+                self._gone(participant, ExitCause.CALL_ENDED)
+        self._report("MPCEnd", MPCTerminationCause=cause, MPCTerminationCauseCode=str(cause.code))
 
-    def _report(self, event_name: str, participant: Participant | None = None, **extra: str) -> None:
+    def _report(self, event_name: str, participant: Participant | None = None, *, callback_url: str = "",
+                **extra: str) -> None:
         copy = replace(participant) if participant is not None else None
-        self._reports.append(Report(event_name, next(self._sequence), copy, tuple(extra.items())))
+        self._reports.append(Report(event_name, next(self._sequence), copy, tuple(extra.items()), callback_url))
 
-    def _report_recording(self, event_name: str, recording: Recording) -> None:
-        self._report(event_name, **recording.params(self._clock()))
+    def _report_recording(self, stage: str, recording: Recording, owner: Participant | None = None) -> None:
+        """MPCRecording{stage} for the call's recording, ParticipantRecording{stage} for a participant's."""
+        event_name = f"{'MPC' if owner is None else 'Participant'}Recording{stage}"
+        self._report(event_name, owner, callback_url=recording.callback_url,
+                     **recording.params(self._clock(), self.tz))
 
     def _flush(self) -> list[Report]:
         reports, self._reports = self._reports, []
@@ -494,7 +628,3 @@ class MultiPartyCall:
 
 def _words(state: str) -> str:
     return state.replace("_", " ")
-
-
-def _plivo_time(at: datetime) -> str:
-    return at.astimezone(UTC).strftime(TIME_FORMAT) + "+00:00"

@@ -8,6 +8,7 @@ import random
 import socket
 import threading
 from collections.abc import Callable
+from datetime import UTC, tzinfo
 
 import uvicorn
 
@@ -86,6 +87,7 @@ class Simulator:
         callback_latency: tuple[float, float] = DEFAULT_LATENCY,
         callback_timeout: float = 8.0,
         seed: int | None = None,
+        tz: tzinfo = UTC,
         access_log: bool = False,
         log_level: str = "warning",
     ):
@@ -96,7 +98,8 @@ class Simulator:
             callback_base=callback_base, faults=self.faults, directory=self.directory, retry_delays=retry_delays,
             latency=callback_latency, timeout=callback_timeout, rng=rng,
         )
-        self.switchboard = Switchboard(courier=self.courier, timing=timing or Timing(), rng=rng)
+        # `tz`: the account's time zone, the UTC offset every time Plivo writes carries.
+        self.switchboard = Switchboard(courier=self.courier, timing=timing or Timing(), rng=rng, tz=tz)
         self.traffic = Traffic(
             switchboard=self.switchboard, directory=self.directory, calls_per_minute=calls_per_minute,
             behaviour=behaviour or CustomerBehaviour(), rng=rng,
@@ -126,6 +129,7 @@ class Simulator:
             raise
         # Recording URLs name the simulator itself (the port is known only now, when it is 0).
         self.switchboard.recording_base_url = f"{self.url}/_sim/recordings"
+        self.switchboard.api_base_url = self.api_url
         self.traffic.start()
         return self
 

@@ -3,8 +3,9 @@
 The HTTP app asks it to run a PHLO or to act on a call; traffic asks it to put customers
 through. It finds the call a PHLO action is about the way PHLO does (by the agent's or member's
 address: an agent is in at most one live call of a node), and a Voice API request's by its MPC
-UUID; applies the action to the pure model, schedules what happens later (a dialled leg answers
-after ringing, a voicemail drop ends), and hands every reported event, timestamped, to the courier.
+UUID or friendly name (`uuid_…`, `name_…`); applies the action to the pure model, schedules what
+happens later (a dialled leg answers after ringing, a voicemail drop ends), and hands every
+reported event, timestamped, to the courier.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
+from phlo.vocabulary import ExitCause
 from simulator.callbacks import Courier
 from simulator.directory import Phlo
 from simulator.events import callback_params
@@ -62,8 +64,10 @@ class Switchboard:
         rng: random.Random | None = None,
         caller_id: str = DEFAULT_CALLER_ID,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        tz: tzinfo = UTC,
     ):
         self.timing = timing
+        self.tz = tz  # the account's time zone: Plivo writes every time with its UTC offset
         self.phones = Phones()
         self.caller_id = caller_id
         self._courier = courier
@@ -76,8 +80,10 @@ class Switchboard:
         self._timers: dict[str, set[asyncio.TimerHandle]] = {}
         self._numbering = itertools.count(1)
         self.recordings: OrderedDict[str, Recording] = OrderedDict()  # by recording ID, what /_sim/recordings serves
-        # Where the recordings are served (the simulator's own origin, known once it listens).
+        # Where the recordings are served, and the Voice API (the simulator's own origin, known once it listens).
         self.recording_base_url = "http://127.0.0.1/_sim/recordings"
+        self.api_base_url = "http://127.0.0.1/v1"
+        self.recording_owners: dict[str, tuple[str, str]] = {}  # recording ID → (auth ID, call UUID)
 
     # --- what the PHLO API does ---------------------------------------------------------------
 
@@ -117,63 +123,122 @@ class Switchboard:
         call, _ = self._call_with_member(phlo, member_address)
         if action == "voicemail_drop":
             member = call.voicemail_drop(member_address)
-            self._later(call, self.timing.voicemail_seconds, lambda: self.hang_up(call, member, cause="VoicemailDrop"))
+            self._later(call, self.timing.voicemail_seconds, lambda: self.hang_up(call, member))
             return
         operation = {"hold": call.hold, "unhold": call.unhold, "hangup": call.hangup, "resume_call": call.resume_call,
-                     "abort_transfer": call.abort_transfer}[action]
+                     "abort_transfer": call.abort_transfer, "mute": call.mute, "unmute": call.unmute}[action]
         self._report(call, operation(member_address))
 
     # --- what the Voice API does --------------------------------------------------------------
 
-    def find_call(self, phlo_owner: Callable[[Phlo], bool], mpc_uuid: str) -> MultiPartyCall:
-        """A live call by its MPC UUID, if it belongs to a PHLO of the account asking."""
-        call = self._live.get(mpc_uuid)
-        if call is None or not phlo_owner(self._phlo_of[mpc_uuid]):
-            raise NotFound(f"multiparty call uuid_{mpc_uuid} not found")
+    def find_call(self, phlo_owner: Callable[[Phlo], bool], mpc_id: str, *, ended_too: bool = False) -> MultiPartyCall:
+        """A call by `uuid_{MPC UUID}` or `name_{friendly name}`, if it belongs to a PHLO of the
+        account asking; a live one unless `ended_too` (reading)."""
+        kind, _, wanted = mpc_id.partition("_")
+        calls = [*self._live.values(), *(reversed(self._ended) if ended_too else ())]
+        if kind == "uuid":
+            call = next((c for c in calls if c.mpc_uuid == wanted), None)
+        elif kind == "name":
+            call = next((c for c in calls if c.name == wanted), None)
+        else:
+            call = None
+        if call is None or not phlo_owner(self.phlo_of(call)):
+            raise NotFound(f"multiparty call {mpc_id} not found")
         return call
 
+    def calls_of(self, phlo_owner: Callable[[Phlo], bool]) -> list[MultiPartyCall]:
+        """The account's calls, live and ended (as far as the simulator keeps them), newest first."""
+        calls = [*self._ended, *self._live.values()]
+        calls.sort(key=lambda call: call.created_at, reverse=True)
+        return [call for call in calls if phlo_owner(self.phlo_of(call))]
+
+    def phlo_of(self, call: MultiPartyCall) -> Phlo:
+        return self._phlo_of[call.mpc_uuid]
+
+    def open_call(self, phlo: Phlo, name: str) -> MultiPartyCall:
+        """A new multiparty call by friendly name (the Voice API's `name_…` of no live call)."""
+        return self._open(phlo, name=name)
+
     def add_participant(
-        self, call: MultiPartyCall, *, role: str, from_: str, to: str, coach_mode: bool, mute: bool
-    ) -> Participant:
+        self, call: MultiPartyCall, *, role: str, from_: str, to: list[str], coach_mode: bool, mute: bool,
+        hold: bool = False,
+    ) -> tuple[Participant, list[dict]]:
+        """Dial `to` into the call; with several destinations (agents only), they ring together and
+        the first to answer joins: the simulator picks it at once (the first whose phone answers)
+        and the others' legs are dropped unreported. Returns the participant and the `calls` of
+        Plivo's answer, one per destination."""
+        phones = [self.phones.get(address) for address in to]
+        winner = next((a for a, phone in zip(to, phones, strict=True)
+                       if phone.answer not in (Answer.REJECT, Answer.NEVER)), to[0])
         if role == AGENT:
-            self._require_free(self._phlo_of[call.mpc_uuid], to, besides=call)
-        dialled, reports = call.add_participant(role, from_, to, coach_mode=coach_mode, mute=mute)
+            self._require_free(self.phlo_of(call), winner, besides=call)
+        dialled, reports = call.add_participant(role, from_, winner, coach_mode=coach_mode, mute=mute, hold=hold)
         self._report(call, reports)
         self._ring(call, dialled)
-        return dialled
+        legs = [{"to": address, "from": from_, "call_uuid": dialled.call_uuid if address == winner else
+                 str(uuid.uuid4())} for address in to]
+        return dialled, legs
 
-    def update_participant(self, call: MultiPartyCall, member_id: str, **flags: bool | None) -> None:
-        self._report(call, call.update_participant(member_id, **flags))
+    def take_over(self, call: MultiPartyCall, call_uuid: str, *, role: str) -> Participant:
+        """Move a call that is up in another multiparty call of the account into this one."""
+        owner = self.phlo_of(call).owned_by
+        for other in list(self._live.values()):
+            leg = next((p for p in other.participants if p.call_uuid == call_uuid and p.on_the_line), None)
+            if other is not call and leg is not None and owner(self.phlo_of(other).auth_id):
+                moved, reports = call.take_over(leg, role)  # refused before the leg leaves its call
+                self._report(other, other.leave(leg.member_id, ExitCause.TRANSFERRED))
+                self._report(call, reports)
+                return moved
+        raise NotFound(f"call {call_uuid} not found")
 
-    def remove_participant(self, call: MultiPartyCall, member_id: str) -> None:
-        self._report(call, call.remove_participant(member_id))
+    def update_participants(self, call: MultiPartyCall, member_ids: list[str] | None, **flags: bool | None) -> None:
+        self._report(call, call.update_participants(member_ids, **flags))
 
-    def start_recording(self, call: MultiPartyCall, *, file_format: str) -> Recording:
+    def remove_participants(self, call: MultiPartyCall, member_ids: list[str] | None) -> None:
+        self._report(call, call.remove_participants(member_ids))
+
+    def activate(self, call: MultiPartyCall) -> None:
+        self._report(call, call.activate())
+
+    def end(self, call: MultiPartyCall) -> None:
+        self._report(call, call.end())
+
+    def start_recording(
+        self, call: MultiPartyCall, *, file_format: str, member_id: str | None = None, callback_url: str = ""
+    ) -> Recording:
+        """The call's recording, or (`member_id`) one participant's."""
         recording_id = str(uuid.uuid4())
-        url = f"{self.recording_base_url}/{recording_id}.{file_format}"
-        recording, reports = call.start_recording(recording_id=recording_id, file_format=file_format, url=url)
+        auth_id = self.phlo_of(call).auth_id
+        recording, reports = call.start_recording(
+            recording_id=recording_id, file_format=file_format, member_id=member_id, callback_url=callback_url,
+            url=f"{self.recording_base_url}/{recording_id}.{file_format}",
+            resource_url=f"{self.api_base_url}/Account/{auth_id}/Recording/{recording_id}/",
+        )
         self.recordings[recording_id] = recording
+        self.recording_owners[recording_id] = (auth_id, call.mpc_uuid)
         while len(self.recordings) > RECORDINGS_KEPT:
-            self.recordings.popitem(last=False)
+            forgotten, _ = self.recordings.popitem(last=False)
+            self.recording_owners.pop(forgotten, None)
         self._report(call, reports)
         return recording
 
-    def recording_step(self, call: MultiPartyCall, step: str) -> None:
-        """pause, resume or stop the call's recording."""
+    def recording_step(self, call: MultiPartyCall, step: str, member_id: str | None = None) -> None:
+        """pause, resume or stop the call's recording, or (`member_id`) a participant's."""
         operation = {"pause": call.pause_recording, "resume": call.resume_recording, "stop": call.stop_recording}
-        self._report(call, operation[step]())
+        self._report(call, operation[step](member_id))
 
     # --- what simulated customers do ----------------------------------------------------------
 
-    def call_in(self, phlo: Phlo, *, customer: str) -> tuple[MultiPartyCall, Participant]:
-        """A customer calls the PHLO's number and waits in a new call for an agent."""
+    def call_in(self, phlo: Phlo, *, customer: str, dialled: str = "") -> tuple[MultiPartyCall, Participant]:
+        """A customer calls the PHLO's number (or `dialled`) and waits in a new call for an agent."""
         call = self._open(phlo)
-        participant, reports = call.join_inbound(customer, CUSTOMER)
+        participant, reports = call.join_inbound(customer, CUSTOMER, dialled=dialled)
         self._report(call, reports)
         return call, participant
 
-    def hang_up(self, call: MultiPartyCall, participant: Participant, *, cause: str = "Hangup") -> None:
-        self._report(call, call.leave(participant.member_id, cause))
+    def hang_up(self, call: MultiPartyCall, participant: Participant) -> None:
+        """They hang up their phone (or it never answered, or a voicemail drop ended)."""
+        self._report(call, call.leave(participant.member_id))
 
     # --- looking -----------------------------------------------------------------------------
 
@@ -194,10 +259,10 @@ class Switchboard:
 
     # --- inside ------------------------------------------------------------------------------
 
-    def _open(self, phlo: Phlo, *, run_id: str = "") -> MultiPartyCall:
+    def _open(self, phlo: Phlo, *, run_id: str = "", name: str = "") -> MultiPartyCall:
         call = MultiPartyCall(
-            phlo_id=phlo.phlo_id, node_id=phlo.node_id, name=f"{phlo.name} call {next(self._numbering)}",
-            caller_id=self.caller_id, run_id=run_id, clock=self._clock,
+            phlo_id=phlo.phlo_id, node_id=phlo.node_id, name=name or f"{phlo.name} call {next(self._numbering)}",
+            caller_id=self.caller_id, run_id=run_id, clock=self._clock, tz=self.tz,
         )
         self._live[call.mpc_uuid] = call
         self._phlo_of[call.mpc_uuid] = phlo
@@ -239,16 +304,14 @@ class Switchboard:
             if then is not None and leg.live:
                 then()
 
-        def fail(cause: str) -> None:
+        def fail() -> None:
             if leg.state == RINGING:
-                self.hang_up(call, leg, cause=cause)
+                self.hang_up(call, leg)
 
         if phone.answer == Answer.REJECT:
-            self._later(call, phone.after if phone.after is not None else self.timing.reject_seconds,
-                        lambda: fail("Rejected"))
+            self._later(call, phone.after if phone.after is not None else self.timing.reject_seconds, fail)
         elif phone.answer == Answer.NEVER:
-            self._later(call, phone.after if phone.after is not None else self.timing.no_answer_seconds,
-                        lambda: fail("NoAnswer"))
+            self._later(call, phone.after if phone.after is not None else self.timing.no_answer_seconds, fail)
         elif phone.answer == Answer.LATE and phone.after is not None:
             self._later(call, phone.after, answer)
         else:
@@ -271,13 +334,15 @@ class Switchboard:
         phlo = self._phlo_of[call.mpc_uuid]
         at = self._clock()
         for report in reports:
-            self._courier.send(phlo, call.mpc_uuid, callback_params(call, report, at=at))
+            self._courier.send(phlo, call.mpc_uuid, callback_params(call, report, at=at), url=report.callback_url)
         if call.ended and call.mpc_uuid in self._live:
             self._retire(call)
 
     def _retire(self, call: MultiPartyCall) -> None:
+        """An ended call is kept a while (the Voice API still reads it), with its PHLO."""
         del self._live[call.mpc_uuid]
-        del self._phlo_of[call.mpc_uuid]
+        if len(self._ended) == self._ended.maxlen:
+            del self._phlo_of[self._ended.popleft().mpc_uuid]
         self._ended.append(call)
         for handle in self._timers.pop(call.mpc_uuid, ()):
             handle.cancel()

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 
 from simulator.directory import Phlo, PhloDirectory
-from simulator.model import AGENT, CONNECTED, MultiPartyCall, Participant
+from simulator.model import AGENTS, CONNECTED, MultiPartyCall, Participant
 from simulator.switchboard import Switchboard
 from simulator.tasks import BackgroundTasks
 
@@ -55,11 +55,11 @@ class Traffic:
         await self._tasks.cancel_all()
 
     def call_in(
-        self, phlo: Phlo, *, customer: str | None = None, talk_seconds: float | None = None,
+        self, phlo: Phlo, *, customer: str | None = None, dialled: str = "", talk_seconds: float | None = None,
         patience_seconds: float | None = None,
     ) -> MultiPartyCall:
-        """One customer calls now and waits in a new multiparty call."""
-        call, leg = self._switchboard.call_in(phlo, customer=customer or self._random_number())
+        """One customer calls now (the PHLO's number, or `dialled`) and waits in a new multiparty call."""
+        call, leg = self._switchboard.call_in(phlo, customer=customer or self._random_number(), dialled=dialled)
         talk = talk_seconds if talk_seconds is not None else self._rng.uniform(*self.behaviour.talk_seconds)
         patience = patience_seconds if patience_seconds is not None else self.behaviour.patience_seconds
         self._tasks.spawn(self._customer(call, leg, talk_seconds=talk, patience_seconds=patience))
@@ -88,7 +88,7 @@ class Traffic:
                 return  # hung up by an agent action, or the call ended
             if loop.time() >= gives_up_at:
                 logger.info("customer %s gave up waiting for an agent", customer.address)
-                self._switchboard.hang_up(call, customer, cause="CustomerGaveUp")
+                self._switchboard.hang_up(call, customer)
                 return
             await asyncio.sleep(ANSWER_POLL_SECONDS)
         await asyncio.sleep(talk_seconds)
@@ -100,4 +100,4 @@ class Traffic:
 
 
 def _an_agent_is_on(call: MultiPartyCall) -> bool:
-    return any(p.role == AGENT and p.state == CONNECTED for p in call.participants)
+    return any(p.role in AGENTS and p.state == CONNECTED for p in call.participants)

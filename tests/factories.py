@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 
 from agents.models import Agent
 from calls.models import Call, Member, PhloApp
+from phlo.addresses import address_key
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -58,5 +59,10 @@ class MemberFactory(factory.django.DjangoModelFactory):
     call = factory.SubFactory(CallFactory)
     member_id = factory.Sequence(lambda n: f"member-{n}")
     address = factory.Sequence(lambda n: f"+1202555{n:04d}")
+    address_key = factory.LazyAttribute(lambda member: address_key(member.address))  # as the store sets it
     role = "customer"
     state = "connected"
+
+
+# The agent admin's skills inline (agents/admin.py: SkillInline) posts its formset's counts with the form.
+NO_SKILLS_INLINE = {"skills-TOTAL_FORMS": "0", "skills-INITIAL_FORMS": "0"}

@@ -163,3 +163,35 @@ def test_call_actions_imply(action, role, after):
     )
     assert states(result) == after
     assert result.member("new:0").role == role
+
+
+SUPERVISOR_ID, ALICE_ID = 99, 1
+
+
+@pytest.mark.parametrize("ending", ["resume-call", "abort-transfer"])
+def test_a_warm_transfer_holds_and_releases_the_customer_in_the_requesters_name(ending):
+    """Found by hand (issue 25, 5): a supervisor once held and released the customer; Alice's own warm
+    transfer then showed "held by your supervisor" on both desks, as the hold kept the old name."""
+    released = apply_action(
+        apply_action(a_call(), "hold", at=AT, member_key=CUSTOMER.key, actor_id=SUPERVISOR_ID),
+        "unhold", at=AT, member_key=CUSTOMER.key, actor_id=SUPERVISOR_ID,
+    )
+    assert released.member(CUSTOMER.key).state_changed_by_id == SUPERVISOR_ID
+    consulting = apply_action(
+        released, "warm-transfer", at=AT, requester_key=AGENT.key, actor_id=ALICE_ID, to="+14155550102", new_key="new:1"
+    )
+    held = consulting.member(CUSTOMER.key)
+    assert (held.state, held.state_changed_by_id) == ("on_hold", ALICE_ID)
+    back = apply_action(consulting, ending, at=AT, member_key=AGENT.key, actor_id=ALICE_ID).member(CUSTOMER.key)
+    assert (back.state, back.state_changed_by_id) == ("connected", ALICE_ID)
+
+
+def test_a_member_plivo_gave_no_address_yet_cannot_be_acted_on_through_phlo():
+    """PHLO addresses a member by their address in its path (`members/{address}/`): with none, the
+    request would name nobody (a participant's first callback may carry no address fields)."""
+    from calls.core.snapshots import CallSnap, MemberSnap
+    from calls.core.state_machine import ActionRefused, check_action
+
+    call = CallSnap(status="active", members=(MemberSnap(key="db:1", address="", state="connected", member_id="355"),))
+    with pytest.raises(ActionRefused, match="number yet"):
+        check_action(call, "hold", member_key="db:1", requester_key=None)

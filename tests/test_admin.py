@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from agents.models import Agent
 from calls.models import PhloApp
-from tests.factories import CallFactory, MemberFactory
+from tests.factories import NO_SKILLS_INLINE, CallFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def test_a_new_token_replaces_the_old_one(operator, phlo_app):
 def test_an_operator_creates_an_agent_with_a_login(operator):
     response = operator.post("/admin/agents/agent/add/", {
         "username": "newbie", "password": "long-enough-pw", "name": "New Agent", "address": "+14155550150",
-        "status": "offline",
+        "status": "offline", **NO_SKILLS_INLINE,
     })
     assert response.status_code == 302, response.content.decode()[:2000]
     agent = Agent.objects.get()
@@ -56,6 +56,7 @@ def test_an_operator_creates_an_agent_with_a_login(operator):
 def test_a_bad_agent_address_is_refused_in_the_admin(operator):
     response = operator.post("/admin/agents/agent/add/", {
         "username": "newbie", "password": "long-enough-pw", "name": "x", "address": "12 34", "status": "offline",
+        **NO_SKILLS_INLINE,
     })
     assert response.status_code == 200 and "E.164" in response.content.decode()
     assert not Agent.objects.exists()

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from agents.models import Agent
+from tests.factories import NO_SKILLS_INLINE
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def _staff(client, username: str, *perms: str):
 def _post_change(client, agent: Agent, **changes):
     form = {
         "username": agent.user.username, "password": "", "name": agent.name, "address": agent.address,
-        "status": agent.status, **changes,
+        "status": agent.status, **NO_SKILLS_INLINE, **changes,
     }
     if agent.is_supervisor and "is_supervisor" not in changes:
         form["is_supervisor"] = "on"
@@ -96,7 +97,7 @@ def test_adding_an_agent_is_adding_a_login(client):
     _staff(client, "clerk", "agents.add_agent", "agents.change_agent", "agents.view_agent")
     response = client.post("/admin/agents/agent/add/", {
         "username": "sup", "password": "known-password-1", "address": "+14155550177", "status": "offline",
-        "is_supervisor": "on",
+        "is_supervisor": "on", **NO_SKILLS_INLINE,
     })
     assert response.status_code == 403
     assert not User.objects.filter(username="sup").exists()

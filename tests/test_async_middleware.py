@@ -13,7 +13,7 @@ from django.test import AsyncClient
 
 import fastpath.middleware
 from agents.models import Agent
-from tests.factories import AgentFactory
+from tests.factories import NO_SKILLS_INLINE, AgentFactory
 
 PASSWORD = "correct-horse-1"  # tests.factories.UserFactory's
 
@@ -85,7 +85,7 @@ async def test_admin_flash_messages_are_stored_and_shown(thread_hops):
     url = f"/admin/agents/agent/{agent.pk}/change/"
     form = (await client.get(url)).context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update({"username": "alice", "name": "Alice Renamed", "_save": "Save"})
+    data.update({"username": "alice", "name": "Alice Renamed", "_save": "Save", **NO_SKILLS_INLINE})
     response = await client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     assert "MessageMiddleware.process_response" in thread_hops

@@ -159,12 +159,14 @@ def world(tmp_path_factory):
 
 
 @contextmanager
-def running_world(workdir: Path, *, wrap_up_seconds: int, chromium_args: tuple[str, ...] = ()) -> Iterator[World]:
+def running_world(workdir: Path, *, wrap_up_seconds: int, chromium_args: tuple[str, ...] = (),
+                  **env: str) -> Iterator[World]:
+    """`env`: more of the desk's environment (`ROUTER_ENABLED="true"`: the desk routes waiting customers)."""
     simulator_port = free_port()
     # tests.settings: the real settings with a fast password hasher (nine agents sign in).
     stack = Stack(workdir, DJANGO_SETTINGS_MODULE="tests.settings", PHLO_BASE_URL=f"http://127.0.0.1:{simulator_port}/v1",
                   PLIVO_API_BASE_URL=f"http://127.0.0.1:{simulator_port}/v1", PHLO_TIMEOUT="10",
-                  WRAP_UP_SECONDS=str(wrap_up_seconds))
+                  WRAP_UP_SECONDS=str(wrap_up_seconds), **env)
     try:
         stack.manage("shell", "-c", setup_script())
         daphne = stack.start_daphne()

@@ -57,6 +57,31 @@ def test_it_refuses_a_missing_signature(client, phlo_app):
     assert not CallEvent.objects.exists()
 
 
+@pytest.mark.parametrize("position", ["first", "last"])
+def test_one_matching_signature_among_several_is_enough(client, phlo_app, position):
+    """During a token rotation Plivo sends one signature per token, comma-separated (contract §5)."""
+    url = f"http://testserver/callbacks/plivo/{phlo_app.phlo_id}/"
+    params = join(seq=1)
+    ours = signed_headers(auth_token=phlo_app.auth_token, url=url, method="POST", params=params, nonce="n-rotation")
+    theirs = signed_headers(auth_token="the-old-token", url=url, method="POST", params=params, nonce="n-rotation")
+    both = [ours["X-Plivo-Signature-V3"], theirs["X-Plivo-Signature-V3"]]
+    header = ",".join(both if position == "first" else both[::-1])
+    response = client.post(url, data=params, headers={**ours, "X-Plivo-Signature-V3": header})
+    assert response.status_code == 200
+    assert Member.objects.get().state == "connected"
+
+
+def test_several_signatures_none_of_which_matches_are_refused(client, phlo_app):
+    url = f"http://testserver/callbacks/plivo/{phlo_app.phlo_id}/"
+    params = join(seq=1)
+    signatures = [signed_headers(auth_token=token, url=url, method="POST", params=params, nonce="n-1")
+                  for token in ("old-token", "another-token")]
+    header = ",".join(s["X-Plivo-Signature-V3"] for s in signatures)
+    response = client.post(url, data=params, headers={**signatures[0], "X-Plivo-Signature-V3": header})
+    assert response.status_code == 403
+    assert not CallEvent.objects.exists()
+
+
 def test_it_refuses_a_signature_for_other_parameters(client, phlo_app):
     """A captured signature replayed with altered parameters (a stale signature) does not verify."""
     url = f"http://testserver/callbacks/plivo/{phlo_app.phlo_id}/"

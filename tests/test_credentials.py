@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from contactcenter.asgi import application
+from tests.factories import NO_SKILLS_INLINE
 
 PASSWORD = "correct-horse-1"  # tests.factories.UserFactory's
 NEW_PASSWORD = "a-brand-new-password-7"
@@ -41,7 +42,7 @@ def change_in_agent_admin(user):
     agent = user.agent
     response = operator_client().post(f"/admin/agents/agent/{agent.pk}/change/", {
         "username": user.username, "password": NEW_PASSWORD, "name": agent.name, "address": agent.address,
-        "status": agent.status,
+        "status": agent.status, **NO_SKILLS_INLINE,
     })
     assert response.status_code == 302, response.content.decode()[:2000]
 
@@ -74,6 +75,7 @@ def test_saving_an_agent_without_a_new_password_revokes_nothing(agent):
     token = Token.objects.create(user=agent.user)
     response = operator_client().post(f"/admin/agents/agent/{agent.pk}/change/", {
         "username": "alice", "password": "", "name": "Renamed", "address": agent.address, "status": agent.status,
+        **NO_SKILLS_INLINE,
     })
     assert response.status_code == 302
     assert Token.objects.filter(pk=token.pk).exists()

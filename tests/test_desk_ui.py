@@ -220,11 +220,13 @@ def test_an_offer_shows_the_caller_and_the_wait_and_rings_until_it_is_settled(pa
     send({"type": "agents.updated", "agents": [{**me, "status": "offered", "status_reason": ""}]})
     send({"type": "queue.updated", "queue": {"waiting": 3, "longest_wait_seconds": 40}})
 
+    # The call ringing me is not one waiting for someone (issue 25, 8: it counted it). Read first: the
+    # server's own figures (a tick) may follow these made-up ones at any moment.
+    expect(desk.locator("#queue-count")).to_have_text("2 other callers waiting")
     offer = desk.get_by_role("region", name="Incoming call")
     expect(offer).to_contain_text("From +1 202 555 0177")
     expect(offer.get_by_role("timer")).to_have_text(re.compile(r"^\d+:\d\d:\d\d$"))  # since 10:00 that day
     expect(desk.locator("#my-status")).to_have_text("Offered a call")
-    expect(desk.locator("#queue-count")).to_have_text("3 callers waiting")
     expect(desk).to_have_title(re.compile("Incoming call from \\+1 202 555 0177"))
     desk.wait_for_function("window.__plays > 0")
 
@@ -318,10 +320,15 @@ def test_a_hold_button_that_flips_under_the_pointer_ignores_the_click(pages):
 
     desk.wait_for_function("window.__flip !== null")
     assert desk.evaluate("window.__flip") == {"ignored": True}
+    # The dropped click says why (issue 25, 8: it said nothing).
+    expect(desk.locator(".toast-info .toast-text")).to_contain_text(
+        "Nothing done: customer +1 202 555 0105 was just put on hold by someone else.")
     expect(row).to_contain_text("On hold")
     expect(row).to_contain_text("held by your supervisor (Sam Rivera)")
     told = "Your supervisor Sam Rivera put +1 202 555 0105 on hold."
-    expect(desk.locator(".toast-info", has_text=told)).to_be_visible()
+    # One message at a time (issue 25, 7): the newest of the two says the supervisor's hold.
+    expect(desk.locator(".toast-info", has_text=told).or_(desk.locator(".toast-info", has_text="Nothing done"))
+           ).to_be_visible()
     assert not [url for url in posts if "/members/" in url]
     # The timer counts time on hold, from when the supervisor held them.
     timer = row.get_by_role("timer")

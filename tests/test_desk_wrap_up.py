@@ -35,6 +35,9 @@ def pages(world):
 
 
 def hang_up(page, shown: str) -> None:
+    # On the line themselves first: a customer who leaves before any agent answered abandoned the call
+    # (no wrap-up follows); under load the agent's own join can come a moment after the customer's.
+    expect(call_card(page, shown).locator(".member.is-me")).to_contain_text("Connected")
     call_card(page, shown).get_by_role("button", name=f"Hang up customer {shown}").click()
     expect(page.get_by_label("Your notes")).to_be_visible()
 

@@ -18,6 +18,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from calls.models import Call, Disposition
+from phlo.addresses import digits_reversed
 from tests.factories import AgentFactory, CallFactory, MemberFactory
 from tests.support.plivo import django_callback, mpc_event, participant
 
@@ -33,10 +34,11 @@ def ended_call(phlo_app, *, agent=None, customer: str = CUSTOMER, ended: datetim
     call = CallFactory(
         phlo_app=phlo_app, status="ended", started_at=ended - timedelta(minutes=5), ended_at=ended, **fields
     )
-    MemberFactory(call=call, address=customer, address_key=customer.lstrip("+"), role="customer", state="left")
+    MemberFactory(call=call, address=customer, address_key=customer.lstrip("+"),
+                  address_digits_reversed=digits_reversed(customer), role="customer", state="left")
     if agent is not None:
-        MemberFactory(call=call, address=agent.address, address_key=agent.address.lstrip("+"), agent=agent,
-                      role="agent", state="left")
+        MemberFactory(call=call, address=agent.address, address_key=agent.address.lstrip("+"),
+                      address_digits_reversed=digits_reversed(agent.address), agent=agent, role="agent", state="left")
     return call
 
 
@@ -150,6 +152,57 @@ def test_a_number_is_found_however_it_is_typed_and_from_its_start(api_for, phlo_
     wanted = ended_call(phlo_app, customer=CUSTOMER)
     ended_call(phlo_app, customer="+13125550143")  # the same last digits, another number
     assert ids(history(api_for(supervisor), q=typed)) == [wanted.pk]
+
+
+@pytest.mark.parametrize("typed", ["0143", "555 0143", "555-0143", "202 555 0143", "(202) 555.0143", "2025550143"])
+def test_a_number_is_found_by_its_last_digits_with_or_without_the_country_code(api_for, phlo_app, supervisor, typed):
+    """Contract §11: by any 4 or more of its digits from the end, however they are typed."""
+    wanted = ended_call(phlo_app, customer=CUSTOMER)
+    ended_call(phlo_app, customer="+13125550199")  # neither the same start nor the same end
+    assert ids(history(api_for(supervisor), q=typed)) == [wanted.pk]
+
+
+def test_the_last_digits_find_every_number_that_ends_so_and_a_plus_means_the_start(api_for, phlo_app, supervisor):
+    first = ended_call(phlo_app, customer=CUSTOMER, ended=NOON)
+    second = ended_call(phlo_app, customer="+13125550143", ended=NOON - timedelta(hours=1))
+    assert ids(history(api_for(supervisor), q="0143")) == [first.pk, second.pk]
+    # Typed with its "+", it is the start of a number: "+0143…" is no number's start.
+    assert ids(history(api_for(supervisor), q="+1 312")) == [second.pk]
+    assert ids(history(api_for(supervisor), q="+0143")) == []
+
+
+@pytest.mark.parametrize("typed", ["014", "5 5", "+1 2", "(1)"])
+def test_fewer_than_four_digits_is_a_400_that_says_how_many(api_for, phlo_app, supervisor, typed):
+    ended_call(phlo_app)
+    response = history(api_for(supervisor), q=typed)
+    assert response.status_code == 400
+    assert "at least 4 digits" in response.json()["detail"]
+
+
+def test_a_number_is_found_by_its_last_digits_on_calls_the_callbacks_wrote(client, api_for, phlo_app, agent):
+    """The store writes the reversed digits beside the address (calls/core/store.py)."""
+    for n, event in enumerate([
+        mpc_event("MPCStart", "mpc-tail", seq=1),
+        participant("ParticipantJoin", "mpc-tail", "c", "+12025550111", seq=2),
+        participant("ParticipantJoin", "mpc-tail", "a", agent.address, role="Agent", direction="outbound", seq=3),
+        mpc_event("MPCEnd", "mpc-tail", seq=4),
+    ]):
+        assert django_callback(client, phlo_app, event).status_code == 200, n
+    for typed in ("0111", "555 0111", "202 555 0111", "+1 (202) 555-0111"):
+        assert len(ids(history(api_for(agent), q=typed))) == 1, typed
+
+
+def test_the_migration_fills_the_reversed_digits_of_earlier_members(phlo_app):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    earlier = ended_call(phlo_app, customer="+12025550111")
+    sip = ended_call(phlo_app, customer="sip:jane@example.com")
+    earlier.members.update(address_digits_reversed="")
+    import_module("calls.migrations.0007_member_address_digits_reversed").fill(apps, None)
+    assert earlier.members.get().address_digits_reversed == "11105552021"
+    assert sip.members.get().address_digits_reversed == ""
 
 
 def test_a_number_finds_calls_an_agent_was_on_too(api_for, phlo_app, supervisor, agent):
@@ -271,7 +324,7 @@ BAD = [
     ("since", "2026-11-30T10:00:00" + "0" * 60),
     ("limit", "0"), ("limit", "201"), ("limit", "-1"), ("limit", "abc"), ("limit", "1e9"), ("limit", "9" * 40),
     ("agent", "abc"), ("agent", "0"), ("agent", "9" * 30), ("outcome", "lost"), ("disposition", "No such code"),
-    ("q", "12"), ("q", "x" * 101), ("q", "a\x00b"),
+    ("q", "12"), ("q", "123"), ("q", "x" * 101), ("q", "a\x00b"),
     ("cursor", "not a cursor"), ("cursor", _cursor(b"[1, 2]")), ("cursor", _cursor(b'["2026-11-30T12:00:00", 5]')),
     ("cursor", _cursor(b'["2026-11-30T12:00:00Z", "5"]')), ("cursor", _cursor(b'["2026-11-30T12:00:00Z", -5]')),
     ("cursor", _cursor(b"\xff\xfe")), ("cursor", "x" * 600),

@@ -163,6 +163,8 @@ def test_the_history_pages_a_long_list_and_says_what_is_wrong(pages):
     expect(page.locator("#history-rows a").nth(50)).to_be_focused()  # the first new call, for the keyboard
     assert len(desk.history("sam", outcome="abandoned", limit=200)) == 55
 
-    page.get_by_label("Number or agent name").fill("12")
+    page.get_by_label("Number or agent name").fill("123")
     page.get_by_role("button", name="Search").click()
-    expect(page.get_by_role("alert")).to_contain_text("Type at least 3 digits of a number")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Type at least 4 digits of a number (its first or last digits), or part of a name.")
+    expect(rows).to_have_count(0)  # the rows of the search before are not this one's answer

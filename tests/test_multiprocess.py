@@ -341,7 +341,7 @@ async def test_every_change_reaches_each_dashboard_once_and_in_order(deployment,
     assert wall.call_updates(call_id)[-1] == desk.call_updates(call_id)[-1]
     # The member actions went to PHLO with the customer's address.
     member_paths = [path for _, path, body in deployment.phlo.requests if body.get("action") in ("hold", "unhold")]
-    assert member_paths[-2:] == [f"/v1/phlo/{PHLO_ID}/multi_party_call/{NODE_ID}/members/%2B12025550001/"] * 2
+    assert member_paths[-2:] == [f"/v1/phlo/{PHLO_ID}/multi_party_call/{NODE_ID}/members/+12025550001/"] * 2
     # Alice's status followed the call once on each dashboard: busy, then wrap-up.
     for dashboard in (wall, desk):
         statuses = [m["agent"]["status"] for m in dashboard.messages

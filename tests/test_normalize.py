@@ -81,6 +81,37 @@ def test_sequence_and_timestamp_are_read():
 
 
 @pytest.mark.parametrize(
+    ("written", "utc"),
+    [
+        ("2020-12-24 10:01:56-05:00", datetime(2020, 12, 24, 15, 1, 56, tzinfo=UTC)),  # west of UTC
+        ("2020-12-24 10:01:56+05:30", datetime(2020, 12, 24, 4, 31, 56, tzinfo=UTC)),
+        ("2020-12-24 10:01:56+00:00", datetime(2020, 12, 24, 10, 1, 56, tzinfo=UTC)),
+        ("2020-12-24 10:01:56", datetime(2020, 12, 24, 10, 1, 56, tzinfo=UTC)),  # no offset: UTC
+        ("2020-12-24 10:01:56.250000-03:30", datetime(2020, 12, 24, 13, 31, 56, 250000, tzinfo=UTC)),
+        ("2020-12-24T10:01:56Z", datetime(2020, 12, 24, 10, 1, 56, tzinfo=UTC)),
+        ("1608804116", datetime(2020, 12, 24, 10, 1, 56, tzinfo=UTC)),
+    ],
+)
+def test_every_time_plivo_writes_is_read_whatever_its_utc_offset(written, utc):
+    joined = event_from_params({"EventName": "ParticipantJoin", "MPCUUID": "m", "MemberID": "355",
+                                "EventTimestamp": written})
+    assert (joined.kind, joined.timestamp) == ("member_joined", utc)
+    completed = event_from_params({"EventName": "MPCRecordingCompleted", "MPCUUID": "m", "RecordingUUID": "r",
+                                   "EventTimestamp": written, "RecordingStartTime": written,
+                                   "RecordingEndTime": written})
+    assert completed.kind == "recording_completed"
+    assert (completed.timestamp, completed.recording.started_at, completed.recording.ended_at) == (utc, utc, utc)
+
+
+@pytest.mark.parametrize(("written", "role"), [("Agent", "agent"), ("AI-Agent", "agent"), ("ai-agent", "agent"),
+                                               ("Supervisor", "supervisor"), ("Customer", "customer"), ("Boss", "")])
+def test_plivos_participant_roles_become_the_desks(written, role):
+    event = event_from_params({"EventName": "ParticipantJoin", "MPCUUID": "m", "MemberID": "1",
+                               "ParticipantRole": written})
+    assert event.role == role
+
+
+@pytest.mark.parametrize(
     "params",
     [
         {"Hello": "world"},
@@ -89,6 +120,7 @@ def test_sequence_and_timestamp_are_read():
         {"EventName": "ParticipantJoin", "MPCUUID": "m"},
         {"EventName": "MPCStart", "MPCUUID": "m", "SequenceNumber": "abc"},
         {"EventName": "MPCStart", "MPCUUID": "m", "EventTimestamp": "yesterday"},
+        {"EventName": "MPCStart", "MPCUUID": "m", "EventTimestamp": "2020-12-24 10:01:56-25:00"},
         {"CallUUID": "c", "CallStatus": "exploded"},
         {"DialStatus": "completed"},
     ],

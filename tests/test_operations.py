@@ -177,5 +177,5 @@ def test_the_metrics_move_with_the_callbacks(client, phlo_app, settings):
     django_callback(client, phlo_app, participant("ParticipantHold", MPC, "c1", CUSTOMER, seq=2), sign_with="wrong")
     assert value(applied) == before_applied + 1
     assert value(refused) == before_refused + 1
-    assert value(r'desk_calls_waiting') == 1.0
+    assert value(r'desk_calls_waiting\{queue=""\}') == 1.0  # a call with no queue
     assert value(r'desk_agents\{status="available"\}') >= 0

@@ -29,7 +29,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from agents.login_guard import MAX_FAILURES
-from tests.factories import PhloAppFactory
+from tests.factories import NO_SKILLS_INLINE, PhloAppFactory
 from tests.support.phlo_api import live_call, mocked_phlo
 from tests.support.plivo import django_callback, mpc_event, participant
 from tests.support.servers import Stack, free_port, stop, wait_for_port
@@ -155,7 +155,9 @@ def test_no_secret_in_any_response_or_log_line_in_process(settings, debug_logs, 
     assert seen(admin.post(change, {**form, "name": "", "auth_token": ROTATED_TOKEN})).status_code == 200
     assert seen(admin.post(change, {**form, "auth_token": ROTATED_TOKEN})).status_code == 302
     agent_change = f"/admin/agents/agent/{agent.pk}/change/"
-    agent_form = {"username": "alice", "name": "Alice", "address": agent.address, "status": "available"}
+    agent_form = {
+        "username": "alice", "name": "Alice", "address": agent.address, "status": "available", **NO_SKILLS_INLINE
+    }
     assert seen(admin.post(agent_change, {**agent_form, "address": "not a number", "password": NEW_PASSWORD})
                 ).status_code == 200
     assert seen(admin.post(agent_change, {**agent_form, "password": NEW_PASSWORD})).status_code == 302

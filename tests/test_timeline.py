@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -132,10 +132,8 @@ def test_the_timeline_tells_the_call_in_order_and_in_words(story, supervisor, ag
         "The call started",
         "Customer +12025550143 joined. reported by Plivo Called in",
         "Alice Agent joined",
-        "Alice Agent put customer +12025550143 on hold. asked of the desk",
-        "Customer +12025550143 was put on hold",
-        "Alice Agent took customer +12025550143 off hold",
-        "Customer +12025550143 was taken off hold",
+        "Alice Agent put customer +12025550143 on hold. asked of the desk · confirmed by Plivo",
+        "Alice Agent took customer +12025550143 off hold. asked of the desk · confirmed by Plivo",
         "Customer +12025550143 pressed keys",
         "Customer +12025550143 started speaking",
         "The recording started",
@@ -145,15 +143,42 @@ def test_the_timeline_tells_the_call_in_order_and_in_words(story, supervisor, ag
         "Alice Agent started a warm transfer to Bob Chen",
         "Bob Chen joined. reported by Plivo Warm transfer from Alice Agent",
         "Bob Chen completed the warm transfer; everyone stays on the call",
-        "Alice Agent left the call",
-        "Alice Agent left. reported by Plivo",
+        "Alice Agent left the call. asked of the desk · confirmed by Plivo",
         "The recording is complete. reported by Plivo Length 2:05.",
         "Plivo sent a callback the desk does not understand",
         "The call ended. reported by Plivo Reason: Hangup by customer.",
         "Bob Chen saved the wrap-up. asked of the desk Disposition: Escalated. Card <b>declined</b>; Bob calls back.",
     ])
+    # Each request and Plivo's report of it are one line (issue 25, 8): nothing is told twice.
+    assert not [line for line in lines if "was put on hold" in line or "was taken off hold" in line]
+    assert not [line for line in lines if line.startswith("Alice Agent left. reported by Plivo")]
     keys = next(line for line in lines if "pressed keys" in line)
     assert "•" * len(CARD) in keys
+
+
+def test_a_report_that_arrives_before_the_request_was_recorded_is_one_line_in_the_requests_place(
+    client, phlo_app, settings, supervisor, agent, api_for
+):
+    """Plivo's report of a hold can reach the desk before the request is recorded (the request is
+    written when PHLO answers): the line is still one, told where the request was made."""
+    play = Story(client, phlo_app, settings)
+    with mocked_phlo(settings):
+        play.plivo("MPCStart")
+        play.plivo("ParticipantJoin", "c", CUSTOMER)
+        play.plivo("ParticipantJoin", "a", agent.address, role="Agent", direction="outbound")
+        play.act(api_for(agent), f"members/{play.member_id(CUSTOMER)}/hold")
+        play.plivo("ParticipantHold", "c", CUSTOMER)
+        hold = Action.objects.get(action="hold")
+        # Recorded 2 s after it was asked for, by which time Plivo had reported it.
+        Action.objects.filter(pk=hold.pk).update(created_at=hold.created_at + timedelta(seconds=2), duration_ms=2000)
+        play.plivo("ParticipantUnhold", "c", CUSTOMER)
+        play.plivo("MPCEnd")
+    lines = entries(page(supervisor.user, play.call.pk).content.decode())
+    held = [line for line in lines if "on hold" in line]
+    assert len(held) == 1, lines
+    assert "Alice Agent put customer +12025550143 on hold. asked of the desk · confirmed by Plivo" in held[0]
+    # The unhold nobody asked of the desk stays Plivo's own line.
+    assert any("was taken off hold. reported by Plivo" in line for line in lines)
 
 
 def test_the_summary_members_and_recording(story, supervisor):

@@ -35,7 +35,7 @@ def plivo(settings):
          "POST", f"{CALL_URL}Participant/",
          {"role": "supervisor", "from": "+18005550100", "to": "+14155550199", "coach_mode": True, "mute": True}),
         (lambda c: c.update_participant("17", coach_mode=False, mute=False),
-         "POST", f"{CALL_URL}Participant/17/", {"mute": False, "coach_mode": False}),
+         "POST", f"{CALL_URL}Participant/17/", {"coach_mode": False, "mute": False}),
         (lambda c: c.update_participant("17", mute=True), "POST", f"{CALL_URL}Participant/17/", {"mute": True}),
         (lambda c: c.update_participant("17", hold=True), "POST", f"{CALL_URL}Participant/17/", {"hold": True}),
         (lambda c: c.remove_participant("17"), "DELETE", f"{CALL_URL}Participant/17/", None),

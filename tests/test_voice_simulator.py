@@ -89,7 +89,7 @@ async def test_a_supervisor_is_added_coached_and_muted_then_switches_and_leaves(
     response = await api.delete(mpc_path(app, mpc, "Participant", member))
     assert response.status_code == 204 and response.content == b""
     events = await receiver.until_named("ParticipantExit")
-    assert (events[-1]["MemberID"], events[-1]["ParticipantExitCause"]) == (member, "KickedOut")
+    assert (events[-1]["MemberID"], events[-1]["ParticipantExitCause"]) == (member, "Kicked Out of Multiparty Call")
     call = await call_state(control, mpc)
     assert not call["ended"] and member_of(call, SUPERVISOR)["state"] == "left"
 
@@ -126,6 +126,11 @@ async def test_recording_the_call_and_the_file_it_serves(api, app, receiver, con
     assert (completed["RecordingUUID"], completed["RecordingURL"], completed["RecordingFormat"]) == (
         answer["recording_id"], answer["recording_url"], "mp3"
     )
+    resource = completed["RecordingResourceURL"]
+    assert resource.endswith(f"/v1/Account/{app.auth_id}/Recording/{answer['recording_id']}/")
+    async with httpx.AsyncClient(auth=(app.auth_id, app.auth_token)) as client:
+        described = (await client.get(resource)).json()
+    assert (described["recording_id"], described["recording_url"]) == (answer["recording_id"], answer["recording_url"])
     assert int(completed["RecordingDuration"]) >= 0
     started, ended = (datetime.fromisoformat(completed[name]) for name in ("RecordingStartTime", "RecordingEndTime"))
     assert started <= ended and started.utcoffset().total_seconds() == 0

@@ -69,8 +69,8 @@ class HistoryFilters(serializers.Serializer):
 
     q = serializers.CharField(
         required=False, allow_blank=True, max_length=MAX_SEARCH_LENGTH * 2,
-        help_text="A number (its start is enough: `+1 415 555`; spaces, dashes and brackets allowed), a SIP URI, "
-                  "or part of an agent's name.",
+        help_text="A number by 4 or more of its first or last digits (`0111`, `555 0111`, `+1 (202) 555-0111`), "
+                  "a SIP URI, or part of an agent's name.",
     )
     agent = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1, help_text="An agent's id.")
     since = MomentField(required=False, help_text="Ended at or after (ISO 8601 date, or date and time).")

@@ -4,7 +4,7 @@ from django.urls import path
 
 import conventions.ids  # noqa: F401 - registers <id:…>, the ids a database holds (404 beyond)
 from calls.api.after_call import CallExportView, DispositionListView, WrapUpView
-from calls.api.stats import StatsView
+from calls.api.stats import QueueListView, StatsView
 from calls.api.views import (
     CallActionView,
     CallDetailView,
@@ -20,6 +20,7 @@ from calls.core.vocabulary import MUTE_ACTIONS, RECORDING_ACTIONS, CallAction, M
 
 urlpatterns = [
     path("stats/", StatsView.as_view(), name="api-stats"),
+    path("queues/", QueueListView.as_view(), name="api-queues"),
     path("calls/", CallListView.as_view(), name="api-calls"),
     path("calls/export.csv", CallExportView.as_view(), name="api-calls-export"),
     path("calls/<id:call_id>/wrap-up/", WrapUpView.as_view(), name="api-call-wrap-up"),

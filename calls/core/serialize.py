@@ -6,6 +6,7 @@ snapshot, and the shapes are small and fixed. calls/api/schema.py documents the 
 
 from collections.abc import Iterable
 
+from calls.core.queues import queue_name
 from calls.core.visibility import call_audience
 from calls.core.vocabulary import CallStatus, MemberRole, MonitorMode
 from calls.models import Call, Member
@@ -52,6 +53,7 @@ def call_to_dict(call: Call, members: Iterable[Member] | None = None) -> dict:
         "phlo_id": call.phlo_app.phlo_id,
         "status": call.status,
         "direction": call.direction or None,
+        "queue": queue_name(call.queue_id),
         "started_at": iso(call.started_at),
         "waiting_since": iso(call.waiting_since),
         "offered_to": call.offered_to_id,
@@ -63,6 +65,7 @@ def call_to_dict(call: Call, members: Iterable[Member] | None = None) -> dict:
         "disposition": call.disposition.name if call.disposition_id else None,
         "notes": call.notes,
         "wrap_ups": [wrap_up_to_dict(entry) for entry in call.wrap_ups or []],
+        "customer_history": call.customer_history or [],
         "version": call.version,
         "members": [member_to_dict(m) for m in sorted(members, key=lambda m: (m.created_at, m.pk or 0))],
     }

@@ -70,6 +70,8 @@ class CallSnap:
     routing: bool = False  # the call's PHLO app routes: waiting customers are offered to agents (not stored)
     mpc_uuid: str | None = None
     run_id: str = ""
+    called_number: str = ""  # what the customer dialled: the number of a queue (calls/core/queues.py)
+    queue_id: int | None = None
     started_at: datetime | None = None
     waiting_since: datetime | None = None
     answered_at: datetime | None = None
@@ -97,6 +99,8 @@ class CallSnap:
     disposition_id: int | None = None
     notes: str = ""
     wrap_ups: tuple[dict, ...] = ()
+    # The customer's last calls, read once they are known (calls/history/customer.py); None until then.
+    customer_history: tuple[dict, ...] | None = None
     members: tuple[MemberSnap, ...] = field(default_factory=tuple)
     recordings: tuple[RecordingSnap, ...] = field(default_factory=tuple)
 

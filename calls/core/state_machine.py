@@ -239,7 +239,7 @@ def _apply_member_event(call: CallSnap, event: Event, new_key: str) -> Result:
             return Result(call, None, "unmatched")
         # An event about someone we have not seen says where they are now.
         member = MemberSnap(
-            key=new_key, address=event.address or event.member_id, role=event.role or CUSTOMER,
+            key=new_key, address=event.address, role=event.role or CUSTOMER,
             state=FIRST_STATE.get(event.kind, CONNECTED), state_since=event.at,
             joined_via=_first_joined_via(event),
         )
@@ -317,6 +317,8 @@ def _follow_queue(call: CallSnap, member: MemberSnap, event: Event) -> CallSnap:
         return call
     if call.direction == "" and member.role == CUSTOMER and event.direction in CallDirection.values:
         call = replace(call, direction=event.direction)
+    if not call.called_number and member.role == CUSTOMER and event.called:
+        call = replace(call, called_number=event.called)  # the number that reached us: the call's queue
     queueing = _queueing(call)
     if call.answered_at is None and call.has_on_the_line(AGENT) and call.has_on_the_line(CUSTOMER):
         call = replace(call, answered_at=event.at)
@@ -400,6 +402,9 @@ def check_action(
                 raise ActionRefused("There is nobody on the call to transfer.")
         return
     member = call.member(member_key)
+    if not member.address:
+        # PHLO names a member by their address in its path; Plivo's callbacks have not given one yet.
+        raise ActionRefused("Plivo has not reported this member's number yet; try again in a moment.")
     if action == MemberAction.HOLD:
         if member.state != CONNECTED:
             raise ActionRefused(f"Only a connected member can be put on hold; this member is {_words(member)}.")
@@ -429,10 +434,12 @@ def _words(member: MemberSnap) -> str:
     return MemberState(member.state).label.lower()
 
 
-def _customers(call: CallSnap, from_state: str, to_state: str, at: datetime) -> CallSnap:
-    """Every customer in `from_state` moves to `to_state` (a warm transfer holds them; its end brings them back)."""
+def _customers(call: CallSnap, from_state: str, to_state: str, at: datetime, *, by: int | None) -> CallSnap:
+    """Every customer in `from_state` moves to `to_state` (a warm transfer holds them; its end brings them
+    back), by whoever asked (`by`): never left to name whoever held or released them before."""
     members = tuple(
-        replace(m, state=to_state, state_since=at) if m.role == CUSTOMER and m.state == from_state else m
+        replace(m, state=to_state, state_since=at, state_changed_by_id=by)
+        if m.role == CUSTOMER and m.state == from_state else m
         for m in call.members
     )
     return replace(call, members=members)
@@ -480,7 +487,7 @@ def apply_action(
             call = call.with_member(_left(requester, at))
             return replace(call, was_transferred=True)
         # warm transfer: the customers wait on hold while the two agents consult
-        call = _customers(call, CONNECTED, ON_HOLD, at)
+        call = _customers(call, CONNECTED, ON_HOLD, at, by=actor_id)
         call = call.with_member(
             replace(requester, state=IN_TRANSFER, transfer_role=INITIATOR, state_since=at, state_changed_by_id=actor_id)
         )
@@ -496,12 +503,12 @@ def apply_action(
     if action == MemberAction.VOICEMAIL_DROP:
         return call  # the member hears the message and leaves when it ends: Plivo's callbacks say when
     if action == MemberAction.RESUME_CALL:
-        return _finish_transfer(_customers(call, ON_HOLD, CONNECTED, at), completed=True)
+        return _finish_transfer(_customers(call, ON_HOLD, CONNECTED, at, by=actor_id), completed=True)
     if action == MemberAction.ABORT_TRANSFER:
         target = call.transfer_target
         if target is not None:
             call = call.with_member(_left(target, at))
-        return _finish_transfer(_customers(call, ON_HOLD, CONNECTED, at), completed=False)
+        return _finish_transfer(_customers(call, ON_HOLD, CONNECTED, at, by=actor_id), completed=False)
     raise ValueError(f"unknown action {action!r}")
 
 

@@ -23,12 +23,14 @@ from calls.models import Action, Call, Member, PhloApp
 from conventions.times import iso
 from fastpath.prepared import PreparedRead
 from metrics.registry import ROUTING_OFFERS
-from phlo.addresses import address_key
+from phlo.addresses import address_key, digits_reversed
 
 MEMBER_FIELDS = [f.name for f in fields(MemberSnap) if f.name != "key"]
 # Not the call's own columns: `routing` is the PHLO app's; the offered agent's address key and how an
 # offer just ended are never stored; members, recordings, wrap-ups and decliners are written apart.
-NOT_CALL_COLUMNS = ("members", "recordings", "routing", "offered_address_key", "offer_ended", "wrap_ups", "declined_by")
+# JSON lists, held as tuples in a snapshot.
+JSON_LISTS = ("wrap_ups", "declined_by", "customer_history")
+NOT_CALL_COLUMNS = ("members", "recordings", "routing", "offered_address_key", "offer_ended", *JSON_LISTS)
 CALL_FIELDS = [f.name for f in fields(CallSnap) if f.name not in NOT_CALL_COLUMNS]
 RECORDING_FIELDS = [f.name for f in fields(RecordingSnap) if f.name != "key"]
 # Only these members are ever someone's desk: a customer calling from an agent's number is not them.
@@ -91,13 +93,20 @@ def snapshot(call: Call, members: list[Member]) -> CallSnap:
         **{name: getattr(call, name) for name in CALL_FIELDS},
         routing=call.phlo_app.routing,
         offered_address_key=_offered_address_key(call),
-        wrap_ups=tuple(call.wrap_ups or ()),
-        declined_by=tuple(call.declined_by or ()),
+        **{name: _as_tuple(getattr(call, name)) for name in JSON_LISTS},
         members=tuple(
             MemberSnap(key=member_key(m), **{name: getattr(m, name) for name in MEMBER_FIELDS}) for m in members
         ),
         recordings=tuple(_recording_snap(i, stored) for i, stored in enumerate(call.recordings or [])),
     )
+
+
+def _as_tuple(stored: list | None) -> tuple | None:
+    return None if stored is None else tuple(stored)
+
+
+def _as_list(held: tuple | None) -> list | None:
+    return None if held is None else list(held)
 
 
 def _offered_address_key(call: Call) -> str:
@@ -134,6 +143,7 @@ def save_call_state(
         if member is None:
             member = Member(call=call, created_at=at, **{name: getattr(snap, name) for name in MEMBER_FIELDS})
             member.address_key = address_key(snap.address)
+            member.address_digits_reversed = digits_reversed(snap.address)
             member.agent = _agent_for(snap)
             member.save()
             by_key[snap.key] = member
@@ -146,8 +156,9 @@ def save_call_state(
                 setattr(member, name, getattr(snap, name))
             if "address" in changed or "role" in changed:
                 member.address_key = address_key(snap.address)
+                member.address_digits_reversed = digits_reversed(snap.address)
                 member.agent = _agent_for(snap)
-                changed += ["address_key", "agent"]
+                changed += ["address_key", "address_digits_reversed", "agent"]
             member.save(update_fields=changed)
         # Status follows a person's own calls; a supervisor's monitoring leg is not one of them.
         if member.agent_id and member.role == MemberRole.AGENT:
@@ -158,9 +169,9 @@ def save_call_state(
     if after.recordings != before.recordings:
         call.recordings = _recordings_json(after.recordings)
         call_changed.append("recordings")
-    for name in ("wrap_ups", "declined_by"):
+    for name in JSON_LISTS:
         if getattr(after, name) != getattr(before, name):
-            setattr(call, name, list(getattr(after, name)))
+            setattr(call, name, _as_list(getattr(after, name)))
             call_changed.append(name)
     if visible_change:
         call.version += 1

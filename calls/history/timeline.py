@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from agents.viewers import Person
@@ -52,7 +52,11 @@ class Entry:
     by_desk: bool = False  # asked of the desk by a person (else reported by Plivo)
     failed: bool = False
     raw: str = ""  # the callback's parameters as stored (keys pressed masked), as JSON, for operators
+    confirmed: bool = False  # a request whose effect Plivo then reported: one line for both
     order: tuple = field(default=(), compare=False)
+    # What the line is about, to find a request and Plivo's report of it (`_merged`): the event's or
+    # action's name and the member it names.
+    about: tuple[str, int | None] = field(default=("", None), compare=False)
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,9 @@ def timeline_for(viewer: Person, call_id: int) -> Timeline:
     parties = {m.pk: member_party(m) for m in members}
     events = call.events.exclude(outcome=CallEvent.Outcome.DUPLICATE).order_by("received_at", "id")
     actions = call.actions.select_related("actor__agent__user", "member__agent__user").order_by("created_at", "id")
-    entries = [*_event_entries(events, members, parties), *(_action_entry(a, members, parties) for a in actions)]
+    entries = _merged(
+        list(_event_entries(events, members, parties)), [_action_entry(a, members, parties) for a in actions], members
+    )
     return Timeline(
         call=call,
         customers=list(dict.fromkeys(parties[m.pk] for m in members if m.role == MemberRole.CUSTOMER)),
@@ -190,7 +196,7 @@ def _event_entries(events, members: list[Member], parties: dict[int, Party]):
             note = f"{note} {LATE}".strip()
         yield Entry(
             at=at, raw=json.dumps(params, indent=1, ensure_ascii=False), order=(at, event.sequence or 0, 0, event.pk),
-            **{**entry, "note": note},
+            about=(event.event_name, event.member_id), **{**entry, "note": note},
         )
 
 
@@ -319,8 +325,61 @@ def _action_entry(action: Action, members: list[Member], parties: dict[int, Part
         at=at, kind=ACTION_KINDS.get(name, "desk") if action.ok else "refused",
         who=_actor_party(action), text=done if action.ok else f"could not {asked}", whom=whom, tail=tail,
         note=note, quote=quote, by_desk=True, failed=not action.ok,
-        order=(at, 0, 1, action.pk),
+        order=(at, 0, 1, action.pk), about=(name if action.ok else "", action.member_id),
     )
+
+
+# --- a request and Plivo's report of it, as one line ----------------------------------------------------
+
+# What Plivo reports when a request did what it asked: the request's member's own event, or (a warm
+# transfer's hold, its end's release) any customer's.
+CONFIRMED_BY = {
+    "hold": ("ParticipantHold", False),
+    "unhold": ("ParticipantUnhold", False),
+    "hangup": ("ParticipantExit", False),
+    "mute": ("ParticipantMute", False),
+    "unmute": ("ParticipantUnmute", False),
+    "warm-transfer": ("ParticipantHold", True),
+    "resume-call": ("ParticipantUnhold", True),
+    "complete-transfer": ("ParticipantUnhold", True),
+    "abort-transfer": ("ParticipantUnhold", True),
+    "recording-start": ("MPCRecordingInitiated", None),
+    "recording-pause": ("MPCRecordingPaused", None),
+    "recording-resume": ("MPCRecordingResumed", None),
+}
+# Plivo's report comes after the request, within a PHLO round trip and a callback's delivery; a few
+# seconds before it cover two clocks that disagree (ours for the request, Plivo's for the event).
+REPORT_AFTER = timedelta(seconds=60)
+REPORT_BEFORE = timedelta(seconds=5)
+
+
+def _merged(reports: list[Entry], requests: list[Entry], members: list[Member]) -> list[Entry]:
+    """Each request a person made and the report of Plivo that it happened, as one line at the request's
+    time ("Alice put the customer on hold", asked of the desk, confirmed by Plivo), so the story says
+    every action once and in the order it happened; the report's raw callback stays with the line."""
+    customers = {m.pk for m in members if m.role == MemberRole.CUSTOMER}
+    used: set[int] = set()
+    merged = []
+    for request in sorted(requests, key=lambda e: e.order):
+        action, member_pk = request.about
+        wanted, any_customer = CONFIRMED_BY.get(action, ("", None))
+        match = None
+        for index, report in enumerate(reports):
+            name, about_pk = report.about
+            in_time = request.at - REPORT_BEFORE <= report.at <= request.at + REPORT_AFTER
+            if index in used or name != wanted or not in_time:
+                continue
+            if any_customer is None or (about_pk in customers if any_customer else about_pk == member_pk):
+                match = index
+                break
+        if match is None:
+            merged.append(request)
+            continue
+        used.add(match)
+        report = reports[match]
+        note = " ".join(part for part in (request.note, report.note) if part)
+        merged.append(replace(request, confirmed=True, note=note, raw=report.raw))
+    return merged + [report for index, report in enumerate(reports) if index not in used]
 
 
 def _offer_entry(action: Action, members: list[Member], parties: dict[int, Party]) -> Entry:

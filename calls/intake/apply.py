@@ -14,9 +14,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from calls.core.matching import find_call_id, known_call_id
+from calls.core.queues import queue_for
+from calls.core.snapshots import CallSnap
 from calls.core.state_machine import apply_event
 from calls.core.store import load_call, load_call_by_mpc, save_call_state, snapshot
-from calls.core.vocabulary import CallStatus
+from calls.core.vocabulary import CallDirection, CallStatus, MemberRole
+from calls.history.customer import customer_history
 from calls.intake.result import IntakeResult
 from calls.models import Action, Call, CallEvent, PhloApp
 from phlo.events import Event, Family, Kind, masked
@@ -97,6 +100,7 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
     after = result.call
     if event.mpc_uuid and not after.mpc_uuid:
         after = replace(after, mpc_uuid=event.mpc_uuid)  # a call we started by running the PHLO meets its MPC
+    after = _with_queue_and_story(app, call.pk, after)
     visible = created or result.outcome == Outcome.APPLIED
     by_key, messages = save_call_state(call, members, before, after, visible_change=visible, at=now)
     if event.family == Family.ADD_PARTICIPANT and event.request_outcome:
@@ -109,6 +113,21 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
     stored.save()
     offer_wanted = call.status == CallStatus.WAITING and call.offered_to_id is None and call.phlo_app.routing
     return IntakeResult(outcome, call.pk, messages, event.family, event.name, offer_wanted=offer_wanted)
+
+
+def _with_queue_and_story(app: PhloApp, call_id: int, call: CallSnap) -> CallSnap:
+    """What the call's first customer event tells beyond its state: the queue the number they
+    dialled reaches (calls/core/queues.py), and their last calls (calls/history/customer.py), each
+    read once."""
+    if call.queue_id is None and call.direction == CallDirection.INBOUND:
+        queue_id = queue_for(app_id=app.pk, called=call.called_number)
+        if queue_id is not None:
+            call = replace(call, queue_id=queue_id)
+    if call.customer_history is None:
+        customer = next((m for m in call.members if m.role == MemberRole.CUSTOMER and m.address), None)
+        if customer is not None:
+            call = replace(call, customer_history=tuple(customer_history(customer.address, exclude_call_id=call_id)))
+    return call
 
 
 def _keep(stored: CallEvent, outcome: str, reason: str, *, call_id: int | None = None) -> IntakeResult:

@@ -26,6 +26,7 @@ from datetime import timedelta
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agents import status as agent_status
@@ -35,6 +36,7 @@ from calls.core.store import claim_offer, load_call, save_call_state, snapshot
 from calls.core.upstream import phlo_api
 from calls.core.vocabulary import OFFER_ACTION, CallStatus, MemberRole, MemberState
 from calls.models import Action, Call, PhloApp
+from calls.queue.eligibility import eligible_agents
 from calls.queue.figures import figures
 from live.publish import publish, publish_on_commit
 from phlo.http import PlivoError
@@ -61,33 +63,35 @@ class _Skip(Exception):
 
 # --- claiming an offer ---------------------------------------------------------------------------
 
+WAITING_LOOKED_AT = 50  # the most urgent waiting calls a pass considers
+AGENTS_LOOKED_AT = 20  # the best eligible agents tried for one call
+
 
 def claim_next_offer() -> tuple[Offer | None, list[dict]]:
-    """The oldest waiting call no one is offered, for the longest-idle available agent (not the one
-    who missed it last, nor one who declined it, unless nobody else is available): claimed, with
-    the agent's leg dialing."""
-    waiting = Call.objects.filter(
-        status=CallStatus.WAITING, offered_to__isnull=True, phlo_app__routing=True
-    ).order_by("waiting_since", "id").values_list("pk", "last_offered_to_id", "declined_by")[:20]
-    for call_id, missed_by, declined_by in waiting:
-        for agent_id in _longest_idle(passed_over={missed_by, *(declined_by or ())}):
+    """The most urgent waiting call that an available agent may take (its queue's priority, then
+    the oldest), for the best of those agents (the highest level in the call's queue, then the
+    longest available; not the one who missed it last, nor one who declined it, unless nobody else
+    may take it): claimed, with the agent's leg dialing. docs/routing.md, "Who gets what"."""
+    if not Agent.objects.filter(status=AgentStatus.AVAILABLE, user__is_active=True).exists():
+        return None, []
+    now = timezone.now()
+    waiting = (
+        Call.objects.filter(status=CallStatus.WAITING, offered_to__isnull=True, phlo_app__routing=True)
+        .annotate(priority=Coalesce("queue__priority", 0))
+        .order_by("-priority", "waiting_since", "id")
+        .values_list("pk", "queue_id", "waiting_since", "last_offered_to_id", "declined_by")[:WAITING_LOOKED_AT]
+    )
+    for call_id, queue_id, waiting_since, missed_by, declined_by in waiting:
+        waited = (now - waiting_since).total_seconds() if waiting_since else 0.0
+        eligible = eligible_agents(queue_id, waited=waited)[:AGENTS_LOOKED_AT]
+        passed_over = {missed_by, *(declined_by or ())}
+        for agent_id in [a for a in eligible if a not in passed_over] or eligible:
             try:
                 with transaction.atomic():
                     return _claim(call_id, agent_id)
             except _Skip:
                 continue
     return None, []
-
-
-def _longest_idle(*, passed_over: set[int | None]) -> list[int]:
-    """Available agents, longest idle first; those who missed or declined the call last, unless
-    nobody else is available."""
-    available = list(
-        Agent.objects.filter(status=AgentStatus.AVAILABLE, user__is_active=True)
-        .order_by("status_since", "id").values_list("pk", flat=True)[:20]
-    )
-    others = [agent_id for agent_id in available if agent_id not in passed_over]
-    return others or available
 
 
 def _claim(call_id: int, agent_id: int) -> tuple[Offer, list[dict]]:

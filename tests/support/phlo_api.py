@@ -7,11 +7,11 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import respx
 
 from calls.models import Action, Call, Member
+from phlo.http import address_segment
 from tests.factories import CallFactory, MemberFactory
 
 PHLO_BASE_URL = "http://phlo.test/v1"
@@ -26,7 +26,8 @@ API_ID = "5e0c3c9a-api-id"
 
 
 def member_url(address: str) -> str:
-    return f"{NODE_URL}members/{quote(address, safe='')}/"
+    """Where a member action goes: the address raw in the path, as the official SDK sends it."""
+    return f"{NODE_URL}members/{address_segment(address)}/"
 
 
 RECORDING_ID = "rec-5e0c3c9a"

@@ -1,6 +1,8 @@
 import argparse
 import asyncio
+import re
 import signal
+from datetime import timedelta, timezone
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -32,6 +34,15 @@ def seconds_list(text: str) -> tuple[float, ...]:
     if any(delay < 0 for delay in delays):
         raise argparse.ArgumentTypeError("retry delays must not be negative")
     return delays
+
+
+def utc_offset(text: str) -> timezone:
+    """`+05:30`, `-05:00`, `+00:00`: the offset the simulated account's times are written with."""
+    match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", text)
+    if not match or int(match[2]) > 23 or int(match[3]) > 59:
+        raise argparse.ArgumentTypeError(f"expected an offset like +05:30 or -05:00, not {text!r}")
+    offset = timedelta(hours=int(match[2]), minutes=int(match[3]))
+    return timezone(-offset if match[1] == "-" else offset)
 
 
 def share(text: str) -> float:
@@ -73,6 +84,8 @@ class Command(BaseCommand):
         timing.add_argument("--retry-delays", type=seconds_list, default=DEFAULT_RETRY_DELAYS,
                             help="Pauses before retrying a failed callback, e.g. 1,2,4")
         timing.add_argument("--seed", type=int, default=None, help="Random seed, for a reproducible run")
+        parser.add_argument("--utc-offset", type=utc_offset, default=utc_offset("+00:00"),
+                            help="The account's time zone: times in callbacks and objects carry it, e.g. -05:00")
         faults = parser.add_argument_group("faults (also settable at runtime: POST /_sim/faults)")
         faults.add_argument("--latency", type=float, default=0.0, help="Seconds added to every PHLO API answer")
         faults.add_argument("--error-rate", type=share, default=0.0, help="Share of PHLO API requests answered 500")
@@ -103,6 +116,7 @@ class Command(BaseCommand):
             retry_delays=options["retry_delays"],
             callback_latency=options["callback_latency"],
             seed=options["seed"],
+            tz=options["utc_offset"],
             access_log=options["verbosity"] >= 2,
             log_level="info" if options["verbosity"] >= 2 else "warning",
         )

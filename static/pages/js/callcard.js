@@ -80,6 +80,22 @@ function setNodes(el, key, nodes) {
   el.replaceChildren(...nodes);
 }
 
+/** Agents whose phone a call I can see is ringing (a transfer or an add dialling them). */
+export function ringingAgents(calls) {
+  const ids = new Set();
+  for (const call of calls) {
+    for (const m of call.members) if (m.agent != null && (m.state === "dialing" || m.state === "ringing")) ids.add(m.agent);
+  }
+  return ids;
+}
+
+export const STATUS_WORDS = { ...AGENT_STATUSES, ringing: "Ringing" };
+
+/** An agent's status as the directory shows it: "ringing" while a call dials them and they are not yet on it. */
+export function shownStatus(agent, ringing) {
+  return ringing.has(agent.id) && !["busy", "offered"].includes(agent.status) ? "ringing" : agent.status;
+}
+
 export function transferOf(call) {
   const initiator = call.members.find((m) => m.transfer_role === "initiator" && isLive(m));
   if (!initiator) return null;
@@ -180,7 +196,7 @@ function updateCard(card, call, ctx) {
   card.classList.toggle("is-busy", busy);
 
   setNodes(p.title, callTitle(call, agents), callTitleNodes(call, agents));
-  setText(p.meta, `Call ${call.id} · started ${clockTime(call.started_at)}`);
+  setText(p.meta, `Call ${call.id} · started ${clockTime(call.started_at)}${call.queue ? ` · ${call.queue} queue` : ""}`);
   setBadge(p.status, "call", call.status, CALL_STATUSES);
   setAttr(p.timer, "data-since", call.started_at);
   updateCallVoice(card, call, ctx, busy);
@@ -223,12 +239,16 @@ function updateCard(card, call, ctx) {
     show(p.abort, ctx.isSupervisor || isInitiator);
     // The call is handed over only to a target who answered.
     p.complete.disabled = busy || !(target && ON_THE_LINE.has(target.state));
-    p.join.disabled = busy;
+    // Everyone stays only with a target who answered: until then there is nobody to join.
+    const answered = Boolean(target && ON_THE_LINE.has(target.state));
+    p.join.disabled = busy || !answered;
+    setAttr(p.join, "title", answered ? null : `${targetName} has not answered yet`);
     p.abort.disabled = busy;
   }
 
-  // Transfer / add member: only an agent on the line hands the call over; a supervisor may add people.
-  const onTheLine = Boolean(mine && ON_THE_LINE.has(mine.state));
+  // Transfer / add member: only an agent on the line, as an agent, hands the call over (a supervisor's
+  // monitoring leg is no agent leg: the server refuses it); a supervisor may add people.
+  const onTheLine = Boolean(mine && mine.role === "agent" && ON_THE_LINE.has(mine.state));
   show(p.transfer, (onTheLine || ctx.isSupervisor) && call.status !== "ended");
   setText(p.summary, onTheLine ? "Transfer or add someone" : "Add someone to this call");
   show(p.warm, onTheLine);
@@ -250,8 +270,10 @@ function myMember(call, ctx) {
 
 // "Held by your supervisor (Sam Rivera)": who put the member in this state through the desk,
 // when it was someone else than the person looking.
-function whoChanged(member, ctx) {
+function whoChanged(member, call, ctx) {
   if (member.state !== "on_hold" || member.state_changed_by == null || member.state_changed_by === ctx.me) return "";
+  // A customer waiting through a warm transfer: the consult says so, and whose transfer it is.
+  if (member.role === "customer" && transferOf(call)) return "";
   const by = ctx.store.agents.get(member.state_changed_by);
   if (!by) return "held by someone else";
   return by.is_supervisor && !ctx.isSupervisor ? `held by your supervisor (${by.name})` : `held by ${by.name}`;
@@ -283,11 +305,20 @@ function buildMemberRow(card, ctx) {
   r.hold.addEventListener("click", () => {
     // Act on what the button said when it was clicked, and only if it said so for long enough
     // to be read (asseen.js): a live change can flip it under the pointer.
-    if (!guardFlip(r.hold)) return;
+    if (!guardFlip(r.hold)) {
+      const now = r.hold.dataset.icon === "unhold" ? "on hold" : "off hold";
+      toast(`Nothing done: ${memberLabel(row.member, ctx.store.agents)} was just put ${now} by someone else. ` +
+        "Click again if you still mean it.", "info");
+      return;
+    }
     const shown = r.hold.dataset.icon === "unhold" ? "on_hold" : "connected";
     memberAction(card, row.member, shown === "on_hold" ? "unhold" : "hold", ctx, shown);
   });
-  r.hangup.addEventListener("click", () => memberAction(card, row.member, "hangup", ctx));
+  r.hangup.addEventListener("click", () => {
+    // On the wall a hang-up is someone else's call: the first click asks, the second acts.
+    if (ctx.confirmHangUp && !confirmed(r.hangup)) return;
+    memberAction(card, row.member, "hangup", ctx);
+  });
   r.voicemail.addEventListener("click", () => memberAction(card, row.member, "voicemail-drop", ctx));
   row.append(
     r.avatar,
@@ -316,7 +347,7 @@ function updateMemberRow(row, member, call, ctx, busy) {
   const role = ROLES[member.role] || member.role;
   const address = prettyAddress(member.address);
   const transferRole = member.transfer_role === "initiator" ? "transferring" : member.transfer_role === "target" ? "transfer target" : "";
-  const extras = [transferRole, whoChanged(member, ctx), originWords(member, agents, name)].filter(Boolean);
+  const extras = [transferRole, whoChanged(member, call, ctx), originWords(member, agents, name)].filter(Boolean);
   // The address is its own unbreakable piece: a phone number is never cut or split.
   const shownAddress = address && address !== name ? address : "";
   setNodes(r.sub, [role, shownAddress, ...extras].join("|"), [
@@ -348,8 +379,10 @@ function updateMemberRow(row, member, call, ctx, busy) {
   setAttr(r.hold, "aria-pressed", member.state === "on_hold" ? "true" : "false");
 
   show(r.hangup, live && (!monitoring || ctx.isSupervisor));
-  setButton(r.hangup, "hangup", isMe ? "Leave" : "Hang up");
-  setAttr(r.hangup, "aria-label", isMe ? "Leave the call (hang up yourself)" : `Hang up ${label}`);
+  if (!r.hangup.dataset.confirming) {
+    setButton(r.hangup, "hangup", isMe ? "Leave" : "Hang up");
+    setAttr(r.hangup, "aria-label", isMe ? "Leave the call (hang up yourself)" : `Hang up ${label}`);
+  }
 
   // A voicemail is dropped on a machine that answered: PHLO refuses it on a leg still ringing.
   show(r.voicemail, ON_THE_LINE.has(member.state) && member.role === "customer");
@@ -357,6 +390,32 @@ function updateMemberRow(row, member, call, ctx, busy) {
 
   for (const button of [r.hold, r.hangup, r.voicemail]) button.disabled = busy;
   updateMemberVoice(row, member, call, ctx, busy);
+}
+
+const CONFIRM_MS = 4000;
+
+// A two-step button: the first click turns it into "Confirm hang up" for a few seconds; a click on
+// that acts. Returns whether this click is the confirmation.
+function confirmed(button) {
+  if (button.dataset.confirming) {
+    clearTimeout(button.confirmTimer);
+    endConfirm(button);
+    return true;
+  }
+  button.dataset.confirming = "true";
+  button.dataset.label = button.getAttribute("aria-label") || "";
+  button.classList.add("is-confirming");
+  setAttr(button, "aria-label", `Confirm: ${button.dataset.label}`);
+  button.querySelector(".btn-text").textContent = "Confirm hang up";
+  button.confirmTimer = setTimeout(() => endConfirm(button), CONFIRM_MS);
+  return false;
+}
+
+function endConfirm(button) {
+  delete button.dataset.confirming;
+  button.classList.remove("is-confirming");
+  setAttr(button, "aria-label", button.dataset.label || null);
+  button.querySelector(".btn-text").textContent = button.title;
 }
 
 // Icon and words; the wall shows only the icon (the words stay for tooltips and screen readers).
@@ -369,8 +428,10 @@ function setButton(button, iconName, text) {
 
 function updateTargets(select, call, ctx) {
   const inCall = new Set(call.members.filter(isLive).map((m) => m.agent).filter((a) => a != null));
+  const ringing = ringingAgents(ctx.store.liveCalls());
   const candidates = [...ctx.store.agents.values()]
     .filter((a) => a.id !== ctx.me && !inCall.has(a.id))
+    .map((a) => ({ ...a, status: shownStatus(a, ringing) }))
     .sort(byAvailability);
   const signature = candidates.map((a) => `${a.id}:${a.status}:${a.name}:${a.address}`).join("|");
   if (select.dataset.signature === signature) return;
@@ -381,7 +442,7 @@ function updateTargets(select, call, ctx) {
   // Only an available agent can take a transfer; the others are listed, with why, but cannot be picked.
   const option = (a) =>
     h("option", { value: a.address, dataset: { status: a.status }, disabled: a.status !== "available" },
-      a.status === "available" ? a.name : `${a.name} — ${(AGENT_STATUSES[a.status] || a.status).toLowerCase()}`);
+      a.status === "available" ? a.name : `${a.name} — ${(STATUS_WORDS[a.status] || a.status).toLowerCase()}`);
   select.replaceChildren(
     h("option", { value: "" }, candidates.length ? "Choose an agent…" : "No other agents"),
     available.length ? h("optgroup", { label: "Available" }, available.map(option)) : null,

@@ -3,11 +3,20 @@
 
 import { Alerts } from "./alerts.js";
 import { api } from "./api.js";
-import { callTitle, callTitleNodes, renderCalls } from "./callcard.js";
+import {
+  STATUS_WORDS,
+  callTitle,
+  callTitleNodes,
+  renderCalls,
+  ringingAgents,
+  shownStatus,
+  transferOf,
+} from "./callcard.js";
+import { callerContext } from "./context.js";
 import { h, reconcile, setAttr, setText, show } from "./dom.js";
 import {
-  AGENT_STATUSES,
   MEMBER_STATES,
+  addressProblem,
   byAvailability,
   dayAndTime,
   duration,
@@ -18,6 +27,7 @@ import {
 } from "./format.js";
 import { callerOf, offerPanel, offeredCall } from "./offer.js";
 import { startPage, tickTimers } from "./page.js";
+import { startShortcuts } from "./shortcuts.js";
 import { statusPanel } from "./status.js";
 import { toast } from "./toasts.js";
 import { recordingLinks } from "./voice.js";
@@ -27,13 +37,13 @@ const { data, store, ctx, connection } = startPage();
 ctx.transferOpen = true;
 const $ = (id) => document.getElementById(id);
 const alerts = new Alerts({ soundButton: $("alert-sound"), notifyButton: $("alert-notify") });
-startWrapUp({ store, ctx, root: $("wrap-up"), required: data.wrap_up.disposition_required });
+const wrapUp = startWrapUp({ store, ctx, root: $("wrap-up"), required: data.wrap_up.disposition_required });
 
 // --- own status and an offered call ---------------------------------------------------------------
 
 const status = statusPanel(store, ctx);
 const renderStatus = status.render;
-const offer = offerPanel($("offer"));
+const offer = offerPanel($("offer"), { store });
 
 function renderOffer() {
   const call = offeredCall(store, ctx.me);
@@ -53,32 +63,56 @@ function myCalls() {
   );
 }
 
-// Calls I was on that go on without me (I transferred them): they belong with my recent calls.
+// Calls I was on that go on without me (I transferred them): they belong with my recent calls. A call
+// that only rang me (I declined or missed it) was never mine to list.
 function callsILeft() {
   return store.liveCalls().filter(
-    (c) => c.members.some((m) => m.agent === ctx.me) && !c.members.some((m) => m.agent === ctx.me && isLive(m)),
+    (c) => c.members.some((m) => m.agent === ctx.me && m.joined_at) && !c.members.some((m) => m.agent === ctx.me && isLive(m)),
   );
 }
+
+// The last control of my calls that had the keyboard's focus: when its call goes (I hung up or
+// left), the focus follows to what comes next instead of falling to the page's body.
+let lastFocused = null;
+myCallsEl.addEventListener("focusin", (event) => { lastFocused = event.target; });
 
 function renderCurrent() {
   const calls = myCalls();
   renderCalls(myCallsEl, calls, ctx);
+  // The caller's earlier calls, under each call of mine (contract §11, "Caller context").
+  for (const card of myCallsEl.children) {
+    if (!card.context) {
+      card.context = callerContext();
+      card.append(card.context.el);
+    }
+    card.context.render(card.call);
+  }
+  const focusLost = !document.activeElement || document.activeElement === document.body;
+  if (lastFocused && !lastFocused.isConnected && focusLost) {
+    lastFocused = null;
+    wrapUp.focusIfLost();
+  }
   show(noCall, calls.length === 0);
   setText($("current-count"), calls.length > 1 ? `${calls.length} calls` : "");
   const me = store.agents.get(ctx.me);
-  setText($("no-call-hint"), me && me.status === "available"
-    ? "You are available: the next call will show up here."
-    : "Set your status to Available to take calls.");
+  setText($("no-call-hint"), me && me.status === "offered" ? "A call is ringing you (above): answer your phone to take it."
+    : me && me.status === "available" ? "You are available: the next call will show up here."
+      : "Set your status to Available to take calls.");
   renderQueueCount();
   tickTimers(myCallsEl);
 }
 
-// How many callers wait for an agent, when the server tells this desk (the day's figures).
+// How many callers wait for an agent, when the server tells this desk (the day's figures): the one
+// ringing me is mine already, so it is not counted as waiting for someone.
 function renderQueueCount() {
-  const waiting = store.stats && typeof store.stats.waiting === "number" ? store.stats.waiting : null;
+  const counted = store.stats && typeof store.stats.waiting === "number" ? store.stats.waiting : null;
   const el = $("queue-count");
-  show(el, waiting !== null);
-  if (waiting !== null) setText(el, waiting === 1 ? "1 caller waiting" : `${waiting} callers waiting`);
+  show(el, counted !== null);
+  if (counted === null) return;
+  const ringingMe = offeredCall(store, ctx.me) ? 1 : 0;
+  const waiting = Math.max(0, counted - ringingMe);
+  const other = ringingMe ? " other" : "";
+  setText(el, waiting === 1 ? `1${other} caller waiting` : `${waiting}${other} callers waiting`);
   el.classList.toggle("has-waiting", Boolean(waiting));
 }
 
@@ -87,7 +121,9 @@ function renderQueueCount() {
 const directory = $("directory");
 
 function renderDirectory() {
-  const agents = [...store.agents.values()].sort(byAvailability);
+  // An agent a call of mine dials (a transfer, an add) shows as ringing until they answer.
+  const ringing = ringingAgents(store.liveCalls());
+  const agents = [...store.agents.values()].map((a) => ({ ...a, status: shownStatus(a, ringing) })).sort(byAvailability);
   reconcile(directory, agents.map((a) => a.id), "agentId", () => {
     const row = h("li", { class: "agent-row" });
     row.parts = {
@@ -106,7 +142,7 @@ function renderDirectory() {
     const row = directory.querySelector(`[data-agent-id="${agent.id}"]`);
     setText(row.parts.name, agent.id === ctx.me ? `${agent.name} (you)` : agent.name);
     setText(row.parts.address, prettyAddress(agent.address));
-    setBadge(row.parts.status, "status", agent.status, AGENT_STATUSES);
+    setBadge(row.parts.status, "status", agent.status, STATUS_WORDS);
     setAttr(row.parts.since, "data-since", agent.status_changed_at);
     setAttr(row.parts.since, "aria-label", `Time in status for ${agent.name}`);
   }
@@ -192,7 +228,8 @@ function describeChange(call, previous) {
 // Someone else (a supervisor, another tab of mine does not count) held or released a member of
 // my call: say so where it can be seen, not only in the member's row.
 function changedBySomeoneElse(call, previous) {
-  if (!previous) return null;
+  // A warm transfer holds and brings back the customer by itself: the consult on the card says so.
+  if (!previous || transferOf(call) || transferOf(previous)) return null;
   const before = new Map(previous.members.map((m) => [m.id, m]));
   for (const member of call.members) {
     const old = before.get(member.id);
@@ -246,6 +283,7 @@ store.subscribe((change) => {
   } else if (change.type === "call") {
     renderOffer();
     renderCurrent();
+    renderDirectory(); // who a call of mine is ringing
     // A change to a call already over (its wrap-up saved) is not news to announce.
     if (!change.wasEnded) ctx.announce(describeChange(change.call, change.previous));
     const bySomeoneElse = changedBySomeoneElse(change.call, change.previous);
@@ -263,6 +301,113 @@ store.subscribe((change) => {
   }
   followAlerts(change);
 });
+
+// --- calling out (contract §11): a number typed here, refused as typed when it cannot be one ----------
+
+const callOut = $("call-out");
+const callOutTo = $("call-out-to");
+const callOutError = $("call-out-error");
+let calling = false;
+
+// A phone number as people write it ("+1 (202) 555-0111") is its digits; anything else stays as typed.
+function typedAddress(text) {
+  const value = text.trim();
+  return /^\+?[\d\s().\-/]+$/.test(value) ? value.replace(/[^\d+]/g, "") : value;
+}
+
+function checkCallOut() {
+  const problem = addressProblem(typedAddress(callOutTo.value));
+  setText(callOutError, problem);
+  setAttr(callOutTo, "aria-invalid", problem ? "true" : null);
+  return problem;
+}
+
+callOutTo.addEventListener("input", checkCallOut);
+callOut.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const to = typedAddress(callOutTo.value);
+  if (!to) {
+    setText(callOutError, "Type the number or SIP URI to call.");
+    callOutTo.focus();
+    return;
+  }
+  if (checkCallOut() || calling) {
+    callOutTo.focus();
+    return;
+  }
+  calling = true;
+  callOut.setAttribute("aria-busy", "true");
+  try {
+    const call = await api.startCall(to);
+    if (call && call.id) store.applyCall(call);
+    callOutTo.value = "";
+    toast(`Calling ${prettyAddress(to)}: your phone rings first.`, "success");
+  } catch (error) {
+    setText(callOutError, error.message);
+    toast(`Could not call ${prettyAddress(to)}. ${error.message}`, "error");
+  } finally {
+    calling = false;
+    callOut.removeAttribute("aria-busy");
+  }
+});
+
+// --- keyboard shortcuts (listed in the page's "Keyboard shortcuts" dialog) -----------------------------
+
+function myCard() {
+  return myCallsEl.querySelector(".call-card");
+}
+
+function customerButton(icons) {
+  const card = myCard();
+  if (!card) return null;
+  const selector = icons.map((icon) => `.member.role-customer:not(.is-left) button[data-icon="${icon}"]`).join(", ");
+  return [...card.querySelectorAll(selector)].find((b) => !b.hidden) || null;
+}
+
+function nothingTo(words) {
+  toast(words, "info");
+}
+
+let endArmedUntil = 0;
+
+const keys = {
+  d: () => {
+    if (!offeredCall(store, ctx.me)) return nothingTo("No call is ringing you: nothing to decline.");
+    offer.decline.click();
+  },
+  h: () => {
+    const button = customerButton(["hold", "unhold"]);
+    if (!button) return nothingTo("No customer on your call to hold.");
+    button.click();
+  },
+  e: () => {
+    const button = customerButton(["hangup"]);
+    if (!button) return nothingTo("No customer on your call to hang up.");
+    if (Date.now() > endArmedUntil) {
+      endArmedUntil = Date.now() + 3000;
+      return toast(`Press E again to hang up: ${button.getAttribute("aria-label")}.`, "info");
+    }
+    endArmedUntil = 0;
+    button.click();
+  },
+  t: () => {
+    const card = myCard();
+    const transfer = card && card.querySelector("details.transfer");
+    if (!transfer || transfer.hidden) return nothingTo("No call of yours to transfer.");
+    transfer.open = true;
+    transfer.querySelector("select").focus();
+  },
+  f: () => {
+    const done = $("wrap-up").querySelector('button[value="done"]');
+    if ($("wrap-up").hidden || !done) return nothingTo("You are not in wrap-up.");
+    done.click();
+  },
+  c: () => callOutTo.focus(),
+  1: () => $("status-switch").querySelector('[data-status="available"]').click(),
+  2: () => $("status-switch").querySelector('[data-status="away"]').click(),
+  3: () => $("status-switch").querySelector('[data-status="offline"]').click(),
+};
+startShortcuts(keys, { dialog: $("shortcuts"), openButton: $("shortcuts-open"), closeButton: $("shortcuts-close") });
 
 renderStatus();
 renderOffer();

@@ -8,6 +8,7 @@ export const AGENT_STATUSES = VOCABULARY.agent_statuses;
 export const CALL_STATUSES = VOCABULARY.call_statuses;
 export const ROLES = VOCABULARY.roles;
 export const MONITOR_MODES = VOCABULARY.monitor_modes;
+export const OUTCOMES = VOCABULARY.outcomes || {};
 
 // What a member address may look like (phlo/addresses.py), checked as it is typed.
 const RULES = PAGE_DATA.rules || {};

@@ -6,6 +6,7 @@ import { api } from "./api.js";
 import { h, setText, show } from "./dom.js";
 import { prettyAddress } from "./format.js";
 import { dateAndTime, seconds } from "./localize.js";
+import { toast } from "./toasts.js";
 
 const data = JSON.parse(document.getElementById("page-data").textContent);
 const OUTCOMES = data.vocabulary.outcomes;
@@ -64,6 +65,32 @@ function outcomeWords(call) {
   return words.join(" · ");
 }
 
+// Only a person with a desk (a phone of their own) can call back: the desk rings them first.
+const CAN_CALL = Boolean(data.me);
+const ADDRESS = data.rules && data.rules.address_pattern ? new RegExp(data.rules.address_pattern) : null;
+
+async function callBack(address, button) {
+  button.disabled = true;
+  try {
+    await api.startCall(address);
+    toast(`Calling ${prettyAddress(address)}: your phone rings first; the call is on your desk.`, "success");
+  } catch (error) {
+    toast(`Could not call ${prettyAddress(address)} back. ${error.message}`, "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function callBackCell(call) {
+  const customer = call.members.find((m) => m.role === "customer" && (!ADDRESS || ADDRESS.test(m.address)));
+  if (!customer) return h("td", { class: "history-call-back" });
+  const button = h("button", {
+    type: "button", class: "btn btn-small", "aria-label": `Call back ${prettyAddress(customer.address)}`,
+  }, "Call back");
+  button.addEventListener("click", () => callBack(customer.address, button));
+  return h("td", { class: "history-call-back" }, button);
+}
+
 function row(call) {
   const customers = unique(call.members.filter((m) => m.role === "customer").map((m) => prettyAddress(m.address)));
   const agents = unique(
@@ -72,14 +99,19 @@ function row(call) {
       .map((m) => (m.agent !== null && names.get(m.agent)) || prettyAddress(m.address)),
   );
   const who = customers.join(", ") || "Internal call";
+  // The list is in the order calls ended: the time shown is that one. Each cell carries its column's
+  // name, which a phone shows beside it when the table becomes cards (history.css).
   return h("tr", { dataset: { callId: call.id } },
-    h("td", {}, h("time", { datetime: call.started_at }, dateAndTime(call.started_at))),
-    h("th", { scope: "row" }, h("a", { href: `/history/${call.id}/`, title: `Timeline of call ${call.id}` }, who)),
-    h("td", {}, agents.join(", ") || "—"),
-    h("td", {}, outcomeWords(call)),
-    h("td", { class: "num" }, seconds(call.wait_seconds)),
-    h("td", { class: "num" }, seconds(call.talk_seconds)),
-    h("td", {}, call.disposition || h("span", { class: "muted" }, "None")));
+    h("td", { class: "history-when", dataset: { label: "Ended" } },
+      h("time", { datetime: call.ended_at, title: `Started ${dateAndTime(call.started_at)}` }, dateAndTime(call.ended_at))),
+    h("th", { scope: "row", class: "history-who" },
+      h("a", { href: `/history/${call.id}/`, title: `Timeline of call ${call.id}` }, who)),
+    h("td", { dataset: { label: "Agents" } }, agents.join(", ") || "—"),
+    h("td", { dataset: { label: "Outcome" } }, outcomeWords(call)),
+    h("td", { class: "num", dataset: { label: "Wait" } }, seconds(call.wait_seconds)),
+    h("td", { class: "num", dataset: { label: "Talk" } }, seconds(call.talk_seconds)),
+    h("td", { dataset: { label: "Disposition" } }, call.disposition || h("span", { class: "muted" }, "None")),
+    CAN_CALL ? callBackCell(call) : null);
 }
 
 function renderCount() {
@@ -109,7 +141,18 @@ async function load(search, { append = false } = {}) {
     renderCount();
     if (append && added.length) added[0].querySelector("a").focus(); // the first new call, for the keyboard
   } catch (error) {
-    errorBox.textContent = `The history could not be loaded. ${error.message}`;
+    // Rows of an earlier search under an error would read as this search's answer: they go.
+    if (!append) {
+      rows.replaceChildren();
+      shown = 0;
+      next = null;
+      show(more, false);
+      show($("history-empty"), false);
+      renderCount();
+    }
+    // A search refused as asked: the field's own sentence ("Type at least 4 digits…").
+    const field = error.status === 400 && Object.values(error.body).find((v) => Array.isArray(v) && v.length);
+    errorBox.textContent = field ? field.join(" ") : `The history could not be loaded. ${error.message}`;
     show(errorBox, true);
   } finally {
     loading = false;

@@ -24,9 +24,9 @@ function setSeconds(el, seconds) {
   setAttr(el, "title", known ? durationWords(seconds * 1000) : "not known yet");
 }
 
-export function renderQueue(store) {
-  const waiting = waitingCalls(store.liveCalls());
-  const stats = store.stats;
+/** `calls` and `stats`: the wall's, or one queue's when the wall is filtered (queueStats). */
+export function renderQueue(store, { calls = store.liveCalls(), stats = store.stats } = {}) {
+  const waiting = waitingCalls(calls);
 
   // Figures the page can count itself come from the calls it holds; the day's come from stats.
   setText(figure("waiting"), String(stats && !waiting.length ? stats.waiting ?? 0 : waiting.length));
@@ -66,7 +66,8 @@ export function renderQueue(store) {
     setAttr(row.parts.wait, "data-since", call.waiting_since || call.started_at);
     setAttr(row.parts.wait, "aria-label", `Time ${caller} has waited`);
     const offered = call.offered_to != null ? store.agents.get(call.offered_to) : null;
-    setText(row.parts.offer, offered ? `Offered to ${offered.name}` : "Waiting for an available agent");
+    const where = call.queue ? `${call.queue} · ` : "";
+    setText(row.parts.offer, `${where}${offered ? `Offered to ${offered.name}` : "Waiting for an available agent"}`);
     row.classList.toggle("is-offered", Boolean(offered));
   }
   show($("no-waiting"), waiting.length === 0);
@@ -77,4 +78,40 @@ export function agentDay(store, agentId) {
   const row = store.stats && Array.isArray(store.stats.agents) ? store.stats.agents.find((a) => a.id === agentId) : null;
   if (!row) return "";
   return `${row.handled_today ?? 0} handled · ${row.missed_today ?? 0} missed today`;
+}
+
+/** The figures of one queue (the stats' `queues` rows, contract §10), or null when not known. */
+export function queueStats(store, name) {
+  const rows = store.stats && Array.isArray(store.stats.queues) ? store.stats.queues : [];
+  const row = rows.find((q) => q.name === name);
+  return row ? { ...row, received: store.stats.received } : null;
+}
+
+/** Every queue the page knows of: the figures' rows, the calls' queues, the agents' skills. */
+export function knownQueues(store) {
+  const names = new Set();
+  for (const q of (store.stats && store.stats.queues) || []) names.add(q.name);
+  for (const call of store.calls.values()) if (call.queue) names.add(call.queue);
+  for (const agent of store.agents.values()) for (const skill of agent.skills || []) names.add(skill.queue);
+  return [...names].sort((a, b) => a.localeCompare(b));
+}
+
+/** The queues' figures side by side: one row per queue. */
+export function renderQueueTable(store, body) {
+  const rows = (store.stats && store.stats.queues) || [];
+  show(body.closest(".table-scroll"), rows.length > 0);
+  const level = (v) => (typeof v === "number" ? `${Math.round(v)}%` : "—");
+  const wait = (v) => (typeof v === "number" ? duration(v * 1000) : "—");
+  const key = JSON.stringify(rows.map((q) => [q.name, q.waiting, q.longest_wait_seconds, q.answered_today,
+    q.abandoned_today, q.service_level_percent, q.agents_available]));
+  if (body.dataset.key === key) return;
+  body.dataset.key = key;
+  body.replaceChildren(...rows.map((q) => h("tr", { dataset: { queue: q.name } },
+    h("th", { scope: "row" }, q.name),
+    h("td", { class: "num" }, String(q.waiting ?? 0)),
+    h("td", { class: "num" }, wait(q.longest_wait_seconds)),
+    h("td", { class: "num" }, String(q.answered_today ?? "—")),
+    h("td", { class: "num" }, String(q.abandoned_today ?? "—")),
+    h("td", { class: "num" }, level(q.service_level_percent)),
+    h("td", { class: "num" }, String(q.agents_available ?? "—")))));
 }

@@ -28,11 +28,16 @@ export function statusPanel(store, ctx) {
     if (inFlight || !me) return;
     inFlight = true;
     render();
-    const onCall = ON_A_CALL.has(me.status);
     const label = AGENT_STATUSES[status];
+    // Away or offline while a call rings ends the offer at once (contract §11): it goes to the next agent.
+    const declines = me.status === "offered" && status !== "available";
+    const words = declines ? `The ringing call goes to the next agent; your status is now ${label}.`
+      : me.status === "busy" ? `You will be ${label} after this call.`
+        : me.status === "offered" ? `You stay ${label}: answer your phone to take the ringing call.`
+          : `Your status is now ${label}.`;
     try {
       store.applyAgent(await api.setStatus(status));
-      toast(onCall ? `You will be ${label} after this call.` : `Your status is now ${label}.`, "success");
+      toast(words, "success");
     } catch (error) {
       toast(`Could not change your status. ${error.message}`, "error");
     } finally {
@@ -52,10 +57,12 @@ export function statusPanel(store, ctx) {
     setText(sinceLabel, wrapping ? "left of wrap-up" : "in this status");
 
     const chosen = me.chosen_status || (AGENT_STATUSES[me.status] && !ON_A_CALL.has(me.status) ? me.status : "available");
-    const onCall = ON_A_CALL.has(me.status);
+    // Offered: a status chosen now applies now (away or offline declines the call); busy: after the call.
+    const offered = me.status === "offered";
+    const onCall = me.status === "busy";
     const chosenLabel = AGENT_STATUSES[chosen] || chosen;
     let words = "";
-    if (me.status === "offered") words = "A call is ringing your phone: answer it to take the call.";
+    if (offered) words = "A call is ringing your phone: answer it to take the call, or decline it.";
     else if (me.status === "busy") words = "You are on a call. Your status follows the call.";
     else if (wrapping) words = `Wrapping up the last call; then you are ${chosenLabel}. Choose a status to end wrap-up now.`;
     else if (me.status_reason === "missed call") {
@@ -72,8 +79,18 @@ export function statusPanel(store, ctx) {
       // The button shows what the person chose; while on a call that is what comes next.
       setAttr(button, "aria-pressed", button.dataset.status === chosen ? "true" : "false");
       const label = AGENT_STATUSES[button.dataset.status];
-      setAttr(button, "aria-label", onCall ? `${label} after this call` : null);
+      const declines = offered && button.dataset.status !== "available";
+      setAttr(button, "aria-label", onCall ? `${label} after this call` : declines ? `${label} (declines the ringing call)` : null);
+      setAttr(button, "title", declines ? "Declines the ringing call: it goes to the next agent" : null);
     }
+    // The queues whose calls I take (contract §10): my skills, or every queue with none.
+    const skills = $("my-skills");
+    if (Array.isArray(me.skills)) {
+      setText(skills, me.skills.length
+        ? `Your queues: ${me.skills.map((s) => `${s.queue} (level ${s.level})`).join(", ")}`
+        : "You take calls of every queue.");
+    }
+    show(skills, Array.isArray(me.skills));
     setAttr(group, "aria-busy", inFlight ? "true" : "false");
     tickTimers($("status-card"));
   }

@@ -1,14 +1,15 @@
 // The supervisor wall (/supervisor/): live counters, the queue and the day's figures, every live
 // call, the agent board.
 
-import { callTitle, renderCalls, transferOf } from "./callcard.js";
+import { STATUS_WORDS, callTitle, renderCalls, ringingAgents, shownStatus, transferOf } from "./callcard.js";
 import { h, reconcile, setAttr, setText, show } from "./dom.js";
-import { AGENT_STATUSES, byAvailability, isLive, prettyAddress, setBadge } from "./format.js";
+import { byAvailability, isLive, prettyAddress, setBadge } from "./format.js";
 import { startPage, tickTimers } from "./page.js";
-import { agentDay, isWaiting, renderQueue } from "./queue.js";
+import { agentDay, isWaiting, knownQueues, queueStats, renderQueue, renderQueueTable } from "./queue.js";
 import { wallView } from "./wallview.js";
 
 const { store, ctx, connection } = startPage();
+ctx.confirmHangUp = true; // a supervisor hangs up someone else's call: the first click asks
 const $ = (id) => document.getElementById(id);
 
 wallView({
@@ -56,7 +57,9 @@ function renderBoard(calls, agents) {
     for (const m of call.members) if (m.agent != null && isLive(m)) callOf.set(m.agent, call);
     if (call.offered_to != null && !callOf.has(call.offered_to)) callOf.set(call.offered_to, call);
   }
-  const sorted = [...agents].sort(byAvailability);
+  // An agent a transfer or an add is dialling shows as ringing until they answer.
+  const ringing = ringingAgents(calls);
+  const sorted = agents.map((a) => ({ ...a, status: shownStatus(a, ringing) })).sort(byAvailability);
   reconcile(board, sorted.map((a) => a.id), "agentId", () => {
     const row = h("tr", {});
     row.parts = {
@@ -77,30 +80,60 @@ function renderBoard(calls, agents) {
     const row = board.querySelector(`[data-agent-id="${agent.id}"]`);
     row.className = `status-row-${agent.status}`;
     setText(row.parts.name, agent.name);
-    setBadge(row.parts.status, "status", agent.status, AGENT_STATUSES);
+    setBadge(row.parts.status, "status", agent.status, STATUS_WORDS);
     setAttr(row.parts.since, "data-since", agent.status_since || agent.status_changed_at);
     setAttr(row.parts.since, "aria-label", `Time in status for ${agent.name}`);
     // What they are doing says more on a wall than their number does.
     const call = callOf.get(agent.id);
     // Only when they are on the line: an away or offline agent is never shown "on call".
-    const onCall = call && ["busy", "offered"].includes(agent.status);
-    const doing = onCall ? `${agent.status === "offered" ? "Offered" : "On call with"} ${callTitle(call, store.agents)}`
+    const onCall = call && ["busy", "offered", "ringing"].includes(agent.status);
+    const lead = { offered: "Offered", ringing: "Ringing for a call with" }[agent.status] || "On call with";
+    const doing = onCall ? `${lead} ${callTitle(call, store.agents)}`
       : prettyAddress(agent.address);
     setText(row.parts.doing, doing);
     row.parts.doing.classList.toggle("agent-on-call", Boolean(onCall));
     row.parts.doing.classList.toggle("addr", !onCall);
     const reason = agent.status_reason ? ` · ${agent.status_reason}` : "";
+    const skills = (agent.skills || []).map((skill) => `${skill.queue} ${skill.level}`).join(", ");
+    setAttr(row, "title", skills ? `Skills: ${skills}` : "Takes every queue");
     const day = agentDay(store, agent.id);
     setText(row.parts.day, `${day}${day ? reason : reason.slice(3)}`);
     show(row.parts.day, Boolean(day || reason));
   }
 }
 
+// --- one queue at a time (contract §10): its calls, the agents who take them, its figures ------------
+
+const QUEUE_KEY = "wall.queue";
+const queueFilter = $("queue-filter");
+queueFilter.addEventListener("change", () => {
+  localStorage.setItem(QUEUE_KEY, queueFilter.value);
+  render();
+});
+
+function renderQueueFilter() {
+  const names = knownQueues(store);
+  const wanted = queueFilter.value || localStorage.getItem(QUEUE_KEY) || "";
+  if (queueFilter.dataset.names !== names.join("|")) {
+    queueFilter.dataset.names = names.join("|");
+    queueFilter.replaceChildren(h("option", { value: "" }, "All queues"),
+      ...names.map((name) => h("option", { value: name }, name)));
+  }
+  queueFilter.value = names.includes(wanted) ? wanted : "";
+  show(queueFilter.parentElement, names.length > 0);
+  return queueFilter.value;
+}
+
+// An agent takes a queue's calls with its skill, or with no skill at all (every queue).
+const takes = (agent, queue) => !(agent.skills || []).length || agent.skills.some((s) => s.queue === queue);
+
 function render() {
-  const calls = store.liveCalls();
-  const agents = [...store.agents.values()];
+  const queue = renderQueueFilter();
+  const calls = store.liveCalls().filter((c) => !queue || c.queue === queue);
+  const agents = [...store.agents.values()].filter((a) => !queue || takes(a, queue));
   renderCounters(calls, agents);
-  renderQueue(store);
+  renderQueue(store, { calls, stats: queue ? queueStats(store, queue) : store.stats });
+  renderQueueTable(store, $("queue-rows"));
   renderWallCalls(calls);
   renderBoard(calls, agents);
   tickTimers($("queue"));

@@ -235,12 +235,29 @@ export function startWrapUp({ store, ctx, root, required }) {
   }
   setInterval(tick, 1000);
 
+  // The call ended under the keyboard (the hang-up button went with its card): the focus goes to
+  // the wrap-up form, what comes next, never to the page's body. Anyone focused elsewhere keeps it.
+  let focusWanted = false;
+  function focusIfLost() {
+    focusWanted = true;
+    setTimeout(() => {
+      const lost = !document.activeElement || document.activeElement === document.body || !document.activeElement.isConnected;
+      if (!lost) focusWanted = false;
+      else if (!root.hidden) {
+        focusWanted = false;
+        parts.select.focus();
+      }
+    }, 0);
+  }
+
   function render() {
     const me = store.agents.get(ctx.me);
     const wrapping = Boolean(me && me.status === "wrap_up");
     if (wasWrapping && !wrapping && call && unsaved()) save(false, { quiet: true }); // the time ran out
+    const began = wrapping && !wasWrapping;
     wasWrapping = wrapping;
     show(root, wrapping);
+    if (began && focusWanted) focusIfLost();
     if (!wrapping) {
       setText(parts.saved, "");
       showError("");
@@ -264,4 +281,5 @@ export function startWrapUp({ store, ctx, root, required }) {
     if (change.type !== "agent" || change.agent.id === ctx.me) render();
   });
   render();
+  return { focusIfLost };
 }

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0003_security_rate_counters'),
+        ('agents', '0005_socket_tickets'),
         ('calls', '0006_queues'),
     ]
 
