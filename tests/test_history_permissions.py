@@ -29,10 +29,9 @@ EXPECTED = {
     "anonymous": SIGNED_OUT,
     "inactive member": SIGNED_OUT,
     "member": {"dispositions": 200, "history": 200, "export": 403, "wrap-up": 200},
-    # A call one may not see is answered as one that does not exist (calls/core/reads.py: visible_call).
-    "other agent": {"dispositions": 200, "history": 200, "export": 403, "wrap-up": 404},
+    "other agent": {"dispositions": 200, "history": 200, "export": 403, "wrap-up": 403},
     "supervisor": {"dispositions": 200, "history": 200, "export": 200, "wrap-up": 200},
-    "no agent record": {"dispositions": 200, "history": 200, "export": 403, "wrap-up": 404},
+    "no agent record": {"dispositions": 200, "history": 200, "export": 403, "wrap-up": 403},
 }
 # Which of them find the call in the history.
 SEES_THE_CALL = {"member", "supervisor"}
@@ -99,7 +98,7 @@ PAGES = {
     "anonymous": ((302, f"{LOGIN}/history/"), (302, f"{LOGIN}/history/{{call}}/")),
     "inactive member": ((302, f"{LOGIN}/history/"), (302, f"{LOGIN}/history/{{call}}/")),
     "member": ((200, None), (200, None)),
-    "other agent": ((200, None), (404, None)),
+    "other agent": ((200, None), (403, None)),
     "supervisor": ((200, None), (200, None)),
     "no agent record": ((403, None), (403, None)),
 }

@@ -214,7 +214,7 @@ def test_a_recording_url_that_is_not_http_is_not_offered(client, phlo_app, super
     assert text.count("<audio") == 1
 
 
-@pytest.mark.parametrize(("who", "status"), [("agent", 200), ("bob", 200), ("other", 404), ("supervisor", 200),
+@pytest.mark.parametrize(("who", "status"), [("agent", 200), ("bob", 200), ("other", 403), ("supervisor", 200),
                                              ("nodesk", 403)])
 def test_who_may_read_a_timeline(story, agent, bob, other_agent, supervisor, who, status):
     user = {"agent": agent.user, "bob": bob.user, "other": other_agent.user, "supervisor": supervisor.user,

@@ -28,9 +28,9 @@ MONITORING = ["monitor", "monitor-stop"]
 EXPECTED = {
     "anonymous": dict.fromkeys(ALL, 401),
     "member": {**dict.fromkeys(ALL, 200), **dict.fromkeys(MONITORING, 403), "mute the customer": 403},
-    "other agent": dict.fromkeys(ALL, 404),  # a call one may not see is answered as one that does not exist
+    "other agent": dict.fromkeys(ALL, 403),
     "supervisor": dict.fromkeys(ALL, 200),
-    "no agent record": dict.fromkeys(ALL, 404),
+    "no agent record": dict.fromkeys(ALL, 403),
     "inactive member": dict.fromkeys(ALL, 401),
 }
 

@@ -167,7 +167,7 @@ def test_saving_nothing_new_changes_nothing(api_for, calls, agent, codes):
 
 
 @pytest.mark.parametrize(("requester", "status"), [
-    ("agent", 200), ("other_agent", 404), ("supervisor", 200), (None, 401),
+    ("agent", 200), ("other_agent", 403), ("supervisor", 200), (None, 401),
 ])
 def test_who_may_save(api_for, calls, agent, other_agent, supervisor, codes, requester, status):
     calls.start("mpc-1", agent)

@@ -42,18 +42,13 @@ def members_of(calls: list[Call], *, with_agents: bool = False) -> dict[int, lis
 
 
 def visible_call(viewer: Viewer, call_id: int) -> tuple[Call, list[Member]]:
-    """One call and its members, if `viewer` may see it; else 404.
-
-    A call one may not see is answered as one that does not exist, word for word (as GitHub answers
-    for a private repository): a 403 would say that it exists, and ids count up, so an agent could
-    count the center's calls. A 403 is for a call one sees but may not do that to (an agent who
-    left it, a supervisor's line, an action for supervisors: calls/actions/flow.py)."""
+    """One call and its members, if `viewer` may see it: else 404 (no such call) or 403."""
     try:
         call, members = load_call(call_id, lock=False)
     except Call.DoesNotExist:
-        call = members = None
-    if call is None or not may_see(viewer, members):
-        raise CallError(f"There is no call {call_id}.", http_status=404)
+        raise CallError(f"There is no call {call_id}.", http_status=404) from None
+    if not may_see(viewer, members):
+        raise CallError("You are not a member of this call.", http_status=403)
     return call, members
 
 

@@ -2,9 +2,7 @@
 
 Seeing: supervisors every call; an agent the calls they are or were a member of. The live
 transport gets it as each call message's audience; the database reads get it as a filter; both
-come from here. A call one may not see does not exist for them: asked for by its id, it is the
-404 of a call that does not exist, word for word (calls/core/reads.py: `visible_call`); a 403 is
-for a call one sees but may not do that to.
+come from here.
 
 Acting (hold, transfer, add a member, mute, record…): supervisors on every call; an agent only on
 a call they are on now, with a member that has not left. An agent who handed the call on (a cold
