@@ -179,6 +179,8 @@ SPECTACULAR_SETTINGS = {
         "MonitorModeEnum": "calls.core.vocabulary.MonitorMode",
         "SelectableStatusEnum": ["available", "away", "offline"],
     },
+    # `<id:…>` in URL paths (conventions/ids.py): a database id, 1 to 2**63 - 1.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}},
 }
 
 # The product's own settings.

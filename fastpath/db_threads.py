@@ -50,3 +50,16 @@ def _on_kept_connection(step: Callable[..., T], *args, **kwargs) -> T:
     except DatabaseError:
         connection.close()  # never reuse a connection that failed: the next step opens a fresh one
         raise
+
+
+class Lane:
+    """One kept thread, and its connection, for one kind of background work: its steps never wait
+    behind another kind's on Django's one thread-sensitive worker (the router's behind the queue's
+    figures, docs/benchmarks.md "Routing"). Steps run one after another, each with its own
+    transaction, as on that worker."""
+
+    def __init__(self, name: str) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+
+    async def run(self, step: Callable[..., T], *args, **kwargs) -> T:
+        return await asyncio.wrap_future(self._executor.submit(_on_kept_connection, step, *args, **kwargs))

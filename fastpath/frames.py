@@ -1,4 +1,5 @@
-"""A dashboard's text frames written straight to Daphne's WebSocket transport.
+"""A dashboard's text frames written straight to Daphne's WebSocket transport, and how much of what
+a socket was given still waits for its client.
 
 Each message a socket sends would otherwise go through Channels' `send`, Daphne's reply handler and
 autobahn's `sendMessage` (argument checks, framing, a debug log line whose arguments are formatted
@@ -7,6 +8,13 @@ bench (docs/benchmarks.md). A server frame is a two-to-ten-byte header and the p
 (RFC 6455, section 5.2), so when the socket is Daphne's, open, uncompressed and has nothing queued
 in autobahn, the frame is written here; otherwise (another server, a socket opening or closing)
 the message goes the usual way. Either way frames leave in the order they were sent.
+
+Neither way asks whether the client reads: Twisted buffers whatever it is given until the kernel
+takes it, so a client that reads nothing makes the process hold every frame for it. `unsent` is
+that backlog, on both ways (autobahn's send queue and the transport's buffers), for the socket to
+decide when to give up on its client (live/consumer.py). Twisted's transports have no public size
+getter: the count reads `FileDescriptor`'s own buffers (`dataBuffer` from `offset`, and
+`_tempDataLen`, as its `_isSendBufferFull` does), under TLS those of the transport it wraps.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import functools
 
 _TEXT_FIN = 0x81  # FIN + opcode 1 (text)
+_TRANSPORT_LAYERS = 4  # TLS over TCP is two; a deeper stack is not Daphne's
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -23,6 +32,19 @@ def text_frame(payload: bytes) -> bytes:
     if n < 1 << 16:
         return bytes((_TEXT_FIN, 126)) + n.to_bytes(2, "big") + payload
     return bytes((_TEXT_FIN, 127)) + n.to_bytes(8, "big") + payload
+
+
+def buffered(transport) -> int:
+    """Bytes a Twisted transport holds that the kernel has not taken yet."""
+    total = 0
+    for _ in range(_TRANSPORT_LAYERS):
+        if transport is None:
+            break
+        total += sum(len(data) for data in getattr(transport, "_appSendBuffer", ()))  # TLS before its handshake
+        if hasattr(transport, "_tempDataLen"):  # twisted.internet.abstract.FileDescriptor (TCP, UNIX)
+            return total + len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+        transport = getattr(transport, "transport", None)  # a wrapper (TLS): the transport under it
+    return total
 
 
 class DirectFrames:
@@ -39,8 +61,13 @@ class DirectFrames:
             return None
         return cls(protocol)
 
-    def write_text(self, text: str) -> bool:
-        """Write one text frame now; False when it must go the usual way."""
+    def unsent(self) -> int:
+        """Bytes given to this socket, either way, that its client has not been sent yet."""
+        p = self.protocol
+        return sum(len(data) for data, _ in p.send_queue) + buffered(p.transport)
+
+    def write_text(self, payload: bytes) -> bool:
+        """Write one text frame (UTF-8 `payload`) now; False when it must go the usual way."""
         p = self.protocol
         if (
             p.state != p.STATE_OPEN
@@ -49,5 +76,5 @@ class DirectFrames:
             or getattr(p, "_perMessageCompress", None) is not None
         ):
             return False
-        p.transport.write(text_frame(text.encode()))
+        p.transport.write(text_frame(payload))
         return True

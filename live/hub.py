@@ -99,10 +99,15 @@ class Hub:
                 ]
         await self.ready.wait()
 
-    async def remove(self, socket: LiveSocket) -> None:
-        """The last socket out stops the subscription, so an idle process holds nothing open."""
+    def forget(self, socket: LiveSocket) -> None:
+        """Send nothing more to a socket that is closing, and free its place among its person's sockets
+        (MAX_SOCKETS_PER_USER) now; `remove` follows when it has gone. Safe to call from a delivery."""
         self.sockets.discard(socket)
         self._unindex(socket, socket.viewer)
+
+    async def remove(self, socket: LiveSocket) -> None:
+        """The last socket out stops the subscription, so an idle process holds nothing open."""
+        self.forget(socket)
         async with self.lock:
             if self.sockets or not self.tasks:
                 return

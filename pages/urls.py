@@ -1,5 +1,6 @@
 from django.urls import path
 
+import conventions.ids  # noqa: F401 - registers <id:…>, the ids a database holds (404 beyond)
 from pages import views
 
 urlpatterns = [
@@ -10,6 +11,6 @@ urlpatterns = [
     path("supervisor/", views.supervisor_wall, name="supervisor"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("history/", views.call_history, name="history"),
-    path("history/<int:call_id>/", views.call_timeline, name="call-timeline"),
+    path("history/<id:call_id>/", views.call_timeline, name="call-timeline"),
     path("reports/", views.reports_page, name="reports"),
 ]

@@ -5,7 +5,8 @@ handed the call on could still hold the new agent's customer and add members to 
 import pytest
 
 from calls.models import Action, Member
-from tests.support.phlo_api import live_call, mocked_phlo
+from tests.factories import AgentFactory, MemberFactory
+from tests.support.phlo_api import last_action, live_call, mocked_phlo, warm_transfer_call
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +76,69 @@ def test_an_ended_call_is_still_a_409_for_those_who_were_on_it(phlo, api_for, ph
     live.call.save()
     response = api_for(agent).post(f"/api/calls/{live.call.pk}/members/{live.customer.pk}/hold/")
     assert response.status_code == 409
+
+
+# --- a supervisor's line (contract §14: only supervisors act on a supervisor's member) ----------------------
+
+SUPERVISORS_LINE_ACTIONS = ["hold", "unhold", "hangup", "mute", "unmute", "voicemail-drop"]
+
+
+@pytest.fixture
+def monitored(phlo_app, agent, supervisor):
+    """`supervisor` listens in on `agent`'s call: their own leg, role supervisor (the third probe's case)."""
+    live = live_call(phlo_app, agent)
+    live.call.mpc_uuid = "mpc-monitored"
+    live.call.save()
+    leg = MemberFactory(call=live.call, address=supervisor.address, agent=supervisor, role="supervisor",
+                        coach_mode=True, muted=True, member_id="sup-member")
+    return live, leg
+
+
+def _ready_for(leg: Member, action: str) -> None:
+    """The supervisor's leg in a state the action fits, so only the permission can refuse it."""
+    Member.objects.filter(pk=leg.pk).update(
+        state="on_hold" if action == "unhold" else "connected", muted=action == "unmute"
+    )
+
+
+@pytest.mark.parametrize("action", SUPERVISORS_LINE_ACTIONS)
+def test_an_agent_never_acts_on_the_supervisors_line(phlo, api_for, monitored, agent, action):
+    """Before: the agent's hang-up (or hold) of the supervisor's monitoring leg was a 200 and the leg was gone."""
+    live, leg = monitored
+    _ready_for(leg, action)
+    before = Member.objects.filter(pk=leg.pk).values("state", "muted").get()
+    response = api_for(agent).post(f"/api/calls/{live.call.pk}/members/{leg.pk}/{action}/")
+    assert response.status_code == 403, response.content
+    assert "supervisor" in response.json()["detail"]
+    assert not phlo["phlo"].called and not phlo["voice"].called
+    assert Member.objects.filter(pk=leg.pk).values("state", "muted").get() == before
+    assert last_action().http_status == 403
+
+
+def test_nor_on_a_supervisor_who_joined_as_an_agent(phlo, api_for, phlo_app, agent, supervisor):
+    """A supervisor the agent warm-transferred to is on the line as an agent, and still a supervisor."""
+    live = warm_transfer_call(phlo_app, agent, supervisor)
+    for action in ("hold", "hangup"):
+        response = api_for(agent).post(f"/api/calls/{live.call.pk}/members/{live.target.pk}/{action}/")
+        assert response.status_code == 403, response.content
+    assert not phlo["phlo"].called
+    # Their own side of the transfer is still theirs to steer.
+    assert api_for(agent).post(f"/api/calls/{live.call.pk}/members/{live.agent.pk}/abort-transfer/").status_code == 200
+
+
+@pytest.mark.parametrize("action", SUPERVISORS_LINE_ACTIONS)
+def test_a_supervisor_does(phlo, api_for, monitored, other_supervisor, action):
+    live, leg = monitored
+    _ready_for(leg, action)
+    response = api_for(other_supervisor).post(f"/api/calls/{live.call.pk}/members/{leg.pk}/{action}/")
+    assert response.status_code == 200, response.content
+
+
+@pytest.fixture
+def other_supervisor(db):
+    return AgentFactory(user__username="sue", address="+14155550198", is_supervisor=True)
+
+
+def test_the_agent_still_acts_on_the_customer_while_a_supervisor_listens(phlo, api_for, monitored, agent):
+    live, _ = monitored
+    assert api_for(agent).post(f"/api/calls/{live.call.pk}/members/{live.customer.pk}/hold/").status_code == 200

@@ -3,6 +3,7 @@ line, never a 500), replays that move key/value boundaries under a valid signatu
 memory), over-long authentic values (stored and answered 200, on PostgreSQL too: this file runs in
 the PostgreSQL pass of `make test`), and a customer calling from an agent's number."""
 
+import hashlib
 import json
 import logging
 from datetime import timedelta
@@ -168,6 +169,81 @@ def test_nonces_are_kept_beyond_the_retry_window_then_purged(phlo_app):
                                  seen_at=timezone.now() - KEPT + timedelta(minutes=1))
     assert purge_old_nonces() == []
     assert list(CallbackNonce.objects.values_list("nonce", flat=True)) == ["recent"]
+
+
+
+# --- the nonce memory keeps nothing of the request (the third probe) ---------------------------------------
+
+DIGITS = "085227"
+
+
+def legacy_fingerprint(method: str, url: str, params: dict) -> str:
+    """What the desk stored before: an unkeyed SHA-256 of the request."""
+    canonical = json.dumps([method, url, params], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def keys_pressed(phlo_app) -> dict:
+    return participant("ParticipantDigitInput", "mpc-keys", "c1", CUSTOMER, seq=3, DigitInput=DIGITS)
+
+
+def test_the_nonce_memory_proves_nothing_about_the_keys_pressed(client, phlo_app):
+    """Before: the keys were stored masked, but the nonce's fingerprint was an unkeyed SHA-256 of the
+    request, kept 48 h: trying every 6-digit value against it found them in 1.6 s."""
+    params = keys_pressed(phlo_app)
+    assert django_callback(client, phlo_app, params).status_code == 200
+    event = CallEvent.objects.get(params__EventName="ParticipantDigitInput")
+    assert event.params["DigitInput"] == "••••••"  # stored masked
+    stored_fingerprint = CallbackNonce.objects.get().fingerprint
+
+    # The attacker's side: everything but the digits is in the stored event; the method, URL and the
+    # fingerprint's form are known. Every 6-digit value is tried.
+    known = {**event.params, "DigitInput": "\x00"}
+    prefix, suffix = json.dumps(["POST", f"http://testserver{path_of(phlo_app)}", known], sort_keys=True,
+                                separators=(",", ":"), ensure_ascii=False).split("\\u0000")
+    found = [
+        digits for digits in (f"{n:06d}" for n in range(10**6))
+        if hashlib.sha256(f"{prefix}{digits}{suffix}".encode()).hexdigest() == stored_fingerprint
+    ]
+    assert found == []
+    assert legacy_fingerprint("POST", f"http://testserver{path_of(phlo_app)}", params) != stored_fingerprint
+    # Keyed by the site's secret: it matches the request only under SECRET_KEY.
+    from calls.intake.nonces import SignedRequest
+
+    request = SignedRequest("POST", f"http://testserver{path_of(phlo_app)}", params)
+    assert request.fingerprint() == stored_fingerprint
+    assert request.fingerprint(secret="another site's key") != stored_fingerprint
+
+
+def test_a_retry_of_a_callback_first_seen_before_the_upgrade_is_still_a_retry(client, phlo_app):
+    """Nonces stored before (unkeyed fingerprints) are kept 48 h: a Plivo retry of such a callback is
+    its identical request again, and must not be refused; another request under that nonce still is."""
+    params = hold(5)
+    url = f"http://testserver{path_of(phlo_app)}"
+    headers = signed_headers(auth_token=phlo_app.auth_token, url=url, method="POST", params=params)
+    CallbackNonce.objects.create(phlo_app=phlo_app, nonce=headers["X-Plivo-Signature-V3-Nonce"],
+                                 fingerprint=legacy_fingerprint("POST", url, params))
+    retry = post_signed(client, phlo_app, urlencode(params), "application/x-www-form-urlencoded", params,
+                        headers=headers)
+    assert retry.status_code == 200, retry.content
+    moved = {**{k: v for k, v in params.items() if k != "SequenceNumber"}, "ParticipantRole": "CustomerSequenceNumber5"}
+    replay = post_signed(client, phlo_app, urlencode(moved), "application/x-www-form-urlencoded", moved,
+                         headers=headers)
+    assert replay.status_code == 403
+
+
+def test_a_retry_across_a_secret_key_rotation_is_still_a_retry(client, phlo_app, settings):
+    """The old key in SECRET_KEY_FALLBACKS (Django's way to rotate it) still recognises its fingerprints."""
+    params = hold(6)
+    url = f"http://testserver{path_of(phlo_app)}"
+    headers = signed_headers(auth_token=phlo_app.auth_token, url=url, method="POST", params=params)
+    body = urlencode(params)
+    assert post_signed(client, phlo_app, body, "application/x-www-form-urlencoded", params,
+                       headers=headers).status_code == 200
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "the new secret key, rotated in"
+    again = post_signed(client, phlo_app, body, "application/x-www-form-urlencoded", params, headers=headers)
+    assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
 
 
 # --- over-long authentic values: stored, 200 (PostgreSQL enforces the column lengths) ---------------

@@ -83,3 +83,26 @@ def test_autobahns_protocol_still_has_what_frames_checks_before_writing():
     for needed in ("self.send_queue", "self.send_state", "self.transport", "_perMessageCompress"):
         assert needed in source, needed
     assert {"STATE_OPEN", "SEND_STATE_GROUND"} <= set(vars(protocol.WebSocketProtocol))
+
+
+def test_twisteds_transport_still_keeps_its_unsent_bytes_where_frames_counts_them():
+    """fastpath/frames.py counts what a socket's client has not been sent from Twisted's own buffers
+    (no public getter): if they move, a client that stops reading would be buffered for without end."""
+    from twisted.internet import abstract
+
+    descriptor = abstract.FileDescriptor
+    assert {"dataBuffer", "offset"} <= set(vars(descriptor))
+    assert "self._tempDataLen = 0" in inspect.getsource(descriptor.__init__)
+    assert "len(self.dataBuffer) + self._tempDataLen" in inspect.getsource(descriptor._isSendBufferFull)
+    assert "self.offset += l" in inspect.getsource(descriptor.doWrite)
+
+
+
+def test_channels_dispatch_still_only_closes_old_connections_before_a_handler():
+    """fastpath/receive.py skips Channels' `dispatch` for a client's frames: if it does more than find
+    the handler and close old database connections, receive.py must do it too."""
+    from channels.consumer import AsyncConsumer
+
+    assert _fingerprint(AsyncConsumer.dispatch) == "39f34e7d4fb0f655", (
+        "Channels' AsyncConsumer.dispatch changed: check what fastpath/receive.py skips, then update this fingerprint"
+    )

@@ -47,7 +47,7 @@ def test_a_supervisor_exports_the_filtered_history(api_for, phlo_app, supervisor
     [row] = rows_of(b"".join(response.streaming_content))
     assert row == {
         "call_id": str(wanted.pk), "started_at": "2026-11-30T11:49:30Z", "ended_at": "2026-11-30T11:54:30Z",
-        "customer": "+12025550143", "agents": "Alice Agent", "outcome": "answered", "transferred": "yes",
+        "customer": "'+12025550143", "agents": "Alice Agent", "outcome": "answered", "transferred": "yes",
         "missed_offers": "1", "wait_seconds": "30", "talk_seconds": "240", "disposition": "Resolved",
         "notes": "Refund, then a follow-up", "phlo_id": phlo_app.phlo_id,
     }
@@ -77,7 +77,48 @@ def test_a_cell_a_spreadsheet_would_run_is_written_as_text(api_for, phlo_app, su
     ended_call(phlo_app, agent=agent, notes=notes)
     [row] = rows_of(b"".join(export(api_for(supervisor)).streaming_content))
     assert row["notes"] == "'" + notes
-    assert row["customer"] == "+12025550143"  # a number stays a number
+    # Contract §14: every cell that begins with = + - @, a number with its sign too (a spreadsheet
+    # reads +1202… as a formula, =+1202…, and shows 12025550143).
+    assert row["customer"] == "'+12025550143"
+
+
+# The third probe: what follows a separator (`;` is the list separator of many locales, where a
+# spreadsheet splits an unquoted cell there), and full-width and invisible prefixes.
+AFTER_A_SEPARATOR = ["x;=1+1", "x,=1+1", "x\t=1+1", "Called back; -5 minutes late", "a,  @SUM(A1:A2)"]
+DISGUISED = ["\uff1d1+1", "\uff0bcmd", "\uff0d2+3", "\uff20SUM(A1:A2)", "\u200b=1+1", "\ufeff=1+1",
+             "\u2060@SUM(A1)", "\u200e-2+3", "\u00a0=1+1", "x;\u200b\uff1d1+1", "\u2212 2+3"]
+
+
+def export_lines(client) -> list[str]:
+    return b"".join(export(client).streaming_content).decode("utf-8-sig").split("\r\n")
+
+
+@pytest.mark.parametrize("notes", AFTER_A_SEPARATOR + DISGUISED)
+def test_no_spreadsheet_reads_a_formula_after_a_separator_or_behind_a_disguise(
+    api_for, phlo_app, supervisor, agent, notes
+):
+    ended_call(phlo_app, agent=agent, notes=notes)
+    [_, line, end] = export_lines(api_for(supervisor))
+    assert end == ""
+    # Quoted, with a leading ': a reader splitting at `;` (or a tab) still sees one cell, text.
+    assert line.endswith(f",\"'{notes}\",{phlo_app.phlo_id}")
+    [row] = rows_of(b"".join(export(api_for(supervisor)).streaming_content))
+    assert row["notes"] == "'" + notes
+
+
+def test_a_sip_caller_id_with_a_formula_after_a_separator_is_written_as_text(api_for, phlo_app, supervisor):
+    caller = "sip:x;=HYPERLINK(\"http://evil.example\")@example.com"
+    ended_call(phlo_app, customer=caller)
+    [row] = rows_of(b"".join(export(api_for(supervisor)).streaming_content))
+    assert row["customer"] == "'" + caller
+
+
+@pytest.mark.parametrize("notes", ["a; b", "tab\there", "plain, text"])
+def test_a_cell_with_a_separator_is_quoted_whole(api_for, phlo_app, supervisor, agent, notes):
+    """Split nowhere, whichever of `,` `;` or tab a spreadsheet takes for the separator; no formula, no '."""
+    ended_call(phlo_app, agent=agent, notes=notes)
+    [_, line, _] = export_lines(api_for(supervisor))
+    assert f',"{notes}",' in line
 
 
 def test_notes_with_commas_quotes_lines_and_any_script_come_back_whole(api_for, phlo_app, supervisor):

@@ -8,7 +8,8 @@ once, and every call offered to an agent whose status is `offered`. Checked afte
 the desk recorded: each offer was legal under the rules (the queue's skill, no skill, or the overflow
 queue's skill once the call had waited its overflow time), each queue's calls were first offered
 oldest first, and no agent was offered a call while a more urgent call they may take had been
-waiting unoffered for more than a sweep."""
+waiting unoffered for more than a sweep (both give or take RACE_SLACK: two processes claiming at
+the same moment may commit the less urgent offer first)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ NUMBER_OF = {"vip": VIP, "sales": SALES, "support": SUPPORT}
 PRIORITY = {"vip": 10, "sales": 1, "support": 0}
 OVERFLOW_AFTER = 3.0  # support → sales
 SWEEP_SLACK = 1.5  # seconds a more urgent call may wait unoffered beside a free agent (a sweep and a race)
+RACE_SLACK = 0.5  # two processes claiming at once may commit the newer call's offer a moment first
 CUSTOMERS = {"vip": 20, "sales": 40, "support": 40}
 # 20 agents: (skills). No skill: every queue.
 AGENTS = (
@@ -176,11 +178,14 @@ async def test_a_hundred_customers_three_queues_twenty_agents_on_two_processes(c
     skills = _skills(center)
     queues = {name: pk for pk, name in center.query("SELECT id, name FROM calls_queue")}
     queue_name = {pk: name for name, pk in queues.items()}
-    # (queue, since when the customer waits, since when the desk knows it: a callback may come late)
+    # (queue, since when the customer waits, since when the desk knows it: the customer's join
+    # callback may come late, retried, after the call's first callbacks)
+    known = dict(center.query(
+        "SELECT e.call_id, MIN(e.received_at) FROM calls_callevent e JOIN calls_member m ON m.id = e.member_id"
+        " WHERE e.event_name = 'ParticipantJoin' AND m.role = 'customer' GROUP BY e.call_id"))
     calls = {
-        pk: (queue_name[queue_id], _at(waiting_since), max(_at(waiting_since), _at(created_at)))
-        for pk, queue_id, waiting_since, created_at in center.query(
-            "SELECT id, queue_id, waiting_since, created_at FROM calls_call")
+        pk: (queue_name[queue_id], _at(waiting_since), _at(known[pk]))
+        for pk, queue_id, waiting_since in center.query("SELECT id, queue_id, waiting_since FROM calls_call")
     }
     assert sorted(name for name, _, _ in calls.values()) == sorted(q for q, n in CUSTOMERS.items() for _ in range(n))
     offers = [
@@ -202,9 +207,10 @@ async def test_a_hundred_customers_three_queues_twenty_agents_on_two_processes(c
         for newer, (other_queue, other_since, _) in calls.items():
             if other_queue != queue or other_since <= since or calls[older][2] > first_offer[newer][1] - SWEEP_SLACK:
                 continue
-            assert first_offer[older][1] <= first_offer[newer][1] + 0.05, (
+            assert first_offer[older][1] <= first_offer[newer][1] + RACE_SLACK, (
                 f"{queue}: call {newer} offered at {first_offer[newer][1]} before older call {older} "
-                f"({first_offer[older][1]})"
+                f"({first_offer[older][1]}); {_story(center, older)}; {_story(center, newer)}; all offers: "
+                f"{[(round(at, 2), c, calls[c][0], round(calls[c][2], 2), a) for c, a, at in offers]}"
             )
     # No agent offered a call while a more urgent one they may take had waited unoffered beyond a sweep.
     for call_id, agent_id, at in offers:
@@ -213,7 +219,7 @@ async def test_a_hundred_customers_three_queues_twenty_agents_on_two_processes(c
         for other, (other_queue, _, known) in calls.items():
             if PRIORITY[other_queue] <= PRIORITY[queue] or (own and other_queue not in own):
                 continue
-            if known < at - SWEEP_SLACK and first_offer[other][1] > at + 0.05:
+            if known < at - SWEEP_SLACK and first_offer[other][1] > at + RACE_SLACK:
                 pytest.fail(f"agent {agent_id} got a {queue} call at {at} while {other_queue} call {other} waited")
 
 
@@ -223,3 +229,13 @@ def _skills(center: Center) -> dict[int, set[str]]:
             "SELECT s.agent_id, q.name FROM agents_skill s JOIN calls_queue q ON q.id = s.queue_id"):
         skills[agent_id].add(name)
     return skills
+
+
+def _story(center: Center, call_id: int) -> str:
+    """A call's callbacks and offers in time order, for a failure's message."""
+    events = center.query(
+        "SELECT received_at, event_name, outcome FROM calls_callevent WHERE call_id = ? ORDER BY received_at", call_id)
+    offers = center.query("SELECT created_at, request_body, upstream_outcome FROM calls_action WHERE call_id = ?"
+                          " AND action = 'offer' ORDER BY created_at", call_id)
+    row = center.query("SELECT waiting_since, status, outcome FROM calls_call WHERE id = ?", call_id)
+    return f"call {call_id} {row}: events {[(_at(a), b, c) for a, b, c in events]} offers {offers}"

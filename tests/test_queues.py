@@ -218,11 +218,11 @@ def test_overflow_agents_come_after_the_queues_own(client, phlo_app, phlo, lines
 
 
 def test_a_missed_or_declined_agent_is_passed_over_while_another_may_take_it(client, phlo_app, phlo, lines):
-    first = skilled("+14155550201", idle_for=900, sales=9)
-    second = skilled("+14155550202", idle_for=10, sales=2)
     call = customer_dials(client, phlo_app, "mpc-1", SALES, customer="+12025550101")
-    Call.objects.filter(pk=call.pk).update(declined_by=[first.pk])
+    Call.objects.filter(pk=call.pk).update(declined_by=[first_id := skilled("+14155550201", idle_for=900, sales=9).pk])
+    second = skilled("+14155550202", idle_for=10, sales=2)
     route()
+    assert first_id not in {a.pk for a in Agent.objects.filter(status="offered")}
     assert dialled(phlo) == [(second.address, "+12025550101")]
 
 
@@ -231,10 +231,10 @@ def test_a_missed_or_declined_agent_is_passed_over_while_another_may_take_it(cli
 
 def test_each_queues_figures(client, phlo_app, phlo, lines, api_for, supervisor, settings):
     Agent.objects.filter(pk=supervisor.pk).update(status="offline")
-    skilled("+14155550201", idle_for=10, sales=5)
-    idle_agent("+14155550202", idle_for=10)  # no skill: counts for every queue
     customer_dials(client, phlo_app, "mpc-1", SALES, customer="+12025550101", ago=40)
     customer_dials(client, phlo_app, "mpc-2", SUPPORT, customer="+12025550102", ago=20)
+    skilled("+14155550201", idle_for=10, sales=5)  # free once the customers wait: nobody offered yet
+    idle_agent("+14155550202", idle_for=10)  # no skill: counts for every queue
 
     rows = {row["name"]: row for row in api_for(supervisor).get("/api/queues/").json()}
     assert list(rows) == ["vip", "sales", "support"]  # highest priority first

@@ -149,11 +149,11 @@ def test_the_offer_succeeds_when_the_agents_leg_joins(client, phlo_app, phlo):
 def test_a_refused_request_is_a_missed_offer_and_the_next_agent_is_offered_at_once(client, phlo_app, phlo):
     first = idle_agent("+14155550201", idle_for=600)
     second = idle_agent("+14155550202", idle_for=60)
-    call = customer_waits(client, phlo_app, "mpc-1")
     phlo["phlo"].side_effect = [
         httpx.Response(400, json={"api_id": "x", "error": "+14155550201 is busy in another call"}),
         httpx.Response(201, json={"api_id": "ok", "error": ""}),
     ]
+    call = customer_waits(client, phlo_app, "mpc-1")  # offered to the first with the join; PHLO refuses
 
     route()
 
@@ -317,3 +317,32 @@ def test_stats_are_for_supervisors(api_for, supervisor, agent):
                          "service_level_percent", "average_wait_seconds", "average_handle_seconds", "agents", "queues"}
     assert api_for(agent).get("/api/stats/").status_code == 403
     assert api_for(None).get("/api/stats/").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_routing_process_offers_the_call_in_the_joins_own_transaction(settings, phlo_app):
+    """With the process routing by itself, the customer's join claims the offer as it is applied,
+    and PHLO is asked to dial the agent as soon as Plivo has its 200: no routing pass in between
+    (docs/benchmarks.md, "Routing")."""
+    from channels.db import database_sync_to_async
+    from django.test import AsyncClient
+
+    from calls.intake import reactions
+    from calls.queue.routing import router
+
+    settings.ROUTER_ENABLED = True
+    with mocked_phlo(settings) as phlo:
+        agent = await database_sync_to_async(idle_agent)("+14155550201", idle_for=30)
+        params = participant("ParticipantJoin", "mpc-now", "c-now", "+12025550001", seq=1, EventTimestamp=stamp())
+        try:
+            response = await django_callback(AsyncClient(), phlo_app, params)
+            assert response.status_code == 200
+            call = await Call.objects.aget(mpc_uuid="mpc-now")
+            assert call.offered_to_id == agent.pk  # committed with the join
+            await reactions.settled()
+            assert dialled(phlo) == [(agent.address, "+12025550001")]
+            assert router().passes == 0
+        finally:
+            process_router = router()
+            if process_router.task is not None:
+                process_router.task.cancel()

@@ -12,6 +12,8 @@ from django.test import AsyncClient
 from rest_framework.authtoken.models import Token
 
 from contactcenter.asgi import application
+from live.consumer import DashboardConsumer
+from live.hub import get_hub
 from tests.support.plivo import django_callback, mpc_event, participant
 from tests.support.sockets import drain, until_call_updated
 
@@ -176,10 +178,46 @@ async def test_resync_sends_a_fresh_snapshot(phlo_app, supervisor):
 async def test_unknown_client_messages_get_an_error_not_a_crash(supervisor):
     ws = await connect(supervisor)
     await ws.receive_json_from(timeout=2)
-    await ws.send_to(text_data="not json")
+    await ws.send_to(text_data='{"type": "subscribe"}')
     reply = await ws.receive_json_from(timeout=2)
     assert reply["type"] == "error" and reply["seq"] == 2
     await ws.disconnect()
+
+
+async def test_a_frame_that_is_not_a_json_object_closes_the_socket_and_the_hub_forgets_it(supervisor):
+    """Contract §14; over a real Daphne in tests/test_socket_limits.py."""
+    hub = get_hub()
+    keeper = await connect(supervisor)
+    await keeper.receive_json_from(timeout=2)
+    for frame in ("not json", "[1]", "[" * 100_000, "{}" + " " * 2000):
+        ws = await connect(supervisor)
+        await ws.receive_json_from(timeout=2)
+        assert len(hub.sockets_of(supervisor.user_id)) == 2
+        await ws.send_to(text_data=frame)
+        assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4400}
+        assert len(hub.sockets_of(supervisor.user_id)) == 1  # forgotten at once, before the close completes
+        await ws.disconnect()
+    await keeper.send_json_to({"type": "resync"})
+    assert (await keeper.receive_json_from(timeout=2))["type"] == "snapshot"
+    await keeper.disconnect()
+    assert hub.sockets_of(supervisor.user_id) == []
+
+
+async def test_a_consumer_that_fails_is_forgotten_by_the_hub(supervisor, monkeypatch):
+    """Whatever ends a consumer (here a handler raising, which Channels lets end it without its
+    disconnect()), the hub forgets the socket, so the person's socket count is not used up."""
+    hub = get_hub()
+
+    async def fails(self, **_):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(DashboardConsumer, "receive", fails)
+    ws = await connect(supervisor)
+    await ws.receive_json_from(timeout=2)
+    await ws.send_to(text_data='{"type": "resync"}')
+    with pytest.raises(RuntimeError):
+        await ws.wait(timeout=2)
+    assert hub.sockets_of(supervisor.user_id) == []
 
 
 async def test_a_session_cookie_authenticates_the_socket(client, supervisor):
@@ -233,3 +271,43 @@ async def test_a_page_reload_keeps_receiving(phlo_app, supervisor):
     await send(participant("ParticipantJoin", "mpc-reload", "c1", CUSTOMER, seq=1), phlo_app)
     assert (await second.receive_json_from(timeout=3))["type"] == "call.updated"
     await second.disconnect()
+
+
+class Backlogged:
+    """Stands in for fastpath.frames.DirectFrames on a socket whose client has stopped reading."""
+
+    def __init__(self, unsent: int, direct: bool):
+        self.backlog, self.direct, self.written = unsent, direct, []
+
+    def unsent(self) -> int:
+        return self.backlog
+
+    def write_text(self, payload: bytes) -> bool:
+        if self.direct:
+            self.written.append(payload)
+        return self.direct
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["straight to the transport", "through Channels and autobahn"])
+async def test_a_socket_whose_client_does_not_read_is_closed_on_either_way(supervisor, monkeypatch, direct):
+    """Contract §14: before its unsent data passes 1 MiB; over a real Daphne in tests/test_socket_limits.py."""
+    from live import consumer
+
+    frames = Backlogged(unsent=1000, direct=direct)
+    monkeypatch.setattr(consumer.DirectFrames, "behind", classmethod(lambda cls, send: frames))
+    ws = await connect(supervisor)
+    if direct:
+        for _ in range(100):
+            if frames.written:
+                break
+            await asyncio.sleep(0.02)
+        assert b'"type":"snapshot"' in frames.written[0]
+    else:
+        assert (await ws.receive_json_from(timeout=2))["type"] == "snapshot"
+    frames.backlog = consumer.MAX_UNSENT_BYTES - 10  # the next snapshot would pass the limit
+    written = len(frames.written)
+    await ws.send_json_to({"type": "resync"})
+    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4408}
+    assert len(frames.written) == written  # nothing more was written
+    assert get_hub().sockets_of(supervisor.user_id) == []
+    await ws.disconnect()

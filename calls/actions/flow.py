@@ -182,16 +182,25 @@ def _trigger_source(attempt: Attempt, call: CallSnap, requester_key: str | None,
 def _check_permission(action: str, *, supervises: bool, agent: Agent, member: Member | None,
                       own: Member | None) -> None:
     """Who may act, beyond seeing the call (calls/core/visibility.py): supervisors on anything; an agent
-    mutes only their own line, completes only their own transfer, and never monitors."""
+    never on a supervisor's line (hold, unhold, hang up, mute…: contract §14), mutes only their own
+    line, completes only their own transfer, and never monitors."""
     if supervises:
         return
     if action in (VoiceAction.MONITOR, VoiceAction.STOP_MONITOR):
         raise CallError("Only supervisors can monitor calls.", http_status=403)
+    if member is not None and _supervisors_line(member):
+        raise CallError("This is a supervisor's line: only a supervisor can act on it.", http_status=403)
     if action in MUTE_ACTIONS and member is not None and member.agent_id != agent.pk:
         raise CallError("You can mute or unmute only your own line; a supervisor can mute anyone.", http_status=403)
     if action == TransferAction.COMPLETE and member is not None and (own is None or own.pk != member.pk):
         raise CallError("Only the agent who started the transfer, or a supervisor, can complete it.",
                         http_status=403)
+
+
+def _supervisors_line(member: Member) -> bool:
+    """A supervisor's member: their monitoring leg (role supervisor), or the leg of someone who
+    supervises on the line as an agent (a transfer to them)."""
+    return member.role == MemberRole.SUPERVISOR or (member.agent is not None and member.agent.supervises)
 
 
 def _participant(action: str, *, member: Member | None, own: Member | None) -> Member | None:

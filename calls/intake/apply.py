@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import replace
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from calls.core.vocabulary import CallDirection, CallStatus, MemberRole
 from calls.history.customer import customer_history
 from calls.intake.result import IntakeResult
 from calls.models import Action, Call, CallEvent, PhloApp
+from calls.queue.routing import claim_next_offer
 from phlo.events import Event, Family, Kind, masked
 
 Outcome = CallEvent.Outcome
@@ -111,8 +113,20 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
     stored.outcome = outcome
     stored.reason = _unmatched_reason(event) if outcome == Outcome.UNMATCHED else REASONS.get(outcome, "")
     stored.save()
-    offer_wanted = call.status == CallStatus.WAITING and call.offered_to_id is None and call.phlo_app.routing
-    return IntakeResult(outcome, call.pk, messages, event.family, event.name, offer_wanted=offer_wanted)
+    offer = None
+    if (call.status == CallStatus.WAITING and call.offered_to_id is None and call.phlo_app.routing
+            and settings.ROUTER_ENABLED):
+        # The customer waits: the offer is claimed in this very transaction, so the agent's phone
+        # rings as soon as Plivo has its 200 (calls/intake/reactions.py), not a routing pass later.
+        # The rules are the router's own: the most urgent call goes first, whichever it is. (A
+        # process that does not route by itself, ROUTER_ENABLED off, leaves it to its passes.)
+        offer, offer_messages = claim_next_offer()
+        messages.extend(offer_messages)
+    offer_wanted = offer is None and call.status == CallStatus.WAITING and call.offered_to_id is None
+    return IntakeResult(
+        outcome, call.pk, messages, event.family, event.name, offer_wanted=offer_wanted and call.phlo_app.routing,
+        offer=offer,
+    )
 
 
 def _with_queue_and_story(app: PhloApp, call_id: int, call: CallSnap) -> CallSnap:

@@ -35,9 +35,11 @@ async def recount_figures(app: PhloApp, result: IntakeResult) -> None:
 
 
 async def offer_waiting_call(app: PhloApp, result: IntakeResult) -> None:
-    """A customer waits for an agent and nobody is offered the call: wake the router
-    (calls/queue/routing.py)."""
-    if result.offer_wanted:
+    """An offer claimed with the callback: PHLO dials the agent now; a customer who waits with no
+    agent free: the router is woken to look again (calls/queue/routing.py)."""
+    if result.offer is not None:
+        await router().dial(result.offer)
+    elif result.offer_wanted:
         router().wake()
 
 

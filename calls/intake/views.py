@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from calls.intake.apply import callback_store_and_apply
 from calls.intake.known_apps import known_app
-from calls.intake.nonces import nonce_accepted, request_fingerprint
+from calls.intake.nonces import SignedRequest, nonce_accepted
 from calls.intake.reactions import after_callback
 from calls.intake.result import IntakeResult
 from calls.models import PhloApp
@@ -130,8 +130,8 @@ class Received:
 
 def _fresh(request, app: PhloApp, params: dict) -> bool:
     """The signature's nonce is new, or was seen with this very request (a retry)."""
-    fingerprint = request_fingerprint(method=request.method, url=public_url(request), params=params)
-    return nonce_accepted(app, request.META.get("HTTP_X_PLIVO_SIGNATURE_V3_NONCE", ""), fingerprint)
+    signed = SignedRequest(request.method, public_url(request), params)
+    return nonce_accepted(app, request.META.get("HTTP_X_PLIVO_SIGNATURE_V3_NONCE", ""), signed)
 
 
 def _refused(status: int, label: str, reason: str, app: PhloApp | None = None) -> Received:

@@ -30,14 +30,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agents import status as agent_status
-from agents.models import Agent, AgentStatus
+from agents.models import Agent
 from calls.core.offers import OFFERED_KEY, OfferEnd, drop_offer, make_offer
 from calls.core.store import claim_offer, load_call, save_call_state, snapshot
 from calls.core.upstream import phlo_api
 from calls.core.vocabulary import OFFER_ACTION, CallStatus, MemberRole, MemberState
 from calls.models import Action, Call, PhloApp
-from calls.queue.eligibility import eligible_agents
+from calls.queue.eligibility import available_agents, best_first
 from calls.queue.figures import figures
+from fastpath.db_threads import Lane
 from live.publish import publish, publish_on_commit
 from phlo.http import PlivoError
 from phlo.vocabulary import NodeAction
@@ -63,8 +64,7 @@ class _Skip(Exception):
 
 # --- claiming an offer ---------------------------------------------------------------------------
 
-WAITING_LOOKED_AT = 50  # the most urgent waiting calls a pass considers
-AGENTS_LOOKED_AT = 20  # the best eligible agents tried for one call
+WAITING_LOOKED_AT = 50  # the most urgent waiting calls a walk considers
 
 
 def claim_next_offer() -> tuple[Offer | None, list[dict]]:
@@ -72,7 +72,8 @@ def claim_next_offer() -> tuple[Offer | None, list[dict]]:
     the oldest), for the best of those agents (the highest level in the call's queue, then the
     longest available; not the one who missed it last, nor one who declined it, unless nobody else
     may take it): claimed, with the agent's leg dialing. docs/routing.md, "Who gets what"."""
-    if not Agent.objects.filter(status=AgentStatus.AVAILABLE, user__is_active=True).exists():
+    agents = available_agents()
+    if not agents:
         return None, []
     now = timezone.now()
     waiting = (
@@ -83,7 +84,7 @@ def claim_next_offer() -> tuple[Offer | None, list[dict]]:
     )
     for call_id, queue_id, waiting_since, missed_by, declined_by in waiting:
         waited = (now - waiting_since).total_seconds() if waiting_since else 0.0
-        eligible = eligible_agents(queue_id, waited=waited)[:AGENTS_LOOKED_AT]
+        eligible = best_first(agents, queue_id, waited=waited)
         passed_over = {missed_by, *(declined_by or ())}
         for agent_id in [a for a in eligible if a not in passed_over] or eligible:
             try:
@@ -172,13 +173,21 @@ def decline_offer(agent_id: int) -> Offer | None:
 
 
 class Router:
-    """One per event loop: offers calls as long as there are waiting calls and available agents."""
+    """One per event loop: offers calls as long as there are waiting calls and available agents.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    `lane`: the thread its database steps run on (the process's router has a lane of its own, so
+    routing never waits behind other background work); without one, Django's thread-sensitive
+    worker, as a test driving passes by hand inside its transaction needs."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, lane: Lane | None = None) -> None:
         self.loop = loop
+        self.lane = lane
         self.woken = asyncio.Event()
         self.task: asyncio.Task | None = None
         self.passes = 0
+
+    async def _step(self, step, *args):
+        return await (self.lane.run(step, *args) if self.lane else sync_to_async(step)(*args))
 
     def start(self) -> None:
         if settings.ROUTER_ENABLED and (self.task is None or self.task.done()):
@@ -206,20 +215,21 @@ class Router:
     async def run_pass(self) -> None:
         """Ring timeouts first (they free agents and calls), then every offer there is to make."""
         self.passes += 1
-        for offer, messages in await sync_to_async(expire_offers)():
+        for offer, messages in await self._step(expire_offers):
             await publish(messages)
             logger.info("offer of call %s to agent %s missed: no answer in %.0f s", offer.call_id, offer.agent_id,
                         settings.ROUTING_RING_SECONDS)
             figures.changed()
             await _hang_up(offer)
         while True:
-            offer, messages = await sync_to_async(claim_next_offer)()
+            offer, messages = await self._step(claim_next_offer)
             if offer is None:
                 return
             await publish(messages)
-            await self._dial(offer)
+            await self.dial(offer)
 
-    async def _dial(self, offer: Offer) -> None:
+    async def dial(self, offer: Offer) -> None:
+        """PHLO's `call` action for a claimed offer: the agent's phone rings, or the offer is missed."""
         try:
             reply = await phlo_api(offer.app).node_action(
                 NodeAction.CALL, trigger_source=offer.customer, to=offer.agent_address, role=MemberRole.AGENT
@@ -227,10 +237,11 @@ class Router:
         except PlivoError as exc:
             logger.warning("offer of call %s to agent %s refused by %s: %s", offer.call_id, offer.agent_id,
                            exc.upstream, exc.error or exc)
-            await publish(await sync_to_async(offer_refused)(offer, str(exc)))
+            await publish(await self._step(offer_refused, offer, str(exc)))
             figures.changed()
+            self.wake()  # the next agent at once
             return
-        await sync_to_async(_note_dialled)(offer, reply.status, reply.api_id, reply.duration_ms)
+        await self._step(_note_dialled, offer, reply.status, reply.api_id, reply.duration_ms)
 
 
 def _note_dialled(offer: Offer, status: int, api_id: str, duration_ms: float) -> None:
@@ -250,6 +261,7 @@ async def _hang_up(offer: Offer) -> None:
         logger.info("hanging up the missed leg of call %s: %s", offer.call_id, exc)
 
 
+ROUTING_LANE = Lane("routing")
 _routers: dict[asyncio.AbstractEventLoop, Router] = {}
 _main_loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
@@ -264,7 +276,9 @@ def router() -> Router:
             del _routers[stale]
         found = _routers.get(loop)
         if found is None:
-            found = _routers[loop] = Router(loop)
+            # A process whose router is off (tests driving passes inside their transaction) keeps its
+            # steps on Django's thread-sensitive worker, where that transaction is.
+            found = _routers[loop] = Router(loop, ROUTING_LANE if settings.ROUTER_ENABLED else None)
         _main_loop = loop
     found.start()
     return found
