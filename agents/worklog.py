@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import DurationField, ExpressionWrapper, F, OuterRef, Subquery, Value
 
 from agents.models import Agent, AgentStatus, WorkLog
 
@@ -22,6 +22,7 @@ TIMED = (AgentStatus.AVAILABLE, AgentStatus.OFFERED, AgentStatus.BUSY, AgentStat
 TIMED_FIELDS = {AgentStatus.AVAILABLE: "available", AgentStatus.OFFERED: "offered", AgentStatus.BUSY: "busy",
                 AgentStatus.WRAP_UP: "wrap_up"}
 TOTALS = ("available", "offered", "busy", "wrap_up", "handled", "talk", "hold")
+ZERO = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -112,19 +113,23 @@ def _readings(moments: tuple[datetime, ...], agent_ids: list[int] | None) -> lis
         )).values("row").order_by()
         for moment in moments
     ]
+    # How long before each moment each row is (negative: after it), rather than the rows' times: a
+    # duration comes back from the database faster than a time with its time zone.
+    before = {f"before{n}": ExpressionWrapper(Value(moment) - F("at"), output_field=DurationField())
+              for n, moment in enumerate(moments)}
     rows: dict[int, list[dict]] = {}
-    found = WorkLog.objects.filter(pk__in=last_rows[0].union(*last_rows[1:]))
-    for row in found.order_by("agent_id", "at", "id").values("agent_id", "at", "status", *TOTALS):
+    found = WorkLog.objects.filter(pk__in=last_rows[0].union(*last_rows[1:])).annotate(**before)
+    for row in found.order_by("agent_id", "at", "id").values("agent_id", "status", *TOTALS, *before):
         rows.setdefault(row["agent_id"], []).append(row)
     readings: list[dict[int, dict]] = [{} for _ in moments]
-    for agent_id, found in rows.items():  # at most one row per moment, in time order
-        for n, moment in enumerate(moments):
-            row = next((row for row in reversed(found) if row["at"] <= moment), None)
+    for agent_id, found_rows in rows.items():  # at most one row per moment, in time order
+        for n in range(len(moments)):
+            row = next((row for row in reversed(found_rows) if row[f"before{n}"] >= ZERO), None)
             if row is None:
                 continue
             totals = {name: row[name] for name in TOTALS}
             if row["status"] in TIMED_FIELDS:
-                totals[TIMED_FIELDS[row["status"]]] += moment - row["at"]
+                totals[TIMED_FIELDS[row["status"]]] += row[f"before{n}"]
             readings[n][agent_id] = totals
     return readings
 

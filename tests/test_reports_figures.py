@@ -6,6 +6,7 @@ service level changed. SQLite and PostgreSQL (`-p tests.pg_plugin --postgres`)."
 
 from __future__ import annotations
 
+import bisect
 from datetime import datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -190,3 +191,17 @@ def test_a_years_intervals_in_zones_with_odd_offsets_and_clock_changes(zone):
     assert {day.astimezone(tz).time() for day in days} == (
         {time(0), time(1)} if zone == "America/Santiago" else {time(0)}
     )
+
+
+def test_lord_howe_islands_half_hour_clock_change_counts_every_call_once():
+    """The one zone whose clocks change by half an hour: its hours around the change are not whole,
+    yet every moment falls in exactly one interval, in order (docs/reports.md, "Time zones")."""
+    tz = ZoneInfo("Australia/Lord_Howe")
+    hours = reports.Intervals("1h", tz)
+    starts = hours.starts(datetime(2026, 10, 3, 20, tzinfo=tz), datetime(2026, 10, 4, 6, tzinfo=tz))
+    assert all(a < b for a, b in pairwise(starts))
+    moment = starts[0]
+    while moment < starts[-1]:
+        assert starts[bisect.bisect_right(starts, hours.start_of(moment)) - 1] <= moment
+        moment += timedelta(minutes=5)
+    assert {b - a for a, b in pairwise(starts)} == {timedelta(minutes=30), timedelta(minutes=60)}
