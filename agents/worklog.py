@@ -33,8 +33,14 @@ class CallWork:
     hold: timedelta
 
 
+_LATEST_FIELDS = ("at", "status", *TOTALS)
+
+
 def _latest(agent_id: int) -> WorkLog | None:
-    return WorkLog.objects.filter(agent_id=agent_id).order_by("-at", "-id").first()
+    """The agent's last row, read as values (it is read on every status change: a model instance
+    and a `first()` query cost more than the row)."""
+    found = WorkLog.objects.filter(agent_id=agent_id).order_by("-at", "-id").values_list(*_LATEST_FIELDS)[:1]
+    return WorkLog(agent_id=agent_id, **dict(zip(_LATEST_FIELDS, found[0], strict=True))) if found else None
 
 
 def _after(previous: WorkLog | None, agent_id: int, status: str, at: datetime) -> WorkLog:
@@ -53,7 +59,7 @@ def status_changed(agent_id: int, status: str, at: datetime) -> None:
     """The agent's status became `status` at `at`; call it in the transaction that changed their row."""
     previous = _latest(agent_id)
     if previous is None or previous.status != status:
-        _after(previous, agent_id, status, at).save()
+        WorkLog.objects.bulk_create([_after(previous, agent_id, status, at)])
 
 
 def calls_finished(work: dict[int, CallWork], at: datetime) -> None:

@@ -72,16 +72,18 @@ def claim_next_offer() -> tuple[Offer | None, list[dict]]:
     the oldest), for the best of those agents (the highest level in the call's queue, then the
     longest available; not the one who missed it last, nor one who declined it, unless nobody else
     may take it): claimed, with the agent's leg dialing. docs/routing.md, "Who gets what"."""
-    agents = available_agents()
-    if not agents:
-        return None, []
-    now = timezone.now()
-    waiting = (
+    # The waiting calls first: the router sweeps twice a second, and mostly nobody waits (while a
+    # center's available agents, read next, may be hundreds).
+    waiting = list(
         Call.objects.filter(status=CallStatus.WAITING, offered_to__isnull=True, phlo_app__routing=True)
         .annotate(priority=Coalesce("queue__priority", 0))
         .order_by("-priority", "waiting_since", "id")
         .values_list("pk", "queue_id", "waiting_since", "last_offered_to_id", "declined_by")[:WAITING_LOOKED_AT]
     )
+    agents = available_agents() if waiting else []
+    if not agents:
+        return None, []
+    now = timezone.now()
     for call_id, queue_id, waiting_since, missed_by, declined_by in waiting:
         waited = (now - waiting_since).total_seconds() if waiting_since else 0.0
         eligible = best_first(agents, queue_id, waited=waited)
