@@ -15,6 +15,8 @@ PHASE_TITLES = {
     "daphne": "Daphne, in-memory layer",
     "redis": "Daphne, REDIS_URL (channels-redis pub/sub)",
     "uvicorn": "uvicorn, in-memory layer",
+    "stack: daphne": "the serving stack: Daphne",
+    "stack: uvicorn": "the serving stack: uvicorn (httptools, uvloop)",
     "bare": "bare async view on Daphne (HTTP answer)",
     "cpu": "per-callback CPU",
     "routing": "routing step",
@@ -157,6 +159,18 @@ def targets(report: dict) -> list[tuple[str, str, str, bool | None, str]]:
                 "" if ok or not offered else f"p99 {routing['p99'] - 50:+.1f} ms",
             )
         )
+    stack = f.get("stack")
+    if stack and {"daphne", "uvicorn"} <= set(stack):
+        cells = []
+        for name, key in (("50/s", "50/s"), ("100/s", "100/s"), ("1,050 sockets at 30/s", "1,050 sockets")):
+            d, u = stack["daphne"][key], stack["uvicorn"][key]
+            cells.append(
+                f"{name}: Daphne p50 {_ms(d['socket_latency']['p50'])} / p99 {_ms(d['socket_latency']['p99'])} ms, "
+                f"{d['cpu_per_callback_ms']:.1f} ms CPU; uvicorn p50 {_ms(u['socket_latency']['p50'])} / p99 "
+                f"{_ms(u['socket_latency']['p99'])} ms, {u['cpu_per_callback_ms']:.1f} ms CPU"
+            )
+        rows.append(("the serving stack: the same steps under Daphne and under uvicorn (httptools, uvloop)",
+                     "measured side by side", "; ".join(cells), None, ""))
     actions = f.get("actions")
     if actions:
         ok = actions["overhead_p50"] <= 5

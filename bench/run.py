@@ -10,6 +10,7 @@ database of 1,000 agents and 50 supervisors):
 2. Daphne with REDIS_URL (channels-redis on a local redis-server): ladder and confirmation.
 3. The pair: PostgreSQL + Redis, one Daphne pinned to one core, then two, one per core.
 4. Idle sockets: Daphne's RSS with 1,000 and 5,000 connected dashboards.
+   (Before the Redis phase: the serving stack, the same fixed steps under Daphne and under uvicorn.)
 5. Action overhead: hold/unhold through our API vs the same request straight to the PHLO simulator.
 6. History: filtered pages of a million calls on PostgreSQL (bench/history.py).
 7. Reports: a month of a 1,000-agent center's reports, a million calls, on PostgreSQL (bench/reports.py).
@@ -65,15 +66,17 @@ class Durations:
     routing: float
     pair_confirm: float
     ladder_start: int
+    stack: float  # each fixed step of the serving stacks side by side
 
     @classmethod
     def full(cls) -> Durations:
         return cls(target=60, step=10, confirm=60, cpu=15, bare_confirm=20, routing=30, pair_confirm=30,
-                   ladder_start=50)
+                   ladder_start=50, stack=20)
 
     @classmethod
     def quick(cls) -> Durations:
-        return cls(target=6, step=4, confirm=8, cpu=5, bare_confirm=5, routing=9, pair_confirm=5, ladder_start=25)
+        return cls(target=6, step=4, confirm=8, cpu=5, bare_confirm=5, routing=9, pair_confirm=5, ladder_start=25,
+                   stack=4)
 
 
 @dataclass
@@ -469,15 +472,36 @@ class Bench:
         redis.stop()
         cluster.stop()
 
-    def phase_uvicorn(self) -> None:
-        log("uvicorn: the same application")
-        server = self.server("uvicorn")
-        clients, plan = self.target_sockets(server)
-        self.report.figures["uvicorn.sustained_short"] = self.ladder(
-            "uvicorn", server, start=self.durations.ladder_start, clients=clients, plan=plan
-        )
-        clients.stop()
-        server.stop()
+    def phase_stack(self) -> None:
+        """The serving stack side by side: the same application, the same fixed steps (50 and 100
+        callbacks/s with 220 sockets, 30/s with 1,050), under Daphne and under uvicorn (httptools,
+        uvloop; Channels runs on any ASGI server). Daphne's direct frames (fastpath/frames.py) apply
+        only under Daphne; uvicorn's sockets go through the websockets library."""
+        figures = {}
+        for kind in ("daphne", "uvicorn"):
+            log(f"stack: {kind}")
+            server = self.server(kind)
+            clients, plan = self.target_sockets(server)
+            steps = {}
+            for rate in (50, TARGET_RATE):
+                steps[f"{rate}/s"] = self.step(
+                    f"stack: {kind}", server, label=f"{rate}/s", rate=rate, duration=self.durations.stack,
+                    agents=TARGET_AGENT_SOCKETS, clients=clients, plan=plan,
+                ).as_dict()
+                settle(server)
+            clients.call("close")
+            time.sleep(0.5)
+            big = SocketPlan()
+            self.connect(clients, server, supervisors=range(SUPERVISORS), agents=range(AGENTS), plan=big)
+            settle(server)
+            steps["1,050 sockets"] = self.step(
+                f"stack: {kind}", server, label=f"{BIG_RATE}/s, {AGENTS} + {SUPERVISORS} sockets", rate=BIG_RATE,
+                duration=self.durations.stack, agents=AGENTS, clients=clients, plan=big,
+            ).as_dict()
+            clients.stop()
+            server.stop()
+            figures[kind] = steps
+        self.report.figures["stack"] = figures
 
     def phase_idle_sockets(self) -> None:
         """On a database of its own with a small directory: every connect sends a snapshot (the whole
@@ -534,8 +558,8 @@ class Bench:
             return self.report
         if self.wants("daphne"):
             self.phase_daphne()
-        if self.args.with_uvicorn:
-            self.phase_uvicorn()
+        if self.wants("stack"):
+            self.phase_stack()
         if self.wants("redis"):
             redis = RedisServer().start()
             self.cleanup.append(redis.stop)
@@ -601,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short steps: check the harness, not the product")
     parser.add_argument("--skip-redis", action="store_true")
     parser.add_argument("--skip-pair", action="store_true", help="leave out two processes on PostgreSQL + Redis")
-    parser.add_argument("--with-uvicorn", action="store_true", help="also run the application under uvicorn")
+    parser.add_argument("--skip-stack", action="store_true", help="leave out Daphne vs uvicorn at the same load")
     parser.add_argument("--skip-idle", action="store_true")
     parser.add_argument("--skip-actions", action="store_true")
     parser.add_argument("--skip-history", action="store_true", help="leave out the million-call history pages")

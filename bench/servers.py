@@ -87,6 +87,11 @@ def start_server(stack: Stack, kind: str, *, cpus: str = "", **env: str) -> Serv
             "warning",
             "--ws",
             "websockets",
+            # uvicorn's own fast parts (its "standard" install): without them it parses HTTP in pure Python.
+            "--http",
+            "httptools",
+            "--loop",
+            "uvloop",
         ]
     if cpus:
         argv = ["taskset", "-c", cpus, *argv]
