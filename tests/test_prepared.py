@@ -40,3 +40,36 @@ def test_a_read_it_cannot_prepare_is_refused():
     unknown_parameter = PreparedRead(lambda pk: Member.objects.filter(pk=pk, state="left"), stand_ins=(-1,))
     with pytest.raises(ValueError):
         unknown_parameter.read(1)
+
+
+def test_a_prepared_update_writes_what_a_save_writes_and_says_so(phlo_app):
+    """fastpath/prepared.py: PreparedUpdate. Times, JSON, foreign keys by their attname, and the
+    post_save a save would send (the history's read model and the reports listen)."""
+    from datetime import UTC, datetime
+
+    from django.db.models.signals import post_save
+
+    from fastpath.prepared import PreparedUpdate
+    from tests.factories import AgentFactory, CallFactory
+
+    call = CallFactory(phlo_app=phlo_app)
+    agent = AgentFactory()
+    heard = []
+
+    def receiver(sender, instance, created, update_fields, **kwargs):
+        heard.append((sender, instance.pk, created, update_fields))
+
+    post_save.connect(receiver, sender=Call)
+    try:
+        call.ended_at = datetime(2026, 12, 6, 9, 30, 15, 123456, tzinfo=UTC)
+        call.wrap_ups = [{"user": 1, "notes": "Ωμέγα, \"quoted\""}]
+        call.offered_to_id = agent.pk
+        call.version += 1
+        PreparedUpdate(Call).write(call, ["ended_at", "wrap_ups", "offered_to_id", "version"])
+    finally:
+        post_save.disconnect(receiver, sender=Call)
+    stored = Call.objects.get(pk=call.pk)
+    assert (stored.ended_at, stored.wrap_ups, stored.offered_to_id, stored.version) == (
+        call.ended_at, call.wrap_ups, agent.pk, call.version
+    )
+    assert heard == [(Call, call.pk, False, frozenset({"ended_at", "wrap_ups", "offered_to_id", "version"}))]

@@ -21,7 +21,7 @@ from calls.core.snapshots import CallSnap, MemberSnap, RecordingSnap
 from calls.core.vocabulary import LIVE_CALL_STATUSES, OFFER_ACTION, ON_THE_LINE, CallStatus, MemberRole
 from calls.models import Action, Call, Member, PhloApp
 from conventions.times import iso
-from fastpath.prepared import PreparedRead
+from fastpath.prepared import PreparedRead, PreparedUpdate
 from metrics.registry import ROUTING_OFFERS
 from phlo.addresses import address_key, digits_reversed
 
@@ -68,6 +68,11 @@ _CALL_BY_MPC = {
 _MEMBERS = PreparedRead(
     lambda call_id: Member.objects.filter(call_id=call_id).order_by("created_at", "id"), stand_ins=(-7_000_002,)
 )
+
+
+# The store's writes of a call or member, built once per set of columns (fastpath/prepared.py).
+_CALL_WRITE = PreparedUpdate(Call)
+_MEMBER_WRITE = PreparedUpdate(Member)
 
 
 def load_call_by_mpc(app: PhloApp, mpc_uuid: str, *, lock: bool) -> tuple[Call, list[Member]] | None:
@@ -159,7 +164,7 @@ def save_call_state(
                 member.address_digits_reversed = digits_reversed(snap.address)
                 member.agent = _agent_for(snap)
                 changed += ["address_key", "address_digits_reversed", "agent"]
-            member.save(update_fields=changed)
+            _MEMBER_WRITE.write(member, changed)
         # Status follows a person's own calls; a supervisor's monitoring leg is not one of them.
         if member.agent_id and member.role == MemberRole.AGENT:
             touched_agents.add(member.agent_id)
@@ -177,7 +182,7 @@ def save_call_state(
         call.version += 1
         call_changed.append("version")
     if call_changed:
-        call.save(update_fields=call_changed)
+        _CALL_WRITE.write(call, call_changed)
     messages = _offer_ended(call, before, after) if after.offer_ended else []
     if visible_change:
         messages.insert(0, call_update_message(call_to_dict(call, members), (m.agent_id for m in members)))

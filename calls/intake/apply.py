@@ -112,7 +112,7 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
     stored.member = by_key.get(result.member_key) if result.member_key else None
     stored.outcome = outcome
     stored.reason = _unmatched_reason(event) if outcome == Outcome.UNMATCHED else REASONS.get(outcome, "")
-    stored.save()
+    CallEvent.objects.bulk_create([stored])  # a plain INSERT: no receiver listens for callbacks stored
     offer = None
     if (call.status == CallStatus.WAITING and call.offered_to_id is None and call.phlo_app.routing
             and settings.ROUTER_ENABLED):
