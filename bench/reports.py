@@ -18,15 +18,12 @@ this as a phase of its own. Not part of `make test`.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-from bench.history import _execution_ms, _plan_summary, log, set_up_django, write_docs
+from bench.history import _execution_ms, _plan_summary, log, set_up_django, timed_reads_main, write_docs
 from tests.support.postgres import PostgresCluster
 
 TARGET_MS = 200.0
@@ -286,16 +283,7 @@ def run(*, calls: int, repeat: int, docs: bool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=30, help="timed reads of each report")
-    parser.add_argument("--no-docs", action="store_true", help="do not rewrite the section of docs/benchmarks.md")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args(argv)
-    report = run(calls=args.calls, repeat=args.repeat, docs=not args.no_docs)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1, default=str))
-    return 0 if all(step["p95"] < TARGET_MS for step in report["steps"]) else 1
+    return timed_reads_main(__doc__, run, TARGET_MS, argv, timed="report")
 
 
 if __name__ == "__main__":

@@ -8,24 +8,13 @@ there), so a 401, 403 or 404 carries it too. Under ASGI it runs inline on the ev
 
 from __future__ import annotations
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from fastpath.middleware import BothWays
 
 API_PREFIX = "/api/"
 
 
-class NoStoreForAPI:
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.is_async:
-            return self.__acall__(request)
+class NoStoreForAPI(BothWays):
+    def __call_sync__(self, request):
         return _no_store(request, self.get_response(request))
 
     async def __acall__(self, request):

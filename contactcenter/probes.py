@@ -13,9 +13,10 @@ Under ASGI the middleware runs inline on the event loop: one dictionary look-up 
 
 from __future__ import annotations
 
-from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 
 from contactcenter.health import healthz, readyz
+from fastpath.middleware import BothWays
 from metrics.views import metrics
 
 
@@ -26,21 +27,10 @@ async def scrape(request):
 PROBES = {"/healthz": healthz, "/readyz": readyz, "/metrics": scrape}
 
 
-class ProbesOnAnyHost:
+class ProbesOnAnyHost(BothWays):
     """Answers GET and HEAD of the probe paths before the host check; passes everything else on."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.is_async:
-            return self.__acall__(request)
+    def __call_sync__(self, request):
         probe = _probe_for(request)
         if probe is None:
             return self.get_response(request)

@@ -12,7 +12,7 @@ Sync requests (the test client, WSGI) run Django's classes unchanged.
 
 from __future__ import annotations
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
@@ -85,3 +85,27 @@ class MessageMiddleware(InlineHooks, messages.MessageMiddleware):
 
 class XFrameOptionsMiddleware(InlineHooks, clickjacking.XFrameOptionsMiddleware):
     pass
+
+
+class BothWays:
+    """A middleware of our own that runs as plain sync code under WSGI and inline on the event loop
+    under ASGI: Django adapts a middleware only when it cannot run the way it is called, so saying
+    both is what keeps it off the thread pool. Subclasses write `__call_sync__` and `__acall__`."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        return self.__acall__(request) if self.is_async else self.__call_sync__(request)
+
+    def __call_sync__(self, request):
+        raise NotImplementedError
+
+    async def __acall__(self, request):
+        raise NotImplementedError

@@ -236,6 +236,18 @@ class World:
         self.contexts.clear()
 
 
+def hang_up_customers(world: World) -> None:
+    """Every customer still on an agent's call is hung up, so the next test starts with free agents."""
+    for username in AGENTS:
+        for call in world.api.calls(username):
+            for member in call["members"]:
+                if member["role"] == "customer" and member["state"] != "left":
+                    world.api.http.post(
+                        f"{world.api.base}/api/calls/{call['id']}/members/{member['id']}/hangup/",
+                        headers=world.api._auth(username),
+                    )
+
+
 def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login/"))

@@ -16,7 +16,17 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.servers import ROOT
-from tests.test_browser import AGENTS, PASSWORD, PHLO_ID, World, ago, call_card, running_world, sign_in
+from tests.test_browser import (
+    AGENTS,
+    PASSWORD,
+    PHLO_ID,
+    World,
+    ago,
+    call_card,
+    hang_up_customers,
+    running_world,
+    sign_in,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -49,15 +59,7 @@ def pages(world):
     world.page_errors.clear()
     yield world
     world.close_pages()
-    # Every call this test started is over, so the next one starts with free agents.
-    for username in AGENTS:
-        for call in world.api.calls(username):
-            for member in call["members"]:
-                if member["role"] == "customer" and member["state"] != "left":
-                    world.api.http.post(
-                        f"{world.api.base}/api/calls/{call['id']}/members/{member['id']}/hangup/",
-                        headers=world.api._auth(username),
-                    )
+    hang_up_customers(world)
     assert not world.page_errors, world.page_errors
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.test_browser import AGENTS, call_card, running_world, sign_in
+from tests.test_browser import AGENTS, call_card, hang_up_customers, running_world, sign_in
 from tests.test_desk_ui import LAYOUT_PROBLEMS, customer_row, my_status
 
 pytestmark = pytest.mark.slow
@@ -61,13 +61,7 @@ def pages(world):
     world.simulator.http.delete("/_sim/phones")
     for username in AGENTS:
         world.api.set_status(username, "offline")
-        for call in world.api.calls(username):
-            for member in call["members"]:
-                if member["role"] == "customer" and member["state"] != "left":
-                    world.api.http.post(
-                        f"{world.api.base}/api/calls/{call['id']}/members/{member['id']}/hangup/",
-                        headers=world.api._auth(username),
-                    )
+    hang_up_customers(world)
     assert not world.page_errors, world.page_errors
 
 
