@@ -149,6 +149,12 @@ def targets(report: dict) -> list[tuple[str, str, str, bool | None, str]]:
                 f"; beside {kept_up['background_rate']:.0f}/s (the sustained rate): p50 {_ms(kept_up['p50'])}, "
                 f"p99 {_ms(kept_up['p99'])} ms ({kept_up['n']} calls, {kept_up['not_offered']} not offered)"
             )
+        queued = f.get("routing.queues") or {}
+        if queued.get("n"):
+            measured += (
+                f"; the same with three queues, skills and an overflow: p50 {_ms(queued['p50'])}, "
+                f"p99 {_ms(queued['p99'])} ms ({queued['n']} calls, {queued['not_offered']} not offered)"
+            )
         rows.append(
             (
                 f"routing: customer's join callback → PHLO `call` request ({routing['customers_per_second']:.1f} "

@@ -52,6 +52,28 @@ TARGET_RATE = 100
 TARGET_AGENT_SOCKETS = 200
 TARGET_SUPERVISOR_SOCKETS = 20
 BIG_RATE = 30  # 1,000 agent + 50 supervisor sockets at this rate
+QUEUE_NUMBERS = ("+18005550100", "+18005550200", "+18005550300")  # sales, support, vip: the routing step with queues
+QUEUES_SET_UP = """
+from django.core.management import call_command
+from agents.models import Agent, Skill
+from calls.models import Queue
+sales, support, vip = {numbers!r}
+call_command("configure_queue", "sales", "--numbers", sales, "--phlo-id", {phlo_id!r}, "--priority", "1")
+call_command("configure_queue", "vip", "--numbers", vip, "--priority", "10")
+call_command("configure_queue", "support", "--numbers", support, "--overflow-to", "sales", "--overflow-after", "5")
+queues = {{q.name: q for q in Queue.objects.all()}}
+idle = list(Agent.objects.filter(name__in=[f"agent{{n}}" for n in range({first}, {agents})]).order_by("pk"))
+skills = []
+for n, agent in enumerate(idle):
+    kind = n % 4
+    if kind in (0, 2):
+        skills.append(Skill(agent=agent, queue=queues["sales"], level=1 + n % 10))
+    if kind in (1, 2):
+        skills.append(Skill(agent=agent, queue=queues["support"], level=1 + n % 10))
+    if n % 10 == 0:
+        skills.append(Skill(agent=agent, queue=queues["vip"], level=8))
+Skill.objects.bulk_create(skills, ignore_conflicts=True)
+"""
 ROUTING_RATE = 4  # customers calling in per second during the routing step (beside the target load)
 RATES = [10, 25, 50, 75, 100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1200, 1500]
 
@@ -337,6 +359,10 @@ class Bench:
             # What routing itself costs, on a process that keeps up; then at the target load.
             self.phase_routing(server, clients, plan, background=sustained, key="routing.sustained")
             settle(server)
+            # The same with the center in lines of business: three queues, skills, an overflow.
+            self.configure_queues()
+            self.phase_routing(server, clients, plan, background=sustained, key="routing.queues", called=QUEUE_NUMBERS)
+            settle(server)
         self.phase_routing(server, clients, plan, background=TARGET_RATE, key="routing")
         settle(server)
         self.phase_big(server, clients)
@@ -347,7 +373,19 @@ class Bench:
         log(f"bare async view on the same Daphne: {bare:.0f} requests/s")
         server.stop()
 
-    def phase_routing(self, server, clients, plan, *, background: float, key: str) -> None:
+    def configure_queues(self) -> None:
+        """Three queues on the routing line (the customers of the next routing step dial their
+        numbers in turn), and skills for the idle agents: a third take sales, a third support, the
+        rest both or none; support overflows to sales after 5 s. Queues reach the server's memory
+        within calls/core/queues.py's KEPT_SECONDS."""
+        log("routing: three queues, skills for the idle agents")
+        self.stack.manage("shell", "-c", QUEUES_SET_UP.format(
+            phlo_id=ROUTING_PHLO_ID, numbers=QUEUE_NUMBERS, first=TARGET_AGENT_SOCKETS, agents=AGENTS,
+        ))
+        time.sleep(6)
+
+    def phase_routing(self, server, clients, plan, *, background: float, key: str, called: tuple[str, ...] = ()
+                      ) -> None:
         """Customers call a routing line at ROUTING_RATE beside `background` callbacks/s of the mix; the
         latency from each customer's join callback to the PHLO `call` request that offers the call to
         an agent (the stub PHLO notes when each arrives). The idle agents (not on the scripted calls)
@@ -356,7 +394,11 @@ class Bench:
         n = max(3, int(ROUTING_RATE * duration / 3))  # joins in the first third, leaving in the rest
         tag = secrets.token_hex(3)
         customers = [f"+1203{k:07d}" for k in range(n)]
-        joins = [participant("ParticipantJoin", f"route-{tag}-{k}", f"rc{k}", customers[k], seq=1) for k in range(n)]
+        joins = [
+            participant("ParticipantJoin", f"route-{tag}-{k}", f"rc{k}", customers[k], seq=1,
+                        **({"other": called[k % len(called)]} if called else {}))
+            for k in range(n)
+        ]
         ends = []
         for k in range(n):
             ends.append(participant("ParticipantExit", f"route-{tag}-{k}", f"rc{k}", customers[k], seq=2))
