@@ -43,6 +43,16 @@ def skilled(address: str, *, idle_for: float, **skills: int) -> Agent:
     return agent
 
 
+@pytest.fixture(autouse=True, params=["ranked in memory", "ranked by the database"])
+def ranking(request, monkeypatch):
+    """Every rule holds both ways calls/queue/eligibility.py ranks agents: a few read and ranked in
+    memory, many ranked by the database."""
+    from calls.queue import eligibility
+
+    if request.param == "ranked by the database":
+        monkeypatch.setattr(eligibility, "IN_MEMORY_UP_TO", 0)
+
+
 @pytest.fixture
 def lines(db):
     configure("sales", "--numbers", SALES, "--priority", "1")

@@ -6,16 +6,21 @@
   queue's overflow time, also the agents with the overflow queue's skill, after all of those.
   Among equals, the longest available first.
 
-A routing walk reads the available agents once, with their skills (`available_agents`), and ranks
-them for each call in memory (`best_first`): every call of the walk is matched against the same
-agents, so an agent who becomes available half-way through is not handed a call further down the
-list while a more urgent one waits; the next walk, at once, sees them.
+A routing walk down the waiting calls matches every call against the agents who were available
+when it began (`Candidates`), so one who becomes available half-way through is not handed a call
+further down the list while a more urgent one waits; the next walk, at once, sees them. A few
+available agents (the usual case while calls wait) are read once, with their skills, and ranked
+for each call in memory; many (a quiet center, where a new call is matched at once) are ranked by
+the database for each call, the best few only, rather than all read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.utils import timezone
 
 from agents.models import Agent, AgentStatus, Skill
 from agents.skills import DEFAULT_LEVEL
@@ -33,12 +38,30 @@ class Available:
     levels: dict[int, int]  # queue id → level; empty: takes every queue's calls
 
 
-def available_agents() -> list[Available]:
-    """Every available, active agent with their skills, longest available first (two queries)."""
-    rows = list(
-        Agent.objects.filter(status=AgentStatus.AVAILABLE, user__is_active=True)
-        .order_by("status_since", "id").values_list("pk", "status_since")
-    )
+IN_MEMORY_UP_TO = 100  # available agents a walk reads and ranks itself; with more, the database ranks
+BEST_FEW = 20  # the best agents the database names for one call
+
+
+def _available():
+    return Agent.objects.filter(status=AgentStatus.AVAILABLE, user__is_active=True)
+
+
+class Candidates:
+    """The agents available when a walk began, ranked for each of its calls (`best_first`)."""
+
+    def __init__(self) -> None:
+        self.began = timezone.now()
+        rows = list(_available().order_by("status_since", "id").values_list("pk", "status_since")[:IN_MEMORY_UP_TO + 1])
+        self.in_memory = _with_levels(rows) if len(rows) <= IN_MEMORY_UP_TO else None
+        self.any = bool(rows)
+
+    def best_first(self, queue_id: int | None, *, waited: float) -> list[int]:
+        if self.in_memory is not None:
+            return best_first(self.in_memory, queue_id, waited=waited)
+        return _ranked_by_the_database(queue_id, waited=waited, available_since=self.began)
+
+
+def _with_levels(rows: list[tuple[int, datetime]]) -> list[Available]:
     levels: dict[int, dict[int, int]] = {pk: {} for pk, _ in rows}
     for agent_id, queue_id, level in Skill.objects.filter(agent_id__in=levels).values_list(
         "agent_id", "queue_id", "level"
@@ -59,6 +82,29 @@ def best_first(agents: list[Available], queue_id: int | None, *, waited: float) 
         if rank is not None:
             ranked.append((-rank, agent.since, agent.id))
     return [agent_id for _, _, agent_id in sorted(ranked)]
+
+
+def _ranked_by_the_database(queue_id: int | None, *, waited: float, available_since: datetime) -> list[int]:
+    """`best_first` for all the agents available since `available_since`, ranked by the database:
+    the best BEST_FEW."""
+    available = _available().filter(status_since__lte=available_since)
+    if queue_id is None:
+        return list(available.order_by("status_since", "id").values_list("pk", flat=True)[:BEST_FEW])
+    skills = Skill.objects.filter(agent=OuterRef("pk"))
+    ranked = available.annotate(
+        level=Subquery(skills.filter(queue_id=queue_id).values("level")[:1]), generalist=~Exists(skills)
+    )
+    may = Q(level__isnull=False) | Q(generalist=True)
+    overflow_to = _overflow_queue(queue_id, waited)
+    if overflow_to is not None:
+        ranked = ranked.annotate(overflowing=Exists(skills.filter(queue_id=overflow_to)))
+        may |= Q(overflowing=True)
+    rank = Case(
+        When(level__isnull=False, then=F("level")), When(generalist=True, then=Value(DEFAULT_LEVEL)),
+        default=Value(OVERFLOW_RANK), output_field=IntegerField(),
+    )
+    best = ranked.filter(may).annotate(rank=rank).order_by("-rank", "status_since", "id")
+    return list(best.values_list("pk", flat=True)[:BEST_FEW])
 
 
 def _rank(agent: Available, queue_id: int, overflow_to: int | None) -> int | None:

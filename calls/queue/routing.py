@@ -36,7 +36,7 @@ from calls.core.store import claim_offer, load_call, save_call_state, snapshot
 from calls.core.upstream import phlo_api
 from calls.core.vocabulary import OFFER_ACTION, CallStatus, MemberRole, MemberState
 from calls.models import Action, Call, PhloApp
-from calls.queue.eligibility import available_agents, best_first
+from calls.queue.eligibility import Candidates
 from calls.queue.figures import figures
 from fastpath.db_threads import Lane
 from live.publish import publish, publish_on_commit
@@ -80,13 +80,13 @@ def claim_next_offer() -> tuple[Offer | None, list[dict]]:
         .order_by("-priority", "waiting_since", "id")
         .values_list("pk", "queue_id", "waiting_since", "last_offered_to_id", "declined_by")[:WAITING_LOOKED_AT]
     )
-    agents = available_agents() if waiting else []
-    if not agents:
+    candidates = Candidates() if waiting else None
+    if candidates is None or not candidates.any:
         return None, []
     now = timezone.now()
     for call_id, queue_id, waiting_since, missed_by, declined_by in waiting:
         waited = (now - waiting_since).total_seconds() if waiting_since else 0.0
-        eligible = best_first(agents, queue_id, waited=waited)
+        eligible = candidates.best_first(queue_id, waited=waited)
         passed_over = {missed_by, *(declined_by or ())}
         for agent_id in [a for a in eligible if a not in passed_over] or eligible:
             try:
