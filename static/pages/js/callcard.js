@@ -289,6 +289,10 @@ export function originWords(member, agents, self) {
   return self === "you" ? `${lead} ${by.name}` : `${lead.toLowerCase()} ${by.name}`;
 }
 
+// How long after a click the flip it asked for still counts as this page's own (the callback
+// that confirms a hold can come after the action's answer).
+const OWN_FLIP_MS = 10_000;
+
 function buildMemberRow(card, ctx) {
   const row = h("li", { class: "member" });
   const r = (row.parts = {});
@@ -312,6 +316,9 @@ function buildMemberRow(card, ctx) {
       return;
     }
     const shown = r.hold.dataset.icon === "unhold" ? "on_hold" : "connected";
+    // The flip this click asks for is ours when it lands, even after the answer came back.
+    r.hold.dataset.expect = shown === "on_hold" ? "connected" : "on_hold";
+    r.hold.dataset.expectUntil = String(performance.now() + OWN_FLIP_MS);
     memberAction(card, row.member, shown === "on_hold" ? "unhold" : "hold", ctx, shown);
   });
   r.hangup.addEventListener("click", () => {
@@ -371,9 +378,12 @@ function updateMemberRow(row, member, call, ctx, busy) {
   // A supervisor's monitoring leg is theirs: only supervisors end it, and nobody holds it.
   const monitoring = member.role === "supervisor";
   show(r.hold, live && holdable && !isMe && !monitoring);
-  // A flip by someone else (not this page's own action in flight) may land under the pointer.
+  // A flip by someone else (not this page's own action, in flight or just answered) may land
+  // under the pointer.
   const flipped = r.hold.dataset.icon && r.hold.dataset.icon !== (member.state === "on_hold" ? "unhold" : "hold");
-  if (flipped && !busy) labelChanged(r.hold);
+  const ours = r.hold.dataset.expect === member.state && performance.now() < Number(r.hold.dataset.expectUntil);
+  if (flipped && !busy && !ours) labelChanged(r.hold);
+  if (flipped) delete r.hold.dataset.expect;
   setButton(r.hold, member.state === "on_hold" ? "unhold" : "hold", member.state === "on_hold" ? "Unhold" : "Hold");
   setAttr(r.hold, "aria-label", member.state === "on_hold" ? `Take ${label} off hold` : `Put ${label} on hold`);
   setAttr(r.hold, "aria-pressed", member.state === "on_hold" ? "true" : "false");
