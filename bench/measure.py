@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from bench.load import LoadSpec, worker
-from bench.scenario import EVENTS_PER_CALL, slots_for, traffic, version_after
+from bench.scenario import THE_MIX, Mix, slots_for, traffic, version_after
 
 CTX = mp.get_context("spawn")
 P99_LIMIT_MS = 100.0
@@ -119,13 +119,15 @@ def run_step(
     bare: bool = False,
     drain: float = 1.0,
     side_load: tuple[LoadSpec, list[str]] | None = None,
+    mix: Mix = THE_MIX,
 ) -> StepResult:
     """`server`: one server, or several sharing the load (connections spread over them in turn).
     `side_load`: another sender started at the same instant (the routing step's customers); its
     raw results are in `extra["side_load"]`."""
-    n_calls = max(1, round(rate * duration / EVENTS_PER_CALL))
+    n_calls = max(1, round(rate * duration / mix.events_per_call))
     first = calls.take(n_calls)
-    callbacks = traffic(first_call=first, calls=n_calls, slots=slots_for(rate, agents), agents=agents, tag=calls.tag)
+    callbacks = traffic(first_call=first, calls=n_calls, slots=slots_for(rate, agents), agents=agents, tag=calls.tag,
+                        mix=mix)
     path = f"/bench/bare/{phlo_id}/" if bare else f"/callbacks/plivo/{phlo_id}/"
     servers = list(server) if isinstance(server, (list, tuple)) else [server]
     spec = LoadSpec(

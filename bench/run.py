@@ -40,6 +40,7 @@ from bench.common import AUTH_TOKEN, PASSWORD, PHLO_ID, ROUTING_PHLO_ID, log
 from bench.limits import raise_fd_limit
 from bench.load import LoadSpec
 from bench.measure import Calls, ClientProcess, SocketPlan, StepResult, percentiles, run_step
+from bench.scenario import HOLDS_MIX, THE_MIX, Mix
 from bench.servers import bench_stack, start_server
 from bench.stub_phlo import read_calls
 from tests.support.plivo import mpc_event, participant
@@ -273,12 +274,12 @@ class Bench:
 
     def measure(
         self, server, *, label: str, rate: float, duration: float, agents: int, clients=None, plan=None,
-        bare=False, side_load=None,
+        bare=False, side_load=None, mix: Mix = THE_MIX,
     ) -> StepResult:
         """One step of signed callbacks (or bare requests) against `server`, against this bench's app."""
         return run_step(
             label=label, server=server, phlo_id=PHLO_ID, auth_token=AUTH_TOKEN, rate=rate, duration=duration,
-            agents=agents, calls=self.calls, clients=clients, plan=plan, bare=bare, side_load=side_load,
+            agents=agents, calls=self.calls, clients=clients, plan=plan, bare=bare, side_load=side_load, mix=mix,
         )
 
     def ladder(
@@ -354,6 +355,12 @@ class Bench:
             duration=self.durations.target, agents=TARGET_AGENT_SOCKETS, clients=clients, plan=plan,
         )
         self.report.figures["daphne.target"] = target.as_dict()
+        settle(server)
+        holds = self.step(
+            "daphne", server, label=f"hold/unhold {self.durations.target:.0f}s", rate=TARGET_RATE,
+            duration=self.durations.target, agents=TARGET_AGENT_SOCKETS, clients=clients, plan=plan, mix=HOLDS_MIX,
+        )
+        self.report.figures["daphne.holds"] = holds.as_dict()
         settle(server)
         if sustained:
             # What routing itself costs, on a process that keeps up; then at the target load.
@@ -630,6 +637,9 @@ class Bench:
             self.step("ab", server, label=f"{rate}/s", rate=rate, duration=self.args.ab, agents=TARGET_AGENT_SOCKETS,
                       clients=clients, plan=plan)
             settle(server)
+        self.step("ab", server, label=f"{TARGET_RATE}/s hold/unhold", rate=TARGET_RATE, duration=self.args.ab,
+                  agents=TARGET_AGENT_SOCKETS, clients=clients, plan=plan, mix=HOLDS_MIX)
+        settle(server)
         self.durations.cpu = self.args.ab / 2
         self.phase_big(server, clients)
         clients.stop()

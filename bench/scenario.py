@@ -39,22 +39,25 @@ class Script:
     watchers: tuple[tuple[int, int], ...]  # (agent number, index of the event from which they see the call)
 
 
-def call_script(call_number: int, agent_number: int, tag: str) -> Script:
-    """Customer in, agent answers, hold/unhold twice, agent and customer leave, the MPC ends."""
+def call_script(call_number: int, agent_number: int, tag: str, holds: int = 2) -> Script:
+    """Customer in, agent answers, hold/unhold `holds` times, agent and customer leave, the MPC ends."""
     mpc = f"bench-{tag}-{call_number}"
     customer, agent = customer_address(call_number), agent_address(agent_number)
     c, a = f"c{call_number}", f"a{call_number}"
+    holding = [
+        participant(name, mpc, c, customer, seq=3 + 2 * i + k)
+        for i in range(holds)
+        for k, name in enumerate(("ParticipantHold", "ParticipantUnhold"))
+    ]
+    after = 3 + 2 * holds
     return Script(
         [
             participant("ParticipantJoin", mpc, c, customer, seq=1),
             participant("ParticipantJoin", mpc, a, agent, role="Agent", direction="outbound", seq=2),
-            participant("ParticipantHold", mpc, c, customer, seq=3),
-            participant("ParticipantUnhold", mpc, c, customer, seq=4),
-            participant("ParticipantHold", mpc, c, customer, seq=5),
-            participant("ParticipantUnhold", mpc, c, customer, seq=6),
-            participant("ParticipantExit", mpc, a, agent, role="Agent", direction="outbound", seq=7),
-            participant("ParticipantExit", mpc, c, customer, seq=8),
-            mpc_event("MPCEnd", mpc, seq=9),
+            *holding,
+            participant("ParticipantExit", mpc, a, agent, role="Agent", direction="outbound", seq=after),
+            participant("ParticipantExit", mpc, c, customer, seq=after + 1),
+            mpc_event("MPCEnd", mpc, seq=after + 2),
         ],
         ((agent_number, 1),),
     )
@@ -84,10 +87,34 @@ def transfer_script(call_number: int, agent_number: int, target_number: int, tag
     )
 
 
-# Callbacks per call, on average over the mix.
-EVENTS_PER_CALL = (
-    (TRANSFER_EVERY - 1) * len(call_script(0, 0, "x").events) + len(transfer_script(0, 0, 1, "x").events)
-) / TRANSFER_EVERY
+@dataclass(frozen=True)
+class Mix:
+    """What the calls of a step do: `holds` hold/unhold pairs on a plain call, and one call in
+    `transfer_every` transferred instead (0: none)."""
+
+    holds: int
+    transfer_every: int
+
+    def script(self, n: int, agents: int, slots: int, tag: str) -> Script:
+        if self.transfer_every and n % self.transfer_every == self.transfer_every - 1:
+            return transfer_script(n, n % agents, (n + slots) % agents, tag)
+        return call_script(n, n % agents, tag, self.holds)
+
+    @property
+    def events_per_call(self) -> float:
+        """Callbacks per call, on average over the mix."""
+        plain = len(call_script(0, 0, "x", self.holds).events)
+        if not self.transfer_every:
+            return plain
+        transfer = len(transfer_script(0, 0, 1, "x").events)
+        return ((self.transfer_every - 1) * plain + transfer) / self.transfer_every
+
+
+# The realistic mix: calls that start and end, holds, one call in four transferred (~9.5 callbacks a call).
+THE_MIX = Mix(holds=2, transfer_every=TRANSFER_EVERY)
+# The shape of the outside load run through the contract: hold/unhold callbacks on calls that start
+# and end, no transfers (17 callbacks a call: at 100/s, about 6 calls/s start and end).
+HOLDS_MIX = Mix(holds=6, transfer_every=0)
 
 
 def version_after(event_index: int) -> int:
@@ -111,7 +138,7 @@ def slots_for(rate: float, agents: int) -> int:
     return max(1, min(agents // 2, max(10, round(rate * 0.5))))
 
 
-def traffic(*, first_call: int, calls: int, slots: int, agents: int, tag: str) -> list[Callback]:
+def traffic(*, first_call: int, calls: int, slots: int, agents: int, tag: str, mix: Mix = THE_MIX) -> list[Callback]:
     """`calls` calls played `slots` at a time, round-robin, so two callbacks of one call are about
     `slots` sends apart (at 100/s and 50 slots: 0.5 s), far longer than a callback takes: they never
     overlap. The agent of call n is agent n mod `agents`; a transferred call's target is the agent of
@@ -122,7 +149,7 @@ def traffic(*, first_call: int, calls: int, slots: int, agents: int, tag: str) -
     out: list[Callback] = []
     for r in range(rounds):
         numbers = [first_call + r * slots + s for s in range(slots) if r * slots + s < calls]
-        scripts = [(n, _script(n, agents, slots, tag)) for n in numbers]
+        scripts = [(n, mix.script(n, agents, slots, tag)) for n in numbers]
         longest = max(len(script.events) for _, script in scripts)
         for i in range(longest):
             out.extend(
@@ -132,8 +159,3 @@ def traffic(*, first_call: int, calls: int, slots: int, agents: int, tag: str) -
             )
     return out
 
-
-def _script(n: int, agents: int, slots: int, tag: str) -> Script:
-    if n % TRANSFER_EVERY == TRANSFER_EVERY - 1:
-        return transfer_script(n, n % agents, (n + slots) % agents, tag)
-    return call_script(n, n % agents, tag)

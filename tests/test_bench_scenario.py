@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from bench.scenario import call_script, traffic, transfer_script, version_after
+from bench.scenario import HOLDS_MIX, THE_MIX, call_script, traffic, transfer_script, version_after
 from bench.seed import agent_address
 from calls.models import Call
 from tests.factories import AgentFactory
@@ -16,7 +16,11 @@ from tests.support.plivo import django_callback
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("script", [call_script(7, 1, "t"), transfer_script(8, 1, 2, "t")], ids=["plain", "transfer"])
+@pytest.mark.parametrize(
+    "script",
+    [call_script(7, 1, "t"), transfer_script(8, 1, 2, "t"), call_script(9, 1, "t", holds=6)],
+    ids=["plain", "transfer", "hold-unhold"],
+)
 def test_every_callback_of_a_script_is_applied_and_seen(client, phlo_app, script):
     agents = {n: AgentFactory(address=agent_address(n)) for n in (1, 2)}
     for i, params in enumerate(script.events):
@@ -40,3 +44,12 @@ def test_a_transfer_target_is_free_while_the_call_is_played():
             for calls in busy.values():
                 calls.discard(cb.call_number)
         assert all(len(calls) <= 1 for calls in busy.values())
+
+
+def test_the_outside_loads_shape_starts_about_six_calls_a_second_at_100():
+    assert 100 / HOLDS_MIX.events_per_call == pytest.approx(6, abs=0.2)
+    assert THE_MIX.events_per_call == pytest.approx(9.5)
+    callbacks = traffic(first_call=0, calls=20, slots=10, agents=20, tag="h", mix=HOLDS_MIX)
+    names = [dict(parse_qsl(cb.body))["EventName"] for cb in callbacks]
+    assert names.count("MPCEnd") == 20 and names.count("ParticipantHold") == 120
+    assert "ParticipantJoin" in names and names.count("ParticipantJoin") == 40
