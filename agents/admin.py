@@ -44,7 +44,7 @@ class UserAdmin(auth_admin.UserAdmin):
     actions = [revoke_users_api_tokens]
 
 
-# The parts of an agent that are its login and its rights (contract §14): only someone who could
+# The parts of an agent that are its login and its rights (docs/reliability.md): only someone who could
 # change that user in Django's own user admin changes them here.
 LOGIN_FIELDS = ("username", "password", "is_supervisor")
 

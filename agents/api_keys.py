@@ -1,4 +1,4 @@
-"""Integrators' API keys (contract §13; README "Integrator keys").
+"""Integrators' API keys (docs/integrations.md, "Keys").
 
 An integration (a CRM, a wallboard, a reporting job) gets a key of its own instead of a person's
 token: named, so an operator knows whose it is; revocable on its own, at once; read-only or acting.

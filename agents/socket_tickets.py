@@ -1,4 +1,4 @@
-"""Socket tickets (contract §13; docs/websocket.md): `POST /api/ws-ticket/` → `{"ticket"}`, usable
+"""Socket tickets (docs/integrations.md): `POST /api/ws-ticket/` → `{"ticket"}`, usable
 once, within TICKET_SECONDS, as `ws://HOST/ws/dashboard/?ticket=T`.
 
 A client that authenticates with a long-lived credential (a token, an acting API key) would

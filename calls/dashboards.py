@@ -1,4 +1,4 @@
-"""What a dashboard shows on (re)connecting (contract §6): the live calls its person may see, the
+"""What a dashboard shows on (re)connecting (README, "Live updates"): the live calls its person may see, the
 agent directory, and the queue's figures (all of them for supervisors, the number waiting for
 agents). calls/apps.py registers these with the live transport (live/sources.py)."""
 

@@ -1,4 +1,4 @@
-"""`Cache-Control: no-store` on every answer under `/api/`, errors included (contract §13).
+"""`Cache-Control: no-store` on every answer under `/api/`, errors included (docs/operations.md).
 
 The API's answers are one person's view of live calls (and, for integrators, answers to a key):
 no browser cache, proxy or shared cache may keep one for the next person. Placed outside the

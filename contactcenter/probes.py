@@ -1,4 +1,4 @@
-"""`/healthz`, `/readyz` and `/metrics`, answered to a probe on any `Host` (contract §13).
+"""`/healthz`, `/readyz` and `/metrics`, answered to a probe on any `Host` (docs/operations.md).
 
 Load balancers and Prometheus reach each process by its address (`http://10.0.0.7:8001/healthz`),
 so the Host they send is that address, never the site's name. Django's host check (ALLOWED_HOSTS,

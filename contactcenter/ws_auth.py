@@ -1,4 +1,4 @@
-"""WebSocket origin check and authentication (docs/websocket.md): a one-time `?ticket=T`
+"""WebSocket origin check and authentication (docs/integrations.md): a one-time `?ticket=T`
 (`POST /api/ws-ticket/`), `?token=KEY`, an `Authorization: Api-Key KEY` header (integrators'
 server-side clients), or the session cookie (browsers)."""
 

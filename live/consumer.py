@@ -7,7 +7,7 @@ dashboards open on this process; 4400 the client sent a frame that is not a smal
 4408 the client did not read what it was sent (more would have left over `MAX_UNSENT_BYTES`
 waiting for it).
 
-What a client can make a socket do is bounded (contract §14): `{"type": "resync"}` is answered at
+What a client can make a socket do is bounded (docs/reliability.md): `{"type": "resync"}` is answered at
 most `RESYNCS_PER_SECOND` times a second, the requests in between folded into one snapshot sent
 when the second allows; a frame is read only if it is a JSON object of at most `MAX_CLIENT_FRAME`
 characters; and a socket whose client leaves more than `MAX_UNSENT_BYTES` unread is closed rather

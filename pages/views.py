@@ -127,7 +127,7 @@ def _history_data(viewer: Person, page: str) -> dict:
         "dispositions": list(Disposition.objects.values("id", "name", "active")),
         "queues": list(Queue.objects.order_by("name").values_list("name", flat=True)),
         "urls": {"api": "/api/", "export": "/api/calls/export.csv", "history": "/history/"},
-        # Call back (contract §11) offers only numbers the desk can dial: phlo/addresses.py's rule.
+        # Call back (README, "Pages") offers only numbers the desk can dial: phlo/addresses.py's rule.
         "rules": {"address_pattern": ADDRESS_PATTERN, "address_help": ADDRESS_HELP},
     }
 

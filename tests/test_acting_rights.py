@@ -78,7 +78,7 @@ def test_an_ended_call_is_still_a_409_for_those_who_were_on_it(phlo, api_for, ph
     assert response.status_code == 409
 
 
-# --- a supervisor's line (contract §14: only supervisors act on a supervisor's member) ----------------------
+# --- a supervisor's line (docs/reliability.md: only supervisors act on a supervisor's member) ----------------------
 
 SUPERVISORS_LINE_ACTIONS = ["hold", "unhold", "hangup", "mute", "unmute", "voicemail-drop"]
 

@@ -1,5 +1,5 @@
 """The agent admin never changes a login its staff member could not change in Django's own user
-admin (contract §14; docs/reliability.md, "The third probe", finding 1)."""
+admin (docs/reliability.md, "The third probe", finding 1)."""
 
 import pytest
 from django.contrib.auth import get_user_model

@@ -1,4 +1,4 @@
-"""Integrators' API keys (contract §13): made by `create_api_key`, shown once, stored as hashes;
+"""Integrators' API keys (docs/integrations.md, "Keys"): made by `create_api_key`, shown once, stored as hashes;
 `Authorization: Api-Key KEY` reads what a supervisor reads and, unless read-only, acts; a revoked
 key gets 401 at once; the admin lists and revokes them and never shows one."""
 

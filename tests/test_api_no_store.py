@@ -1,4 +1,4 @@
-"""Every answer under /api/ carries `Cache-Control: no-store`, errors included (contract §13)."""
+"""Every answer under /api/ carries `Cache-Control: no-store`, errors included (docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ imports only the rooms below it, Plivo's side and the simulator stay free of Dja
 in the product leans on the benchmark or the tests."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,27 @@ def test_a_forbidden_import_would_be_caught(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from calls.models import Call\n    import bench.run\n")
     assert imported_packages(module) == {"calls", "bench"}
+
+
+# --- what comments cite is in the repository ---------------------------------------------------------------
+
+CITING = ("*.py", "*.js", "*.html", "*.md")
+CITED_DOC = re.compile(r"\bdocs/[a-z0-9_-]+\.md\b")
+
+
+def cited_files():
+    skipped = {".venv", "node_modules", "vendor", ".git", "results"}
+    for pattern in CITING:
+        for path in sorted(ROOT.rglob(pattern)):
+            if not skipped & set(path.relative_to(ROOT).parts):
+                yield path
+
+
+def test_every_docs_page_the_code_and_docs_cite_exists():
+    missing = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in cited_files()
+        for name in CITED_DOC.findall(path.read_text(errors="replace"))
+        if not (ROOT / name).is_file()
+    }
+    assert not missing, sorted(missing)

@@ -59,7 +59,7 @@ def test_it_refuses_a_missing_signature(client, phlo_app):
 
 @pytest.mark.parametrize("position", ["first", "last"])
 def test_one_matching_signature_among_several_is_enough(client, phlo_app, position):
-    """During a token rotation Plivo sends one signature per token, comma-separated (contract §5)."""
+    """During a token rotation Plivo sends one signature per token, comma-separated (docs/callbacks.md)."""
     url = f"http://testserver/callbacks/plivo/{phlo_app.phlo_id}/"
     params = join(seq=1)
     ours = signed_headers(auth_token=phlo_app.auth_token, url=url, method="POST", params=params, nonce="n-rotation")

@@ -1,4 +1,4 @@
-"""The caller's story (contract §11, "Caller context"): a call carries its customer's last five ended
+"""The caller's story (README, "Pages"): a call carries its customer's last five ended
 calls, newest first, read once when the customer is first known, on the offer and during the call."""
 
 from __future__ import annotations

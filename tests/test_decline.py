@@ -1,4 +1,4 @@
-"""Declining an offer (contract §11): `POST /api/me/decline/`, and away or offline while the phone
+"""Declining an offer (README, "Pages"): `POST /api/me/decline/`, and away or offline while the phone
 rings, end the offer at once; the call goes to the next agent; the decliner keeps their status and
 is not offered that call again while someone else may take it."""
 

@@ -1,4 +1,4 @@
-"""The desk for real work (issue 25, contract §11), in real Chromium against a real Daphne with its
+"""The desk for real work (issue 25, README, "Pages"), in real Chromium against a real Daphne with its
 router on and the PHLO simulator: declining a ringing call, the caller's earlier calls, calling out
 and calling back, keyboard shortcuts, a history that reads on a phone, messages that cover nothing,
 and controls that mean what they say.

@@ -1,4 +1,4 @@
-"""Wrap-up as an agent lives it (contract §11), in real Chromium against a real Daphne and the PHLO
+"""Wrap-up as an agent lives it (README, "Pages"), in real Chromium against a real Daphne and the PHLO
 simulator: the time left shows, a warning comes before the end, typing keeps it running, More time
 adds to it, a reload keeps the draft, and what was typed is saved when it ends."""
 

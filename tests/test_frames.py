@@ -80,7 +80,7 @@ def test_other_servers_sends_are_left_alone():
     assert DirectFrames.behind(functools.partial(send)) is None
 
 
-# --- what the client has not been sent yet (contract §14: closed before it passes 1 MiB) ------------------
+# --- what the client has not been sent yet (docs/reliability.md: closed before it passes 1 MiB) ------------------
 
 
 class Descriptor:

@@ -125,7 +125,7 @@ def test_an_agent_wraps_up_and_a_supervisor_finds_the_call_and_its_story(pages):
     with wall.expect_download() as download:
         wall.get_by_role("link", name="Export CSV").click()
     exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
-    # A number with its + is written as text, so no spreadsheet reads it as a formula (contract §14).
+    # A number with its + is written as text, so no spreadsheet reads it as a formula (docs/reliability.md).
     assert [(r["customer"], r["agents"], r["disposition"]) for r in exported] == [("'" + CUSTOMER, "Alice Moreno",
                                                                                   "Resolved")]
 

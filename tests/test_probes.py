@@ -1,5 +1,5 @@
 """/healthz, /readyz and /metrics answer a probe on any Host; everything else keeps the host check
-(contract §13). In-process first, then a real Daphne with a production ALLOWED_HOSTS, probed by
+(docs/operations.md). In-process first, then a real Daphne with a production ALLOWED_HOSTS, probed by
 address as a load balancer does."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`manage.py prune_history` (contract §13, docs/data.md): ended calls older than N days go with
+"""`manage.py prune_history` (docs/data.md): ended calls older than N days go with
 everything kept for them; live calls stay, however old; a dry run deletes nothing."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Queues and skills under load, on the real deployment shape (contract §10, docs/routing.md): two
+"""Queues and skills under load, on the real deployment shape (docs/routing.md): two
 Daphne processes, both routing, on one database (PostgreSQL with Redis, or one SQLite file), the PHLO
 simulator as Plivo. Three queues with priorities, overlapping skills and an overflow; 100 customers
 dial the queues' numbers while 20 agents take, talk and wrap up.

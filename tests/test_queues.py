@@ -1,4 +1,4 @@
-"""Queues and skills (contract §10, docs/routing.md "Queues"): configuring them, which queue a call
+"""Queues and skills (docs/routing.md "Queues"): configuring them, which queue a call
 reaches, who may take it and in what order, overflow, the per-queue figures. In-process: callbacks
 through the real callback view, routing passes run by hand, PHLO mocked (tests/test_routing_e2e.py
 and tests/test_multiprocess.py run routing against the simulator and real Daphne processes)."""

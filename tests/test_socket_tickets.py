@@ -1,4 +1,4 @@
-"""Socket tickets (contract §13, docs/websocket.md): `POST /api/ws-ticket/` → a ticket usable once,
+"""Socket tickets (docs/integrations.md): `POST /api/ws-ticket/` → a ticket usable once,
 within 30 s, as `?ticket=`; kept hashed in the database, so any process takes it, and only once.
 `?token=` and the session keep working; an integrator's key may authenticate the handshake."""
 

@@ -367,7 +367,7 @@ def test_an_agent_who_left_a_call_that_goes_on_wraps_it_up(api_for, calls, agent
     assert not agent_now(other_agent).disposition_pending  # the call has its disposition already
 
 
-# --- each person's own wrap-up (contract §11) -------------------------------------------------------------
+# --- each person's own wrap-up (README, "Pages") -------------------------------------------------------------
 
 
 def test_a_colleagues_done_never_erases_what_another_agent_wrote(api_for, calls, agent, other_agent, codes):

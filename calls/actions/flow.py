@@ -182,7 +182,7 @@ def _trigger_source(attempt: Attempt, call: CallSnap, requester_key: str | None,
 def _check_permission(action: str, *, supervises: bool, agent: Agent, member: Member | None,
                       own: Member | None) -> None:
     """Who may act, beyond seeing the call (calls/core/visibility.py): supervisors on anything; an agent
-    never on a supervisor's line (hold, unhold, hang up, mute…: contract §14), mutes only their own
+    never on a supervisor's line (hold, unhold, hang up, mute…: docs/reliability.md), mutes only their own
     line, completes only their own transfer, and never monitors."""
     if supervises:
         return

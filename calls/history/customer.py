@@ -1,4 +1,4 @@
-"""The caller's story (contract §11, "Caller context"): a customer's last calls, shown on the desk
+"""The caller's story (README, "Pages"): a customer's last calls, shown on the desk
 while their call rings and during it.
 
 Read once per call, when the intake first knows the customer's number (calls/intake/apply.py), and

@@ -1,6 +1,6 @@
 """The history as CSV (docs/history.md, "Export"): one row per call, written a chunk at a time.
 
-No spreadsheet reads a formula in it (contract §14; OWASP, "CSV Injection"). A cell that begins
+No spreadsheet reads a formula in it (docs/reliability.md; OWASP, "CSV Injection"). A cell that begins
 with `=` `+` `-` `@` (or a tab or carriage return), or has one after a separator (`,` `;` tab, where
 a spreadsheet of a locale that separates lists by `;` would split an unquoted cell), is written
 quoted, with a leading `'`. What a spreadsheet may take for those characters counts too: their

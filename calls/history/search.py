@@ -31,7 +31,7 @@ from phlo.addresses import address_key
 # What a person types to find a number: digits, with the spaces, dashes, dots, brackets and +
 # the pages show numbers with ("+1 415 555 0143").
 NUMBER_TYPED = re.compile(r"[+\d\s().\-/]+")
-MIN_NUMBER_DIGITS = 4  # contract §11: "any 4 or more of its digits from the end or from the start"
+MIN_NUMBER_DIGITS = 4  # a number by 4 or more digits from its start or end (README, "The HTTP API")
 MAX_SEARCH_LENGTH = 100
 HISTORY_PAGE = 50  # calls per page of the history unless asked otherwise
 HISTORY_PAGE_MAX = 200

@@ -111,7 +111,7 @@ def _with_own_wrap_up(
 def wrap_ups_summary(wrap_ups) -> dict:
     """What the call's wrap-ups add up to: the disposition chosen last (a note edited since does not
     make an older choice the latest), and every person's non-empty notes, in the order they first
-    wrote (contract §11)."""
+    wrote (README, "Pages")."""
     disposed = [entry for entry in wrap_ups if entry.get("disposition_id")]
     latest = max(disposed, key=lambda entry: entry.get("disposition_at") or entry.get("saved_at") or "", default=None)
     return {

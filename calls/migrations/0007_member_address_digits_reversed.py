@@ -1,5 +1,5 @@
 """A member's phone number's digits reversed, indexed: the history finds a number by its last digits
-(contract §11, "Number search") as a prefix search on this column. Existing members are filled in
+(README, "Pages") as a prefix search on this column. Existing members are filled in
 batches, so a large history is never read or written at once."""
 
 from django.db import migrations, models

@@ -1,6 +1,6 @@
 """A WebSocket client that stops reading: websockets' sans-I/O protocol over a plain blocking socket
 with a small receive buffer, so what the server sends piles up on the server's side until the test
-reads (or the server gives up on it). For the socket limits of contract §14 (tests/test_socket_limits.py)."""
+reads (or the server gives up on it). For the socket limits of docs/reliability.md (tests/test_socket_limits.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`manage.py prune_history --older-than-days N [--dry-run]` (contract §13; docs/data.md).
+"""`manage.py prune_history --older-than-days N [--dry-run]` (docs/data.md).
 
 Deletes the calls that ended more than N days ago with everything kept for them: their members
 (numbers, SIP addresses), the callbacks Plivo sent about them (with all their parameters), the
@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from calls.models import Action, AgentCall, Call, CallEvent, Member
 
-ENDED = "ended"  # the only call status that is over (contract §4)
+ENDED = "ended"  # the only call status that is over (README, "The HTTP API")
 KINDS = ("calls", "members", "callbacks", "actions", "wrap-ups", "agent history rows",
          "callbacks of no call", "actions of no call")
 

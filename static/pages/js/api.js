@@ -76,7 +76,7 @@ export const api = {
   me: () => request("GET", "/api/me/"),
   setStatus: (status) => request("PATCH", "/api/me/", { status }),
   decline: () => request("POST", "/api/me/decline/"),
-  // Calling out (contract §11): runs the default PHLO from my address to `to`.
+  // Calling out (README, "Pages"): runs the default PHLO from my address to `to`.
   startCall: (to) => request("POST", "/api/calls/", { to }),
   agents: () => request("GET", "/api/agents/"),
   endedCalls: () => request("GET", "/api/calls/?status=ended"),

@@ -1,4 +1,4 @@
-// Who is calling, before and during the call (contract §11, "Caller context"): the customer's last
+// Who is calling, before and during the call (README, "Pages"): the customer's last
 // calls with the same number (the call's `customer_history`, newest first), each with when, how
 // it ended, its queue, disposition, notes and agents, and a link to its timeline.
 

@@ -79,7 +79,7 @@ myCallsEl.addEventListener("focusin", (event) => { lastFocused = event.target; }
 function renderCurrent() {
   const calls = myCalls();
   renderCalls(myCallsEl, calls, ctx);
-  // The caller's earlier calls, under each call of mine (contract §11, "Caller context").
+  // The caller's earlier calls, under each call of mine (README, "Pages").
   for (const card of myCallsEl.children) {
     if (!card.context) {
       card.context = callerContext();
@@ -302,7 +302,7 @@ store.subscribe((change) => {
   followAlerts(change);
 });
 
-// --- calling out (contract §11): a number typed here, refused as typed when it cannot be one ----------
+// --- calling out (README, "Pages"): a number typed here, refused as typed when it cannot be one ----------
 
 const callOut = $("call-out");
 const callOutTo = $("call-out-to");

@@ -80,7 +80,7 @@ export function agentDay(store, agentId) {
   return `${row.handled_today ?? 0} handled · ${row.missed_today ?? 0} missed today`;
 }
 
-/** The figures of one queue (the stats' `queues` rows, contract §10), or null when not known. */
+/** The figures of one queue (the stats' `queues` rows, docs/routing.md), or null when not known. */
 export function queueStats(store, name) {
   const rows = store.stats && Array.isArray(store.stats.queues) ? store.stats.queues : [];
   const row = rows.find((q) => q.name === name);

@@ -29,7 +29,7 @@ export function statusPanel(store, ctx) {
     inFlight = true;
     render();
     const label = AGENT_STATUSES[status];
-    // Away or offline while a call rings ends the offer at once (contract §11): it goes to the next agent.
+    // Away or offline while a call rings ends the offer at once (README, "Pages"): it goes to the next agent.
     const declines = me.status === "offered" && status !== "available";
     const words = declines ? `The ringing call goes to the next agent; your status is now ${label}.`
       : me.status === "busy" ? `You will be ${label} after this call.`
@@ -83,7 +83,7 @@ export function statusPanel(store, ctx) {
       setAttr(button, "aria-label", onCall ? `${label} after this call` : declines ? `${label} (declines the ringing call)` : null);
       setAttr(button, "title", declines ? "Declines the ringing call: it goes to the next agent" : null);
     }
-    // The queues whose calls I take (contract §10): my skills, or every queue with none.
+    // The queues whose calls I take (docs/routing.md): my skills, or every queue with none.
     const skills = $("my-skills");
     if (Array.isArray(me.skills)) {
       setText(skills, me.skills.length

@@ -102,7 +102,7 @@ function renderBoard(calls, agents) {
   }
 }
 
-// --- one queue at a time (contract §10): its calls, the agents who take them, its figures ------------
+// --- one queue at a time (docs/routing.md): its calls, the agents who take them, its figures ------------
 
 const QUEUE_KEY = "wall.queue";
 const queueFilter = $("queue-filter");

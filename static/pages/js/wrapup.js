@@ -1,5 +1,5 @@
 // Wrap-up on the desk (docs/history.md, "Wrap-up"): while the agent is in wrap-up, the call they
-// just left with their own disposition and notes (contract §11: each person's own; a colleague's
+// just left with their own disposition and notes (README, "Pages": each person's own; a colleague's
 // never shown here or overwritten). "Save" keeps the wrap-up running; "Done" saves and ends it now.
 //
 // Nothing typed is lost: every keystroke is kept as a draft in this browser (a reload restores it),
