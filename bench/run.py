@@ -415,9 +415,10 @@ class Bench:
             auth_token=AUTH_TOKEN, rate=3 * n / duration, connections=4,
         )
         self.stub_out.write_text("")  # emptied, not removed: the stub keeps it open for appending
+        label = f"{background:.0f}/s + {spec.rate / 3:.1f} customers/s" + (" in queues" if called else "")
         step = self.step(
-            "routing", server, label=f"{background:.0f}/s + {spec.rate:.0f} customers/s", rate=background,
-            duration=duration, agents=TARGET_AGENT_SOCKETS, clients=clients, plan=plan,
+            "routing", server, label=label, rate=background, duration=duration, agents=TARGET_AGENT_SOCKETS,
+            clients=clients, plan=plan,
             side_load=(spec, [urlencode(p) for p in joins + ends]),
         )
         sent, _info = step.extra.pop("side_load")
