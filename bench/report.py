@@ -284,6 +284,8 @@ def plot(report: dict, path: Path) -> None:
         for s in report["steps"].get(phase, []):
             if s["sockets"] not in (0, 220) and phase != "bare":
                 continue
+            if s["label"].startswith("hold/unhold"):
+                continue  # another mix than the ladder's: its own row in the targets
             lat = s["http"] if phase == "bare" else s["socket_latency"]
             if not lat.get("n"):
                 continue
