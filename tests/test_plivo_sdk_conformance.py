@@ -30,6 +30,7 @@ from phlo.http import Credentials
 from phlo.phlo_api import PhloApi
 from phlo.vocabulary import MemberAction
 from phlo.voice_api import VoiceApi
+from simulator.http import read_request
 from simulator.server import InProcessServer
 from tests.test_simulator import (  # noqa: F401 - fixtures
     AGENT,
@@ -452,15 +453,9 @@ class Recorder:
         self.server = InProcessServer(self)
 
     async def __call__(self, scope, receive, send):
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        self.requests.append({"method": scope["method"], "path": scope["raw_path"], "body": body,
-                              **{name: headers.get(name) for name in ("authorization", "content-type", "accept")}})
+        request = await read_request(scope, receive)
+        kept = {name: request.headers.get(name) for name in ("authorization", "content-type", "accept")}
+        self.requests.append({"method": scope["method"], "path": scope["raw_path"], "body": request.body, **kept})
         status = 204 if scope["method"] == "DELETE" else 200
         answer = json.dumps({"api_id": "a1", "error": "", "phlo_id": PHLO_ID, "node_id": NODE_ID,
                              "node_type": "multi_party_call", "recording_id": "r1", "recording_url": "u"}).encode()

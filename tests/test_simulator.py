@@ -22,6 +22,7 @@ from plivo.utils.signature_v3 import validate_v3_signature
 
 from devtools.simulator_sources import load_phlos_from_database
 from simulator.app import UNAUTHORIZED
+from simulator.http import read_request
 from simulator.server import InProcessServer, Simulator, SimulatorThread
 from simulator.switchboard import Timing
 from tests.factories import PhloAppFactory
@@ -52,17 +53,11 @@ class Receiver:
         return self.server.url
 
     async def __call__(self, scope, receive, send):
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        request = await read_request(scope, receive)
         status = self.statuses.pop(0) if self.statuses else 200
         self.requests.append({
-            "path": scope["path"], "method": scope["method"], "headers": headers,
-            "params": dict(parse_qsl(body.decode(), keep_blank_values=True)), "status": status,
+            "path": scope["path"], "method": scope["method"], "headers": request.headers,
+            "params": dict(parse_qsl(request.body.decode(), keep_blank_values=True)), "status": status,
         })
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
