@@ -323,7 +323,7 @@ def test_stats_are_for_supervisors(api_for, supervisor, agent):
 async def test_a_routing_process_offers_the_call_in_the_joins_own_transaction(settings, phlo_app):
     """With the process routing by itself, the customer's join claims the offer as it is applied,
     and PHLO is asked to dial the agent as soon as Plivo has its 200: no routing pass in between
-    (docs/benchmarks.md, "Routing")."""
+    (docs/benchmarks.md, "Routing on its own lane")."""
     from channels.db import database_sync_to_async
     from django.test import AsyncClient
 
