@@ -55,7 +55,7 @@ def _on_kept_connection(step: Callable[..., T], *args, **kwargs) -> T:
 class Lane:
     """One kept thread, and its connection, for one kind of background work: its steps never wait
     behind another kind's on Django's one thread-sensitive worker (the router's behind the queue's
-    figures, docs/benchmarks.md "Routing"). Steps run one after another, each with its own
+    figures, docs/benchmarks.md "Routing on its own lane"). Steps run one after another, each with its own
     transaction, as on that worker."""
 
     def __init__(self, name: str) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
+from django.db.models.signals import post_save
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,6 @@ class PreparedUpdate:
         self._sql: dict[tuple[str, tuple[str, ...]], tuple[str, list]] = {}
 
     def write(self, instance: Model, field_names: list[str]) -> None:
-        from django.db.models.signals import post_save
-
         alias = router.db_for_write(self.model, instance=instance)
         connection = connections[alias]
         key = (alias, tuple(field_names))

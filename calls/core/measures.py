@@ -16,6 +16,7 @@ answered and abandoned calls, and the averages.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -90,8 +91,12 @@ def add(a: dict, b: dict) -> dict:
 def add_into(total: dict, b: dict) -> dict:
     """`b` (sums, a total perhaps None) added into `total` (sums with none None): a report adds
     thousands of intervals' sums, without a copy each time."""
-    for name in SUM_NAMES:
-        value = b[name]
+    return add_values_into(total, (b[name] for name in SUM_NAMES))
+
+
+def add_values_into(total: dict, values: Iterable) -> dict:
+    """As `add_into`, the sums given as values in SUM_NAMES' order (a row read as a tuple)."""
+    for name, value in zip(SUM_NAMES, values, strict=True):
         if value:
             total[name] += value
     return total

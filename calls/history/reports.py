@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from agents import worklog
 from agents.models import Agent
-from calls.core.measures import SUM_NAMES, ZERO, add_into, counted_calls, from_sums, sums
+from calls.core.measures import SUM_NAMES, ZERO, add_into, add_values_into, counted_calls, from_sums, sums
 from calls.models import Member, QuarterFigures, Queue, SealedQuarter
 
 QUARTER = timedelta(minutes=15)
@@ -268,10 +268,7 @@ def _rows_by_interval(intervals: Intervals, rows: QuerySet, starts: list[datetim
     for key, *values in rows.values_list("key", *SUM_NAMES):
         index = bisect.bisect_right(starts, intervals.moment_of(key)) - 1
         if 0 <= index < len(into):
-            total = into[index]
-            for name, value in zip(SUM_NAMES, values, strict=True):
-                if value:
-                    total[name] += value
+            add_values_into(into[index], values)
 
 
 def _from_calls(intervals: Intervals, calls: QuerySet) -> QuerySet:

@@ -113,19 +113,17 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
     stored.outcome = outcome
     stored.reason = _unmatched_reason(event) if outcome == Outcome.UNMATCHED else REASONS.get(outcome, "")
     CallEvent.objects.bulk_create([stored])  # a plain INSERT: no receiver listens for callbacks stored
+    waits = call.status == CallStatus.WAITING and call.offered_to_id is None and call.phlo_app.routing
     offer = None
-    if (call.status == CallStatus.WAITING and call.offered_to_id is None and call.phlo_app.routing
-            and settings.ROUTER_ENABLED):
+    if waits and settings.ROUTER_ENABLED:
         # The customer waits: the offer is claimed in this very transaction, so the agent's phone
         # rings as soon as Plivo has its 200 (calls/intake/reactions.py), not a routing pass later.
         # The rules are the router's own: the most urgent call goes first, whichever it is. (A
         # process that does not route by itself, ROUTER_ENABLED off, leaves it to its passes.)
         offer, offer_messages = claim_next_offer()
         messages.extend(offer_messages)
-    offer_wanted = offer is None and call.status == CallStatus.WAITING and call.offered_to_id is None
     return IntakeResult(
-        outcome, call.pk, messages, event.family, event.name, offer_wanted=offer_wanted and call.phlo_app.routing,
-        offer=offer,
+        outcome, call.pk, messages, event.family, event.name, offer_wanted=waits and offer is None, offer=offer
     )
 
 
