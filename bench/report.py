@@ -33,6 +33,9 @@ def _verdict(ok: bool | None) -> str:
     return "undetermined" if ok is None else ("**met**" if ok else "**not met**")
 
 
+HOLDS_STEP = "hold/unhold"  # the label of the step shaped like the outside load (bench/run.py)
+
+
 def targets(report: dict) -> list[tuple[str, str, str, bool | None, str]]:
     """(target, goal, measured, met, distance): every target of the issue, in its order."""
     f = report["figures"]
@@ -68,7 +71,7 @@ def targets(report: dict) -> list[tuple[str, str, str, bool | None, str]]:
             )
         )
     steps = [s for phase in report["steps"].values() for s in phase]
-    measured = ("target", "hold/unhold")
+    measured = ("target", HOLDS_STEP)
     lost = sum(s["lost"] for s in steps if s["holds"] or s["label"].startswith(measured))
     dup = sum(s["duplicated"] for s in steps)
     unexpected = sum(s["unexpected"] for s in steps)
@@ -284,7 +287,7 @@ def plot(report: dict, path: Path) -> None:
         for s in report["steps"].get(phase, []):
             if s["sockets"] not in (0, 220) and phase != "bare":
                 continue
-            if s["label"].startswith("hold/unhold"):
+            if s["label"].startswith(HOLDS_STEP):
                 continue  # another mix than the ladder's: its own row in the targets
             lat = s["http"] if phase == "bare" else s["socket_latency"]
             if not lat.get("n"):

@@ -40,6 +40,7 @@ from bench.common import AUTH_TOKEN, PASSWORD, PHLO_ID, ROUTING_PHLO_ID, log
 from bench.limits import raise_fd_limit
 from bench.load import LoadSpec
 from bench.measure import Calls, ClientProcess, SocketPlan, StepResult, percentiles, run_step
+from bench.report import HOLDS_STEP
 from bench.scenario import HOLDS_MIX, THE_MIX, Mix
 from bench.servers import bench_stack, start_server
 from bench.stub_phlo import read_calls
@@ -357,7 +358,7 @@ class Bench:
         self.report.figures["daphne.target"] = target.as_dict()
         settle(server)
         holds = self.step(
-            "daphne", server, label=f"hold/unhold {self.durations.target:.0f}s", rate=TARGET_RATE,
+            "daphne", server, label=f"{HOLDS_STEP} {self.durations.target:.0f}s", rate=TARGET_RATE,
             duration=self.durations.target, agents=TARGET_AGENT_SOCKETS, clients=clients, plan=plan, mix=HOLDS_MIX,
         )
         self.report.figures["daphne.holds"] = holds.as_dict()
