@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 # then a busy center's presence costs the same per second however many dashboards watch it, and
 # each frame carries more changes (at 1,000 sockets: one a second).
 BATCH_TICK_SECONDS = 0.1
-TICK_WRITES_PER_TURN = 100  # sockets a tick writes to before it lets the loop run something else
+TICK_WRITES_PER_TURN = 50  # sockets a tick writes to before it lets the loop run something else
+TICK_SPREAD = 0.5  # the share of a tick over which its turns are spread
 PRESENCE_FRAMES_PER_SECOND = 1000
 HEARTBEAT_SECONDS = 0.5
 BEATS_UNANSWERED = 3  # more heartbeats than this outstanding (the oldest sent 1.5 s ago): the layer is lost
@@ -232,14 +233,17 @@ class Hub:
         """Each batch's changes since the last tick: alone as they came, or together in one frame
         per audience (for presence: one frame for every socket).
 
-        A tick writes to every socket, a thousand frames on a big process: it hands the loop back
-        every TICK_WRITES_PER_TURN sockets, so a callback or a call's change arriving meanwhile is
-        not held up behind all of them (docs/benchmarks.md). Ticks go out one after another, never
-        interleaved, so no socket gets an older tick's states after a newer one's."""
+        A tick writes to every socket, a thousand frames on a big process. Written in one go, they
+        were a burst that every callback arriving meanwhile waited behind, and every client read as
+        one. So a tick writes TICK_WRITES_PER_TURN sockets a turn, its turns spread evenly over
+        TICK_SPREAD of the tick (at 1,050 sockets: 50 sockets every 24 ms; docs/benchmarks.md).
+        Ticks go out one after another, never interleaved, so no socket gets an older tick's states
+        after a newer one's."""
         self.batch_flush = None
         self.last_batch_flush = asyncio.get_running_loop().time()
         batches, self.batches = self.batches, {}
         async with self.tick_lock:
+            sends = []
             for changes in batches.values():
                 by_audience: dict[str, list[dict]] = {}
                 for change in changes.values():
@@ -247,10 +251,13 @@ class Hub:
                 for group in by_audience.values():
                     message = group[0] if len(group) == 1 else batched(group)
                     sockets = self._admitted(message["audience"])
-                    for start in range(0, len(sockets), TICK_WRITES_PER_TURN):
-                        if start:
-                            await asyncio.sleep(0)
-                        await self._deliver(sockets[start:start + TICK_WRITES_PER_TURN], message)
+                    sends += [(message, sockets[i:i + TICK_WRITES_PER_TURN])
+                              for i in range(0, len(sockets), TICK_WRITES_PER_TURN)]
+            pause = TICK_SPREAD * self.batch_tick() / len(sends) if len(sends) > 1 else 0.0
+            for turn, (message, sockets) in enumerate(sends):
+                if turn:
+                    await asyncio.sleep(pause)
+                await self._deliver(sockets, message)
 
     async def _beat_forever(self, run: _HubRun) -> None:
         """Notice a lost layer (Redis restarted, messages dropped) by our own heartbeats not coming back.

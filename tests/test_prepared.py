@@ -73,3 +73,32 @@ def test_a_prepared_update_writes_what_a_save_writes_and_says_so(phlo_app):
         call.ended_at, call.wrap_ups, agent.pk, call.version
     )
     assert heard == [(Call, call.pk, False, frozenset({"ended_at", "wrap_ups", "offered_to_id", "version"}))]
+
+
+def test_a_prepared_insert_writes_the_row_bulk_create_writes_and_keeps_the_unique_key(phlo_app):
+    """fastpath/prepared.py: PreparedInsert, as the intake stores each callback: JSON, times, null
+    foreign keys and the dedupe key's unique index as Django's own INSERT has them."""
+    from datetime import UTC, datetime
+
+    from django.db import IntegrityError, transaction
+
+    from calls.models import CallEvent
+    from fastpath.prepared import PreparedInsert
+
+    def event(key: str) -> CallEvent:
+        return CallEvent(
+            phlo_app=phlo_app, event_name="ParticipantHold", family="participant", sequence=7,
+            params={"MPCUUID": "m-1", "Note": "Ωμέγα \"quoted\""}, dedupe_key=key, outcome="applied",
+            event_timestamp=datetime(2026, 12, 6, 9, 30, 15, tzinfo=UTC),
+            received_at=datetime(2026, 12, 6, 9, 30, 16, 250000, tzinfo=UTC),
+        )
+
+    PreparedInsert(CallEvent).insert(event("prepared"))
+    CallEvent.objects.bulk_create([event("orm")])
+    prepared, orm = (CallEvent.objects.get(dedupe_key=key) for key in ("prepared", "orm"))
+    same = {f.attname for f in CallEvent._meta.concrete_fields} - {"id", "dedupe_key"}
+    assert {name: getattr(prepared, name) for name in same} == {name: getattr(orm, name) for name in same}
+    assert prepared.params["Note"] == "Ωμέγα \"quoted\"" and prepared.call_id is None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PreparedInsert(CallEvent).insert(event("prepared"))  # a repeat: refused, as the intake relies on
+    assert CallEvent.objects.filter(dedupe_key="prepared").count() == 1

@@ -92,3 +92,37 @@ def test_the_tick_stretches_with_the_sockets_of_the_process():
     many, _ = _hub_with(*[Viewer(user_id=n, agent_id=n, is_supervisor=False) for n in range(1050)])
     assert few.batch_tick() == hub_module.BATCH_TICK_SECONDS
     assert many.batch_tick() * hub_module.PRESENCE_FRAMES_PER_SECOND >= 1050  # frames a second stay within budget
+
+
+async def test_a_big_ticks_writes_are_spread_over_part_of_the_tick_and_reach_every_socket_once():
+    """A tick to 1,050 sockets writes TICK_WRITES_PER_TURN of them a turn, the turns spread over
+    TICK_SPREAD of the tick, not as one burst; a call change meanwhile goes out at once."""
+    viewers = [Viewer(user_id=n, agent_id=n, is_supervisor=False) for n in range(1, 1001)]
+    viewers += [Viewer(user_id=2000 + n, agent_id=None, is_supervisor=True) for n in range(50)]
+    hub, sockets = _hub_with(*viewers)
+    loop = asyncio.get_running_loop()
+    arrived: dict[int, float] = {}
+    for index, socket in enumerate(sockets):
+        original = socket.deliver
+
+        async def deliver(message, original=original, index=index):
+            if message["frame"] == "agent.updated":
+                arrived[index] = loop.time()
+            await original(message)
+
+        socket.deliver = deliver
+    started = loop.time()
+    await hub.dispatch(agent_change(10, "busy"))  # after a quiet tick: the tick starts at once
+    await asyncio.sleep(0)
+    await hub.dispatch(call_change(5, 2, agents=[10]))
+    assert len(arrived) < len(sockets) / 2  # the tick is still being written
+    assert sockets[9].frames[-1]["type"] == "call.updated"  # agent 10 was not made to wait for it
+    await asyncio.sleep(hub.batch_tick())
+    assert len(arrived) == len(sockets)
+    assert all([f["type"] for f in s.frames].count("agent.updated") == 1 for s in sockets)
+    turns = -(-len(sockets) // hub_module.TICK_WRITES_PER_TURN)
+    spread = max(arrived.values()) - started
+    expected = hub_module.TICK_SPREAD * hub.batch_tick() * (turns - 1) / turns
+    assert expected * 0.9 <= spread <= hub.batch_tick()
+    distinct_times = len({round(t, 3) for t in arrived.values()})
+    assert distinct_times >= turns * 0.8  # in turns, not one burst

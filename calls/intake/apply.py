@@ -24,9 +24,11 @@ from calls.history.customer import customer_history
 from calls.intake.result import IntakeResult
 from calls.models import Action, Call, CallEvent, PhloApp
 from calls.queue.routing import claim_next_offer
+from fastpath.prepared import PreparedInsert
 from phlo.events import Event, Family, Kind, masked
 
 Outcome = CallEvent.Outcome
+_EVENT_INSERT = PreparedInsert(CallEvent)
 REASONS = {
     Outcome.NO_CHANGE: "It changed nothing the desk shows.",
     Outcome.STALE: "Older than the state it would change (by SequenceNumber, else EventTimestamp): not rolled back.",
@@ -112,7 +114,7 @@ def _store_and_apply(app: PhloApp, params: dict[str, str], event: Event, key: st
     stored.member = by_key.get(result.member_key) if result.member_key else None
     stored.outcome = outcome
     stored.reason = _unmatched_reason(event) if outcome == Outcome.UNMATCHED else REASONS.get(outcome, "")
-    CallEvent.objects.bulk_create([stored])  # a plain INSERT: no receiver listens for callbacks stored
+    _EVENT_INSERT.insert(stored)  # a plain INSERT, built once: no receiver listens for callbacks stored
     waits = call.status == CallStatus.WAITING and call.offered_to_id is None and call.phlo_app.routing
     offer = None
     if waits and settings.ROUTER_ENABLED:
