@@ -15,15 +15,19 @@ the framework code a piece copies or relies on has changed, and names the piece 
 - `group_commit`: one transaction per request; here the callbacks that queued meanwhile commit
   together, a savepoint each. Django 5.2. Bought: CPU per callback at 100/s 18.9 → 15.9 ms.
 - `prepared`: Django's SQL compiler on every query; here the callback's reads are compiled once per
-  process, and the store's UPDATEs of a call and its members built once per set of columns, with
-  `post_save` sent as a save sends it. Django 5.2. Bought: reads, part of 19.8 → 18.1 ms per
-  callback at 50/s; writes (with the callback's row inserted without a save), the intake 2.9-3.4
-  → 2.6-2.8 ms per callback in-process, 8.4 → 7.3 ms per callback of the whole server at 100/s.
+  process, the store's UPDATEs of a call and its members built once per set of columns, with
+  `post_save` sent as a save sends it, and the callback's row inserted as `bulk_create` would,
+  by SQL built once. Django 5.2. Bought: reads, part of 19.8 → 18.1 ms per callback at 50/s;
+  writes, the intake 2.9-3.4 → 2.6-2.8 ms per callback in-process, 8.4 → 7.3 ms per callback of
+  the whole server at 100/s; the insert, about 6 % of the samples at 100/s of hold/unhold.
 - `frames`: Channels' `send`, Daphne's reply handler and autobahn's `sendMessage`; here text frames
   are written to Daphne's transport. Daphne 4.2, autobahn 26.11, Channels 4.3. Bought: CPU per
   callback 18.1 → 16.6 ms at 50/s, 24.4 → 21.0 at 1,050 sockets. It also counts what a socket's
   client has not been sent yet, on either way (autobahn's queue, Twisted 26.10's transport buffers,
-  which have no public getter), so a socket whose client stops reading is closed at 1 MiB.
+  which have no public getter), so a socket whose client stops reading is closed at 1 MiB. And a
+  frame to a plain TCP transport with nothing unsent is sent at once (`write_now`), not buffered
+  for Twisted's next writable turn. Twisted 26.10. Bought: at 1,050 sockets 15.1-17.3 → 11.4-12.7
+  ms per callback.
 - `receive`: Channels' `dispatch` hops to a thread to close old database connections before every
   frame a client sends; here `websocket.receive` goes straight to its handler. Channels 4.3.
   Bought: a flood of 6,000 client frames 1.0 → 0.22 s of CPU.

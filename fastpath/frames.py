@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import functools
 
+from twisted.internet import tcp
+
 _TEXT_FIN = 0x81  # FIN + opcode 1 (text)
 _TRANSPORT_LAYERS = 4  # TLS over TCP is two; a deeper stack is not Daphne's
 
@@ -87,13 +89,17 @@ def write_now(transport, data: bytes) -> None:
     later turn of the loop sends the data and unregisters it (`epoll_ctl` again), through Twisted's
     logging and context wrappers. For a frame to a socket whose client keeps up, that round trip
     cost more than building the frame: at 1,050 sockets, 8 % of the server's samples in
-    `addWriter` alone (docs/benchmarks.md). Sent here, it is one `send`. What the kernel does not
-    take, and every write while something waits, goes Twisted's way, behind what waits, so the
-    order holds. TLS and other transports always go Twisted's way."""
+    `addWriter` alone (docs/benchmarks.md, "A frame sent at once"). Sent here, it is one `send`.
+    What the kernel does not take, and every write while something waits, goes Twisted's way,
+    behind what waits, so the order holds. Only a plain TCP connection is written to here: TLS
+    (Twisted's own, or a `TLSMemoryBIOProtocol` wrapping the connection, which passes the
+    connection's attributes through) and any other transport always go Twisted's way."""
     if (
-        getattr(transport, "TLS", True)
-        or not getattr(transport, "connected", False)
+        not isinstance(transport, tcp.Connection)
+        or transport.TLS
+        or not transport.connected
         or transport.disconnecting
+        or transport._aborting
         or transport._writeDisconnected
         or transport._tempDataLen
         or len(transport.dataBuffer) != transport.offset

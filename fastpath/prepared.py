@@ -109,13 +109,15 @@ class PreparedUpdate:
 
 
 class PreparedInsert:
-    """`PreparedInsert(Model).insert(instance)`: the row `Model.objects.bulk_create([instance])`
-    inserts, with its SQL built once per database, not compiled per insert (bulk_create's compiler
-    was 5 % of the server's samples at 100 callbacks/s, docs/benchmarks.md).
+    """`PreparedInsert(Model).insert(instance)`: `Model.objects.bulk_create([instance])` for a model
+    of plain columns, with its SQL built once per database, not compiled per insert (bulk_create's
+    compiler was about 6 % of the server's samples at 100 callbacks/s, docs/benchmarks.md).
 
     Each value is prepared by its field as Django's INSERT prepares it (`pre_save`, then
     `get_db_prep_save`). Like bulk_create, it sends no signal; unlike it, the new row's id is not
-    read back (`instance.pk` stays None): the callback's row is written, never read, on its path."""
+    read back (`instance.pk` stays None: the callback's row is written, never read, on its path),
+    and related objects must already be saved. A model with a generated column or a database
+    default is refused: those need bulk_create's own handling."""
 
     def __init__(self, model: type[Model]) -> None:
         self.model = model
@@ -135,6 +137,9 @@ class PreparedInsert:
     def _build(self, connection) -> tuple[str, list]:
         meta = self.model._meta
         fields = [field for field in meta.concrete_fields if not field.primary_key]
+        special = [field.name for field in fields if field.generated or field.has_db_default()]
+        if special:
+            raise ValueError(f"PreparedInsert writes plain columns only, not {special}")
         quote = connection.ops.quote_name
         columns = ", ".join(quote(field.column) for field in fields)
         marks = ", ".join(["%s"] * len(fields))

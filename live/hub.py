@@ -84,6 +84,7 @@ class Hub:
         self.tick_lock = asyncio.Lock()  # one tick's writes at a time
         self.batch_flush: asyncio.TimerHandle | None = None
         self.last_batch_flush = 0.0
+        self.batch_due = 0.0  # when the next tick is meant to start (wall clock, as the fan-out lag counts)
 
     async def add(self, socket: LiveSocket) -> None:
         self.sockets.add(socket)
@@ -210,20 +211,24 @@ class Hub:
             return
         await self._deliver(sockets, message)
 
-    async def _deliver(self, sockets: list[LiveSocket], message: dict) -> None:
+    async def _deliver(self, sockets: list[LiveSocket], message: dict, *, since: float | None = None) -> None:
+        """Hand `message` to each socket; the fan-out lag counts from the change's commit, or from
+        `since` (when a tick meant to write these sockets: presence waits for its tick on purpose)."""
         for socket in sockets:
             try:
                 await socket.deliver(message)
             except Exception:
                 logger.exception("delivering a %s change to a socket failed", message["type"])
-        if "at" in message:
-            FANOUT_LAG_SECONDS.observe(max(0.0, time.time() - message["at"]))
+        start = since if since is not None else message.get("at")
+        if start is not None:
+            FANOUT_LAG_SECONDS.observe(max(0.0, time.time() - start))
 
     def _hold_for_batch(self, message: dict) -> None:
         self.batches.setdefault(message["batch"][0], {})[message["key"]] = message
         if self.batch_flush is None:
             loop = asyncio.get_running_loop()
             delay = max(0.0, self.last_batch_flush + self.batch_tick() - loop.time())
+            self.batch_due = time.time() + delay
             self.batch_flush = loop.call_later(delay, lambda: asyncio.ensure_future(self._flush_batches()))
 
     def batch_tick(self) -> float:
@@ -236,7 +241,7 @@ class Hub:
         A tick writes to every socket, a thousand frames on a big process. Written in one go, they
         were a burst that every callback arriving meanwhile waited behind, and every client read as
         one. So a tick writes TICK_WRITES_PER_TURN sockets a turn, its turns spread evenly over
-        TICK_SPREAD of the tick (at 1,050 sockets: 50 sockets every 24 ms; docs/benchmarks.md).
+        TICK_SPREAD of the tick (at 1,050 sockets: 50 sockets every 25 ms; docs/benchmarks.md).
         Ticks go out one after another, never interleaved, so no socket gets an older tick's states
         after a newer one's."""
         self.batch_flush = None
@@ -254,10 +259,11 @@ class Hub:
                     sends += [(message, sockets[i:i + TICK_WRITES_PER_TURN])
                               for i in range(0, len(sockets), TICK_WRITES_PER_TURN)]
             pause = TICK_SPREAD * self.batch_tick() / len(sends) if len(sends) > 1 else 0.0
+            due = self.batch_due or time.time()
             for turn, (message, sockets) in enumerate(sends):
                 if turn:
                     await asyncio.sleep(pause)
-                await self._deliver(sockets, message)
+                await self._deliver(sockets, message, since=due + turn * pause)
 
     async def _beat_forever(self, run: _HubRun) -> None:
         """Notice a lost layer (Redis restarted, messages dropped) by our own heartbeats not coming back.

@@ -68,7 +68,9 @@ SOCKETS = Gauge(
     "desk_websockets", "Dashboard WebSockets open on this process, by role.", ["role"], registry=REGISTRY,
 )
 FANOUT_LAG_SECONDS = Histogram(
-    "desk_fanout_lag_seconds", "From a change's commit to the last of this process's sockets written.",
+    "desk_fanout_lag_seconds",
+    "From a change's commit (coalesced presence: from when its tick meant to write them) to the last of this "
+    "process's sockets written.",
     buckets=FAST_BUCKETS, registry=REGISTRY,
 )
 RESYNCS = Counter(

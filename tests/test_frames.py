@@ -127,7 +127,7 @@ def test_the_real_twisted_transport_is_counted():
     assert DirectFrames.behind(functools.partial(_daphne_send, protocol)).unsent() == 500
 
 
-# --- sent at once when nothing waits (docs/benchmarks.md: a frame without Twisted's writer round trip) ------------
+# --- sent at once when nothing waits (docs/benchmarks.md, "A frame sent at once") ---------------------------------
 
 
 class Reactor:
@@ -199,6 +199,29 @@ def test_what_the_kernel_does_not_take_is_left_to_twisted_in_order(tcp_pair):
         transport.doWrite()
         received += peer.recv(1 << 16)
     assert received == big + b"after"
+
+
+def test_a_tls_layer_over_the_connection_is_never_bypassed(tcp_pair):
+    """Daphne serving TLS itself wraps the connection in a protocol (TLSMemoryBIOProtocol) that
+    hands the connection's attributes through: the frame must go through the layer's `write`."""
+    from twisted.protocols.policies import ProtocolWrapper
+
+    class Encrypting(ProtocolWrapper):
+        def __init__(self, transport):
+            super().__init__(factory=None, wrappedProtocol=None)
+            self.transport, self.connected, self.written = transport, 1, []
+
+        def write(self, data):
+            self.written.append(data)
+
+    transport, peer = tcp_pair
+    layer = Encrypting(transport)
+    assert layer.TLS is False and layer.writeSomeData  # what it passes through from the connection
+    write_now(layer, b"secret")
+    assert layer.written == [b"secret"]
+    peer.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        peer.recv(16)  # nothing in the clear
 
 
 def test_a_transport_that_is_not_plain_tcp_is_written_twisteds_way():
