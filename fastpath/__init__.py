@@ -24,10 +24,7 @@ the framework code a piece copies or relies on has changed, and names the piece 
   are written to Daphne's transport. Daphne 4.2, autobahn 26.11, Channels 4.3. Bought: CPU per
   callback 18.1 → 16.6 ms at 50/s, 24.4 → 21.0 at 1,050 sockets. It also counts what a socket's
   client has not been sent yet, on either way (autobahn's queue, Twisted 26.10's transport buffers,
-  which have no public getter), so a socket whose client stops reading is closed at 1 MiB. And a
-  frame to a plain TCP transport with nothing unsent is sent at once (`write_now`), not buffered
-  for Twisted's next writable turn. Twisted 26.10. Bought: at 1,050 sockets 15.1-17.3 → 11.4-12.7
-  ms per callback.
+  which have no public getter), so a socket whose client stops reading is closed at 1 MiB.
 - `receive`: Channels' `dispatch` hops to a thread to close old database connections before every
   frame a client sends; here `websocket.receive` goes straight to its handler. Channels 4.3.
   Bought: a flood of 6,000 client frames 1.0 → 0.22 s of CPU.

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import functools
 
-from twisted.internet import tcp
-
 _TEXT_FIN = 0x81  # FIN + opcode 1 (text)
 _TRANSPORT_LAYERS = 4  # TLS over TCP is two; a deeper stack is not Daphne's
 
@@ -78,36 +76,5 @@ class DirectFrames:
             or getattr(p, "_perMessageCompress", None) is not None
         ):
             return False
-        write_now(p.transport, text_frame(payload))
+        p.transport.write(text_frame(payload))
         return True
-
-
-def write_now(transport, data: bytes) -> None:
-    """`transport.write(data)`, sent to the kernel at once when the transport holds nothing unsent.
-
-    Twisted's `write` only buffers: it registers the socket for writability (`epoll_ctl`), and a
-    later turn of the loop sends the data and unregisters it (`epoll_ctl` again), through Twisted's
-    logging and context wrappers. For a frame to a socket whose client keeps up, that round trip
-    cost more than building the frame: at 1,050 sockets, 8 % of the server's samples in
-    `addWriter` alone (docs/benchmarks.md, "A frame sent at once"). Sent here, it is one `send`.
-    What the kernel does not take, and every write while something waits, goes Twisted's way,
-    behind what waits, so the order holds. Only a plain TCP connection is written to here: TLS
-    (Twisted's own, or a `TLSMemoryBIOProtocol` wrapping the connection, which passes the
-    connection's attributes through) and any other transport always go Twisted's way."""
-    if (
-        not isinstance(transport, tcp.Connection)
-        or transport.TLS
-        or not transport.connected
-        or transport.disconnecting
-        or transport._aborting
-        or transport._writeDisconnected
-        or transport._tempDataLen
-        or len(transport.dataBuffer) != transport.offset
-    ):
-        transport.write(data)
-        return
-    sent = transport.writeSomeData(data)  # what the kernel took; an exception object when the connection is lost
-    if not isinstance(sent, int):
-        transport.write(data)  # buffered; Twisted's next write attempt notices the loss and closes
-    elif sent < len(data):
-        transport.write(data[sent:])

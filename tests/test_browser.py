@@ -24,6 +24,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.support.plivo import mpc_event, participant, signed_headers
+from tests.support.reading import click_once_read
 from tests.support.servers import PYTHON, ROOT, Stack, free_port, stop, wait_for_port
 
 pytestmark = pytest.mark.slow
@@ -351,11 +352,11 @@ def test_a_warm_transfer_live_on_two_desks_and_the_wall(pages):
     expect(wall.locator("#agent-board tr", has_text="Alice Moreno")).to_contain_text("Busy")
 
     # Alice holds the customer and sees it; so does the wall.
-    alice.get_by_role("button", name=f"Put customer {CUSTOMER_SHOWN} on hold").click()
+    click_once_read(alice.get_by_role("button", name=f"Put customer {CUSTOMER_SHOWN} on hold"))
     expect(member_row(alice, "Customer")).to_contain_text("On hold")
     expect(member_row(wall, "Customer")).to_contain_text("On hold")
     expect(counter(wall, "on_hold")).to_have_text("2")
-    alice.get_by_role("button", name=f"Take customer {CUSTOMER_SHOWN} off hold").click()
+    click_once_read(alice.get_by_role("button", name=f"Take customer {CUSTOMER_SHOWN} off hold"))
     expect(member_row(alice, "Customer")).to_contain_text("Connected")
     expect(counter(wall, "on_hold")).to_have_text("1")
 
@@ -455,7 +456,7 @@ def test_a_failed_action_says_why_and_changes_nothing(pages):
     # PHLO fails: the agent reads why, in a sentence, where it can be seen, and nothing changes.
     pages.simulator.faults(error_rate=1.0)
     try:
-        unhold.click()
+        click_once_read(unhold)
         error = desk.get_by_role("alert").filter(has_text="Could not take")
         expect(error).to_contain_text("Could not take customer +1 917 555 0111 off hold")
         expect(error).to_contain_text("PHLO had a problem (HTTP 500) and did not act; nothing was changed.")
@@ -466,7 +467,7 @@ def test_a_failed_action_says_why_and_changes_nothing(pages):
         pages.simulator.no_faults()
     error.get_by_role("button", name="Dismiss message").click()
     expect(error).to_be_hidden()
-    unhold.click()
+    click_once_read(unhold)
     expect(row).to_contain_text("Connected")
     row.get_by_role("button", name="Hang up customer +1 917 555 0111").click()
     expect(desk.locator("#no-call")).to_be_visible()

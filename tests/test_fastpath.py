@@ -85,18 +85,6 @@ def test_autobahns_protocol_still_has_what_frames_checks_before_writing():
     assert {"STATE_OPEN", "SEND_STATE_GROUND"} <= set(vars(protocol.WebSocketProtocol))
 
 
-def test_twisteds_tcp_write_still_works_as_write_now_assumes():
-    """fastpath/frames.py `write_now` sends a frame itself when a TCP transport holds nothing unsent:
-    it relies on `write` only buffering, on `writeSomeData` answering a count or an exception
-    object, and on the flags that say a connection is closing or aborted."""
-    from twisted.internet import abstract, tcp
-
-    assert "self._tempDataBuffer.append(data)" in inspect.getsource(abstract.FileDescriptor.write)
-    assert "return main.CONNECTION_LOST" in inspect.getsource(tcp.Connection.writeSomeData)
-    for flag in ("TLS", "_aborting", "disconnecting", "_writeDisconnected"):
-        assert hasattr(tcp.Connection, flag), flag
-
-
 def test_bulk_create_still_inserts_what_prepared_insert_writes():
     """fastpath/prepared.py `PreparedInsert` writes every concrete column but the primary key,
     each value by `pre_save` then `get_db_prep_save`, as Django's INSERT compiler does."""

@@ -7,7 +7,7 @@ import pytest
 from websockets.frames import OP_TEXT, Frame
 from websockets.streams import StreamReader
 
-from fastpath.frames import DirectFrames, text_frame, write_now
+from fastpath.frames import DirectFrames, text_frame
 
 
 def _parse(data: bytes) -> Frame:
@@ -125,106 +125,3 @@ def test_the_real_twisted_transport_is_counted():
     protocol = Protocol()
     protocol.transport = descriptor
     assert DirectFrames.behind(functools.partial(_daphne_send, protocol)).unsent() == 500
-
-
-# --- sent at once when nothing waits (docs/benchmarks.md, "A frame sent at once") ---------------------------------
-
-
-class Reactor:
-    """Notes which descriptors Twisted asks to be told are writable."""
-
-    def __init__(self):
-        self.writers = []
-
-    def addWriter(self, descriptor):
-        self.writers.append(descriptor)
-
-    def removeWriter(self, descriptor):
-        self.writers.remove(descriptor)
-
-
-@pytest.fixture
-def tcp_pair():
-    """A real Twisted TCP connection (what Daphne's socket transport is) over a socket pair."""
-    import socket
-
-    from twisted.internet import tcp
-
-    ours, theirs = socket.socketpair()
-    ours.setblocking(False)
-    theirs.settimeout(2)
-    transport = tcp.Connection(ours, protocol=None, reactor=Reactor())
-    transport.connected = 1  # as once its protocol is made
-    yield transport, theirs
-    ours.close()
-    theirs.close()
-
-
-def _read(peer, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        data += peer.recv(size - len(data))
-    return data
-
-
-def test_a_frame_to_a_transport_with_nothing_waiting_is_sent_at_once(tcp_pair):
-    transport, peer = tcp_pair
-    write_now(transport, b"first")
-    write_now(transport, b"second")
-    assert _read(peer, 11) == b"firstsecond"
-    assert transport.reactor.writers == [] and transport._tempDataLen == 0  # no writer round trip
-
-
-def test_behind_what_waits_a_frame_waits_too_in_order(tcp_pair):
-    transport, peer = tcp_pair
-    transport.write(b"queued")  # Twisted's way: buffered until the socket is writable
-    write_now(transport, b"next")
-    assert transport._tempDataBuffer == [b"queued", b"next"]
-    transport.doWrite()
-    assert _read(peer, 10) == b"queuednext"
-
-
-def test_what_the_kernel_does_not_take_is_left_to_twisted_in_order(tcp_pair):
-    import socket
-
-    transport, peer = tcp_pair
-    transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-    big = bytes(range(256)) * 4096  # 1 MiB: far more than the kernel takes at once
-    write_now(transport, big)
-    assert 0 < transport._tempDataLen < len(big)
-    assert transport.reactor.writers == [transport]  # the rest goes when the socket is writable
-    write_now(transport, b"after")  # behind the rest, never before it
-    received = b""
-    while len(received) < len(big) + 5:
-        transport.doWrite()
-        received += peer.recv(1 << 16)
-    assert received == big + b"after"
-
-
-def test_a_tls_layer_over_the_connection_is_never_bypassed(tcp_pair):
-    """Daphne serving TLS itself wraps the connection in a protocol (TLSMemoryBIOProtocol) that
-    hands the connection's attributes through: the frame must go through the layer's `write`."""
-    from twisted.protocols.policies import ProtocolWrapper
-
-    class Encrypting(ProtocolWrapper):
-        def __init__(self, transport):
-            super().__init__(factory=None, wrappedProtocol=None)
-            self.transport, self.connected, self.written = transport, 1, []
-
-        def write(self, data):
-            self.written.append(data)
-
-    transport, peer = tcp_pair
-    layer = Encrypting(transport)
-    assert layer.TLS is False and layer.writeSomeData  # what it passes through from the connection
-    write_now(layer, b"secret")
-    assert layer.written == [b"secret"]
-    peer.setblocking(False)
-    with pytest.raises(BlockingIOError):
-        peer.recv(16)  # nothing in the clear
-
-
-def test_a_transport_that_is_not_plain_tcp_is_written_twisteds_way():
-    protocol = Protocol()  # its transport has only `write` (TLS and anything else look like this)
-    write_now(protocol.transport, b"x")
-    assert protocol.transport.written == [b"x"]
