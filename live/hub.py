@@ -84,7 +84,6 @@ class Hub:
         self.tick_lock = asyncio.Lock()  # one tick's writes at a time
         self.batch_flush: asyncio.TimerHandle | None = None
         self.last_batch_flush = 0.0
-        self.batch_due = 0.0  # when the next tick is meant to start (wall clock, as the fan-out lag counts)
 
     async def add(self, socket: LiveSocket) -> None:
         self.sockets.add(socket)
@@ -228,7 +227,6 @@ class Hub:
         if self.batch_flush is None:
             loop = asyncio.get_running_loop()
             delay = max(0.0, self.last_batch_flush + self.batch_tick() - loop.time())
-            self.batch_due = time.time() + delay
             self.batch_flush = loop.call_later(delay, lambda: asyncio.ensure_future(self._flush_batches()))
 
     def batch_tick(self) -> float:
@@ -244,8 +242,11 @@ class Hub:
         TICK_SPREAD of the tick (at 1,050 sockets: 50 sockets every 25 ms; docs/benchmarks.md).
         Ticks go out one after another, never interleaved, so no socket gets an older tick's states
         after a newer one's."""
-        self.batch_flush = None
-        self.last_batch_flush = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        planned, self.batch_flush = self.batch_flush, None
+        self.last_batch_flush = loop.time()
+        # When this tick was meant to start, on the wall clock the fan-out lag counts with.
+        due = time.time() - (max(0.0, loop.time() - planned.when()) if planned else 0.0)
         batches, self.batches = self.batches, {}
         async with self.tick_lock:
             sends = []
@@ -259,7 +260,6 @@ class Hub:
                     sends += [(message, sockets[i:i + TICK_WRITES_PER_TURN])
                               for i in range(0, len(sockets), TICK_WRITES_PER_TURN)]
             pause = TICK_SPREAD * self.batch_tick() / len(sends) if len(sends) > 1 else 0.0
-            due = self.batch_due or time.time()
             for turn, (message, sockets) in enumerate(sends):
                 if turn:
                     await asyncio.sleep(pause)
