@@ -8,13 +8,13 @@ status can be followed through the end of a call.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.feed import socket_feed
 from tests.support.reading import click_once_read
 from tests.support.servers import ROOT
 from tests.test_browser import (
@@ -189,24 +189,11 @@ def test_a_new_call_on_a_hidden_page_rings_changes_the_title_and_notifies(pages)
 # A page that is not hidden gets no notification, and the offer from the routing messages shows.
 def test_an_offer_shows_the_caller_and_the_wait_and_rings_until_it_is_settled(pages):
     desk = pages.new_page()
-    socket: dict = {}
-
-    def proxy(ws):
-        server = ws.connect_to_server()
-        socket["page"] = ws
-        ws.on_message(lambda message: server.send(message))
-        server.on_message(lambda message: (socket.__setitem__("seq", json.loads(message).get("seq", 0)),
-                                           ws.send(message)))
-
-    desk.route_web_socket(re.compile(r"/ws/dashboard/$"), proxy)
+    send = socket_feed(desk)
     desk.add_init_script("window.__plays = 0; const p = HTMLMediaElement.prototype.play;"
                          "HTMLMediaElement.prototype.play = function () { window.__plays += 1; return p.call(this); };")
     sign_in(desk, "dave")
     me = desk.evaluate("JSON.parse(document.getElementById('page-data').textContent).me")
-
-    def send(message: dict) -> None:
-        socket["seq"] += 1
-        socket["page"].send(json.dumps({**message, "seq": socket["seq"]}))
 
     # The contract's shapes (README "Live updates"): the call offered to me, my status, coalesced.
     call = {
@@ -223,8 +210,7 @@ def test_an_offer_shows_the_caller_and_the_wait_and_rings_until_it_is_settled(pa
     send({"type": "agents.updated", "agents": [{**me, "status": "offered", "status_reason": ""}]})
     send({"type": "queue.updated", "queue": {"waiting": 3, "longest_wait_seconds": 40}})
 
-    # The call ringing me is not one waiting for someone (issue 25, 8: it counted it). Read first: the
-    # server's own figures (a tick) may follow these made-up ones at any moment.
+    # The call ringing me is not one waiting for someone (issue 25, 8: it counted it).
     expect(desk.locator("#queue-count")).to_have_text("2 other callers waiting")
     offer = desk.get_by_role("region", name="Incoming call")
     expect(offer).to_contain_text("From +1 202 555 0177")

@@ -10,14 +10,13 @@ answer (`/_sim/phones`) keeps an offer on screen as long as a test needs it.
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.feed import socket_feed
 from tests.support.reading import click_once_read
 from tests.test_browser import AGENTS, call_card, hang_up_customers, running_world, sign_in
 from tests.test_desk_ui import LAYOUT_PROBLEMS, customer_row, my_status
@@ -381,30 +380,6 @@ def test_messages_come_one_at_a_time_briefly_and_cover_no_control(pages):
 # --- 9 and issue 27: queues and the caller's earlier calls, as the contract shapes them ---------------------
 # These pages are fed the contract's shapes through their own socket (a proxy adds messages), so they
 # read what the server sends however the server came by it.
-
-
-def socket_feed(page: Page) -> Callable[[dict], None]:
-    """Route the page's dashboard socket through a proxy; returns send(message) that adds one."""
-    socket: dict = {"seq": 0}
-
-    def proxy(ws):
-        server = ws.connect_to_server()
-        socket["page"] = ws
-        ws.on_message(lambda message: server.send(message))
-
-        def from_server(message):
-            socket["seq"] = json.loads(message).get("seq", socket["seq"])
-            ws.send(message)
-
-        server.on_message(from_server)
-
-    page.route_web_socket(re.compile(r"/ws/dashboard/$"), proxy)
-
-    def send(message: dict) -> None:
-        socket["seq"] += 1
-        socket["page"].send(json.dumps({**message, "seq": socket["seq"]}))
-
-    return send
 
 
 def a_call(call_id: int, customer: str, *, queue: str | None, status: str = "active", agent: dict | None = None,
