@@ -5,9 +5,9 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
 
-from django.core.asgi import get_asgi_application
+from fastpath.asgi_handler import asgi_application
 
-django_asgi_app = get_asgi_application()
+django_asgi_app = asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

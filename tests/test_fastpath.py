@@ -35,6 +35,23 @@ def test_adrfs_dispatch_is_still_the_one_api_view_copies():
     )
 
 
+def test_djangos_asgi_handler_is_still_the_one_asgi_handler_copies():
+    """fastpath/asgi_handler.py is Django's `ASGIHandler.handle` with its signal sends and its closing
+    inline where no thread has work; it relies on each request entering a ThreadSensitiveContext of
+    its own (`__call__`), whose thread asgiref keeps in `SyncToAsync.context_to_thread_executor`."""
+    from asgiref.sync import SyncToAsync
+    from django.core.handlers.asgi import ASGIHandler
+
+    assert _fingerprint(ASGIHandler.handle) == "98faeb5bef800331", (
+        "Django's ASGIHandler.handle changed: port the change to fastpath/asgi_handler.py, then update this "
+        "fingerprint"
+    )
+    assert _fingerprint(ASGIHandler.__call__) == "f756809e9c9308dc", (
+        "Django's ASGIHandler.__call__ changed: check each request still has a ThreadSensitiveContext of its own"
+    )
+    assert hasattr(SyncToAsync, "thread_sensitive_context") and hasattr(SyncToAsync, "context_to_thread_executor")
+
+
 # The hooks fastpath/middleware.py runs inline on the event loop because they do no I/O (a changed
 # session and flash messages excepted, sent to a thread). A change in any of them may add I/O.
 INLINE_HOOKS = {
