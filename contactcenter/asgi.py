@@ -5,9 +5,11 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
 
+from fastpath import daphne_request
 from fastpath.asgi_handler import asgi_application
 
 django_asgi_app = asgi_application()
+daphne_request.install()  # form bodies parsed once, by the application (fastpath/daphne_request.py)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

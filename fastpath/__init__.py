@@ -13,6 +13,11 @@ the framework code a piece copies or relies on has changed, and names the piece 
   nothing to do when the request opened no connection; here they run inline then. Django 5.2,
   asgiref 3.13. Bought: 0.93-1.01 → 0.21 ms of CPU per request in-process (`python -m
   bench.handler`).
+- `daphne_request`: Twisted parses every POST form body into `request.args`, which Daphne never
+  reads, before the application parses it again; here Daphne's requests pass Twisted's
+  `parsePOSTFormSubmission=False`. Daphne 4.2, Twisted 26.10. Bought: 2.6 % of the server's
+  samples at 100/s of hold/unhold; a multipart body Twisted could not parse is now the desk's
+  400, not Twisted's empty one.
 - `api_view`: adrf's `async_dispatch`, with DRF's `initial` on a kept thread. adrf 0.1.14, DRF
   3.18. Bought (with `db_threads`): action overhead 39.3 → 22.8 ms.
 - `db_threads`: Django's thread and connection per request under ASGI; here a few threads keep

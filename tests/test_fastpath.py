@@ -52,6 +52,21 @@ def test_djangos_asgi_handler_is_still_the_one_asgi_handler_copies():
     assert hasattr(SyncToAsync, "thread_sensitive_context") and hasattr(SyncToAsync, "context_to_thread_executor")
 
 
+def test_daphne_builds_its_requests_from_the_class_daphne_request_installs():
+    """fastpath/daphne_request.py replaces the request class Daphne's factory names at each
+    connection, and passes Twisted's own switch for form parsing."""
+    from daphne.http_protocol import HTTPFactory
+    from twisted.web import http
+
+    from fastpath import daphne_request
+
+    daphne_request.install()
+    protocol = HTTPFactory(server=None).buildProtocol(("127.0.0.1", 0))
+    assert protocol.requestFactory is daphne_request.WebRequestWithoutFormParsing
+    assert "parsePOSTFormSubmission" in inspect.signature(http.Request.__init__).parameters
+    assert "self._parsePOSTFormSubmission" in inspect.getsource(http.Request.requestReceived)
+
+
 # The hooks fastpath/middleware.py runs inline on the event loop because they do no I/O (a changed
 # session and flash messages excepted, sent to a thread). A change in any of them may add I/O.
 INLINE_HOOKS = {
