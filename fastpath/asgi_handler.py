@@ -15,8 +15,8 @@ event loop. Otherwise (a view that ran sync code on a thread of its own, the adm
 receiver not Django's listens, or for a streamed response whose closing may run the stream's own
 code, each goes to the request's thread exactly as in Django.
 
-`handle` is Django 5.2's, with those three sends (`_send`, `_close`) as the only change;
-tests/test_fastpath.py fails when Django's changes.
+`handle` is Django 5.2's, with its four signal sends and closings going through `_send` and
+`_close` as the only change; tests/test_fastpath.py fails when Django's changes.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 
 import django
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import AsyncToSync, SyncToAsync, sync_to_async
 from django.core import signals
 from django.core.cache import caches, close_caches
 from django.core.cache.backends.base import BaseCache
@@ -46,12 +46,14 @@ def asgi_application() -> ASGIHandler:
 
 
 def _no_work_for_a_thread(signal: Signal, sender) -> bool:
-    """Only Django's receivers listen; no thread was started for this request (connections opened
-    there are seen only from there: asgiref.local tags them with their thread); and here, no
+    """Only Django's receivers listen; no thread ran this request's sync code (Django keeps database
+    connections per thread, so those opened there are seen only from there); and here, no
     database connection is open and closing the caches does nothing (memcached's disconnects)."""
     sync_receivers, async_receivers = signal._live_receivers(sender)
     if async_receivers or not DJANGOS_RECEIVERS.issuperset(sync_receivers):
         return False
+    if getattr(AsyncToSync.executors, "current", None) is not None:
+        return False  # served under async_to_sync: sync code ran on the caller's thread
     requests_context = SyncToAsync.thread_sensitive_context.get(None)
     if requests_context is not None and requests_context in SyncToAsync.context_to_thread_executor:
         return False

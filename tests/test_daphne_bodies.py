@@ -23,10 +23,12 @@ def test_form_bodies_are_the_desks_to_parse_and_answer(tmp_path):
         # Signed, as multipart form fields: applied.
         params = participant("ParticipantJoin", "mpc-bodies", "m1", "+12025550111", seq=1)
         signed = signed_headers(auth_token=TOKEN, url=url, method="POST", params=params)
-        applied = httpx.post(url, files={name: (None, value) for name, value in params.items()}, headers=signed)
+        applied = httpx.post(url, files={name: (None, value) for name, value in params.items()}, headers=signed,
+                             timeout=30)
 
         # Multipart without a boundary: before, Twisted answered this itself (400, no body, no log line).
-        broken = httpx.post(url, content=b"nonsense", headers={"Content-Type": "multipart/form-data"})
+        broken = httpx.post(url, content=b"nonsense", headers={"Content-Type": "multipart/form-data"},
+                            timeout=30)
         log = daphne.log()
 
     assert applied.status_code == 200, applied.text

@@ -52,6 +52,27 @@ def test_djangos_asgi_handler_is_still_the_one_asgi_handler_copies():
     assert hasattr(SyncToAsync, "thread_sensitive_context") and hasattr(SyncToAsync, "context_to_thread_executor")
 
 
+def test_what_asgi_handler_decides_by_is_still_what_it_read():
+    """fastpath/asgi_handler.py runs a response's closing and the request signals inline only where
+    Django's and asgiref's code, as read, would give a thread nothing to do: closing a response is
+    its resource closers and `request_finished`; the receivers are split sync and async; a
+    thread-sensitive call goes to the caller's thread under async_to_sync, else to the context's."""
+    from asgiref.sync import SyncToAsync
+    from django.dispatch import Signal
+    from django.http.response import HttpResponseBase
+
+    assert _fingerprint(HttpResponseBase.close) == "84589f5b23acbb23", (
+        "Django's HttpResponseBase.close changed: check it still does no I/O for a non-streamed response"
+    )
+    assert _fingerprint(Signal._live_receivers) == "0a7af5d851f7fd87", (
+        "Django's Signal._live_receivers changed: check it still returns (sync receivers, async receivers)"
+    )
+    assert _fingerprint(SyncToAsync.__call__) == "6376e33c6d3d94c5", (
+        "asgiref's SyncToAsync.__call__ changed: check how it picks a thread-sensitive call's thread, "
+        "as fastpath/asgi_handler.py's _no_work_for_a_thread reads it"
+    )
+
+
 def test_daphne_builds_its_requests_from_the_class_daphne_request_installs():
     """fastpath/daphne_request.py replaces the request class Daphne's factory names at each
     connection, and passes Twisted's own switch for form parsing."""
