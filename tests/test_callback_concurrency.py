@@ -22,7 +22,7 @@ def test_two_hundred_concurrent_callbacks_for_one_call(tmp_path):
         stack.manage("configure_phlo", "--name", "Load", "--phlo-id", "phlo-load", "--node-id", "n1",
                      "--auth-id", "MA1", "--auth-token", TOKEN)
         daphne = stack.start_daphne()
-        url = f"{daphne.url}/callbacks/plivo/phlo-load/"
+        url = daphne.callback_url("phlo-load")
         callbacks = []
         for i in range(MEMBERS):
             address = f"+1202555{i:04d}"

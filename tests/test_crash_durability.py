@@ -55,7 +55,7 @@ def test_kill_9_under_load_loses_nothing_answered(tmp_path):
         stack.manage("create_agent", "sup", "--password", "sup-password-1", "--address", "+14155550199",
                      "--supervisor")
         daphne = stack.start_daphne()
-        url = f"{daphne.url}/callbacks/plivo/phlo-d/"
+        url = daphne.callback_url("phlo-d")
         answered: dict[int, int | None] = {}
         events = callbacks()
 

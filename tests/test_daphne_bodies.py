@@ -18,7 +18,7 @@ def test_form_bodies_are_the_desks_to_parse_and_answer(tmp_path):
         stack.manage("configure_phlo", "--name", "Bodies", "--phlo-id", "phlo-bodies", "--node-id", "n1",
                      "--auth-id", "MA1", "--auth-token", TOKEN)
         daphne = stack.start_daphne()
-        url = f"{daphne.url}/callbacks/plivo/phlo-bodies/"
+        url = daphne.callback_url("phlo-bodies")
 
         # Signed, as multipart form fields: applied.
         params = participant("ParticipantJoin", "mpc-bodies", "m1", "+12025550111", seq=1)

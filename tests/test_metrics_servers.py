@@ -59,7 +59,7 @@ def value(text: str, sample: str) -> float:
 
 
 async def send(http: httpx.AsyncClient, daphne, params: dict, *, token: str = AUTH_TOKEN) -> httpx.Response:
-    url = f"{daphne.url}/callbacks/plivo/{PHLO_ID}/"
+    url = daphne.callback_url(PHLO_ID)
     headers = signed_headers(auth_token=token, url=url, method="POST", params=params)
     return await http.post(url, data=params, headers=headers)
 

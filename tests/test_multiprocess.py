@@ -176,7 +176,7 @@ async def callback(
     http: httpx.AsyncClient, daphne: Daphne, params: dict, phlo_id: str = PHLO_ID
 ) -> httpx.Response:
     """A callback as Plivo sends it: form-encoded POST, signed for the URL it is sent to."""
-    url = f"{daphne.url}/callbacks/plivo/{phlo_id}/"
+    url = daphne.callback_url(phlo_id)
     headers = signed_headers(auth_token=AUTH_TOKEN, url=url, method="POST", params=params)
     return await http.post(
         url, content=urlencode(params), headers={**headers, "content-type": "application/x-www-form-urlencoded"}

@@ -196,6 +196,10 @@ class Daphne:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
+    def callback_url(self, phlo_id: str) -> str:
+        """Where Plivo sends this PHLO app's callbacks (docs/callbacks.md)."""
+        return f"{self.url}/callbacks/plivo/{phlo_id}/"
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
